@@ -1,0 +1,72 @@
+# hoist — the two commands a new user needs are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/hoist
+TOOLS   := $(CURDIR)/.tools/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Packages whose code runs concurrently: tested with the race detector.
+RACE_PKGS ?= ./ingest/... ./matcher/... ./committer/... ./internal/bus/... ./cmd/...
+
+# Pinned external programs the tests drive for real (installed from the Go module proxy).
+REGISTRY_VERSION   := v3.1.2
+CRANE_VERSION      := v0.22.1
+NATS_SERVER_VERSION := v2.15.2
+HELM_VERSION       := v3.22.0
+
+export HOIST_TOOLS := $(TOOLS)
+
+.PHONY: build run test test-short bench fuzz vet fmt-check tools image clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hoist
+
+## run: hoist on its embedded NATS against the example GitOps repository, ready for a webhook.
+run: build
+	./scripts/run-example.sh
+
+## test: everything, including the real-registry and real-git end-to-end tests.
+test: tools vet fmt-check
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+## test-short: unit tests only, no external programs.
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## bench: measure, and write the figures to BENCHMARKS.md.
+bench: tools
+	HOIST_BENCH_REPORT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -run '^TestBenchReport' -timeout 60m ./...
+
+## fuzz: run every fuzz target for a short while (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## tools: the pinned programs the end-to-end tests run, built into .tools/bin.
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server
+
+$(TOOLS)/registry:
+	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
+$(TOOLS)/crane:
+	GOBIN=$(TOOLS) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+$(TOOLS)/nats-server:
+	GOBIN=$(TOOLS) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
+$(TOOLS)/helm:
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+## image: the container image (needs a Docker engine; its build steps are `make build`).
+image:
+	docker build --build-arg VERSION=$(VERSION) -t hoist:$(VERSION) .
+
+clean:
+	rm -rf bin .tools data

@@ -1,0 +1,37 @@
+package bus
+
+import "time"
+
+// Stream, subject and bucket names shared by every stage.
+const (
+	// PushStream stores push events from ingest until the matcher has handled them.
+	PushStream = "HOIST_PUSHES"
+	// PushSubjects is the subject filter of PushStream.
+	PushSubjects = "hoist.push.>"
+	// RewriteStream stores rewrites until a committer has pushed them.
+	RewriteStream = "HOIST_REWRITES"
+	// RewriteSubjects is the subject filter of RewriteStream.
+	RewriteSubjects = "hoist.rewrite.>"
+	// HeadSubjectPrefix prefixes the subject on which committers announce new heads.
+	HeadSubjectPrefix = "hoist.head."
+	// TagTimesBucket is the KV bucket of tag first-seen times.
+	TagTimesBucket = "hoist_tag_times"
+	// DedupeWindow is how long JetStream remembers a message id; registries
+	// retry within minutes, so this covers a retry storm after an outage.
+	DedupeWindow = 2 * time.Hour
+)
+
+// PushSubject is the subject a push event for host/repository is published on.
+func PushSubject(host, repository string) string {
+	return "hoist.push." + SubjectToken(host) + "." + SubjectToken(repository)
+}
+
+// RewriteSubject is the subject rewrites for a repository's branch are published on.
+func RewriteSubject(repo, branch string) string {
+	return "hoist.rewrite." + SubjectToken(repo) + "." + SubjectToken(branch)
+}
+
+// HeadSubject is the subject new heads of a repository's branch are announced on.
+func HeadSubject(repo, branch string) string {
+	return HeadSubjectPrefix + SubjectToken(repo) + "." + SubjectToken(branch)
+}
