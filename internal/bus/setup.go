@@ -1,0 +1,60 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// PushStreamConfig is the JetStream stream for push events: file storage,
+// work-queue retention so matcher replicas share the work, and a dedupe
+// window covering registry retries.
+func PushStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:       PushStream,
+		Subjects:   []string{PushSubjects},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.WorkQueuePolicy,
+		Duplicates: DedupeWindow,
+		MaxAge:     7 * 24 * time.Hour,
+	}
+}
+
+// RewriteStreamConfig is the JetStream stream for rewrites, shared the same
+// way by committer replicas.
+func RewriteStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:       RewriteStream,
+		Subjects:   []string{RewriteSubjects},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.WorkQueuePolicy,
+		Duplicates: DedupeWindow,
+		MaxAge:     7 * 24 * time.Hour,
+	}
+}
+
+// TagTimesConfig is the KV bucket of tag first-seen times.
+func TagTimesConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      TagTimesBucket,
+		Description: "first-seen time of each pushed tag, by canonical repository",
+		Storage:     jetstream.FileStorage,
+		History:     1,
+	}
+}
+
+// EnsureStreams creates or updates every stream and bucket hoist uses, so
+// any stage may start first.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	for _, cfg := range []jetstream.StreamConfig{PushStreamConfig(), RewriteStreamConfig()} {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("stream %s: %w", cfg.Name, err)
+		}
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, TagTimesConfig()); err != nil {
+		return fmt.Errorf("kv %s: %w", TagTimesBucket, err)
+	}
+	return nil
+}
