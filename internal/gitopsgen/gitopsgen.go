@@ -259,7 +259,6 @@ func (g *gen) shape(b *strings.Builder, in, repo string) {
 	}
 }
 
-
 var workloadKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}
 
 func (g *gen) workload(i int) (string, string) {
