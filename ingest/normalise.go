@@ -1,0 +1,69 @@
+package ingest
+
+import (
+	"fmt"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/imageref"
+)
+
+// maxNameLength is the longest host/path the reference grammar accepts.
+const maxNameLength = 255
+
+// Normalise applies the rules every kind shares: a digest that does not
+// parse is unknown (""), and a tag that is a digest (Harbor and Gitea name
+// by-digest pushes that way) or equals the digest is no tag.
+func Normalise(ev bus.PushEvent) bus.PushEvent {
+	if ev.Tag != "" && (ev.Tag == ev.Digest || imageref.ValidateDigest(ev.Tag) == nil) {
+		ev.Tag = ""
+	}
+	if ev.Digest != "" && imageref.ValidateDigest(ev.Digest) != nil {
+		ev.Digest = ""
+	}
+	if !ev.PushedAt.IsZero() {
+		ev.PushedAt = ev.PushedAt.UTC()
+	}
+	return ev
+}
+
+// Validate checks an event's host, repository and tag against the image
+// reference grammar, so nothing that reaches a file can carry YAML or shell.
+func Validate(ev bus.PushEvent) error {
+	if ev.Registry == "" {
+		return fmt.Errorf("no registry host (set the receiver's host)")
+	}
+	if err := imageref.ValidateHost(ev.Registry); err != nil {
+		return err
+	}
+	if err := imageref.ValidatePath(ev.Repository); err != nil {
+		return err
+	}
+	if len(ev.Registry)+1+len(ev.Repository) > maxNameLength {
+		return fmt.Errorf("repository name %q longer than %d characters", ev.Registry+"/"+ev.Repository, maxNameLength)
+	}
+	if ev.Tag != "" {
+		if err := imageref.ValidateTag(ev.Tag); err != nil {
+			return err
+		}
+	}
+	if ev.Digest != "" {
+		if err := imageref.ValidateDigest(ev.Digest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitUntagged separates the events that can choose an update (they carry
+// a tag) from those that cannot: an event without a tag (digest-only pushes,
+// multi-arch children) chooses nothing (SPEC §4.1), so it is never stored.
+func splitUntagged(evs []bus.PushEvent) (tagged []bus.PushEvent, untagged int) {
+	for _, ev := range evs {
+		if ev.Tag == "" {
+			untagged++
+			continue
+		}
+		tagged = append(tagged, ev)
+	}
+	return tagged, untagged
+}
