@@ -1,0 +1,84 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Conn is a NATS connection with its JetStream context, ready for any stage.
+type Conn struct {
+	NC *nats.Conn
+	JS jetstream.JetStream
+}
+
+// Close drains the connection: in-flight publishes and acks are flushed
+// before it closes.
+func (c *Conn) Close() {
+	if c == nil || c.NC == nil {
+		return
+	}
+	if err := c.NC.Drain(); err != nil {
+		c.NC.Close()
+	}
+}
+
+// Connect dials an external NATS server (url may list several, comma
+// separated), reconnecting for ever, and makes sure every stream, consumer
+// prerequisite and bucket exists.
+func Connect(ctx context.Context, url, name string) (*Conn, error) {
+	nc, err := nats.Connect(url, connectOptions(name)...)
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", url, err)
+	}
+	return setup(ctx, nc)
+}
+
+// ConnectEmbedded connects in-process to a server started with
+// StartEmbedded, with no network socket involved.
+func ConnectEmbedded(ctx context.Context, s *server.Server, name string) (*Conn, error) {
+	opts := append(connectOptions(name), nats.InProcessServer(s))
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect embedded nats: %w", err)
+	}
+	return setup(ctx, nc)
+}
+
+func connectOptions(name string) []nats.Option {
+	return []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+	}
+}
+
+func setup(ctx context.Context, nc *nats.Conn) (*Conn, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := EnsureStreams(ctx, js); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &Conn{NC: nc, JS: js}, nil
+}
+
+// Ready reports whether the connection is up and JetStream answers; it is
+// what /readyz checks.
+func (c *Conn) Ready(ctx context.Context) error {
+	if c == nil || c.NC == nil || !c.NC.IsConnected() {
+		return fmt.Errorf("nats not connected")
+	}
+	if _, err := c.JS.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package bus
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Durable consumer names. Every replica of a stage binds to the same durable
+// consumer, and the streams use work-queue retention, so replicas share the
+// messages instead of each receiving all of them.
+const (
+	// MatcherConsumer is the durable consumer of PushStream the matchers share.
+	MatcherConsumer = "hoist-matcher"
+	// CommitterConsumerPrefix prefixes the durable consumer of one repository
+	// branch's rewrites.
+	CommitterConsumerPrefix = "hoist-committer-"
+)
+
+// PushBackOff is how long the push stream waits before redelivering a push
+// the matcher did not acknowledge: the first value is also the ack wait.
+// A matcher handles a push in milliseconds; the later steps ride out a git
+// remote or NATS outage without hammering it.
+var PushBackOff = []time.Duration{30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+
+// RewriteBackOff is the redelivery schedule of rewrites. The first value
+// (the ack wait) must exceed a batch's longest life: maxWait (default 10 s)
+// plus a push with its retries. Committers extend it with InProgress when a
+// batch takes longer, and hand messages back with NakWithDelay.
+var RewriteBackOff = []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+
+// MaxDeliver bounds redeliveries: with the back-off schedule above a message
+// is retried for about two days before JetStream gives up on it (it then
+// stays in the stream, visible to an operator, and is never silently dropped).
+const MaxDeliver = 50
+
+// PushConsumerConfig is the matchers' shared durable pull consumer of every
+// push event: explicit acks (a push is acknowledged only after its rewrites
+// are stored), bounded redelivery with back-off.
+func PushConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       MatcherConsumer,
+		Description:   "matchers: push events to rewrites",
+		FilterSubject: PushSubjects,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		BackOff:       PushBackOff,
+		MaxDeliver:    MaxDeliver,
+		MaxAckPending: 1000,
+	}
+}
+
+// RewriteConsumerName is the durable consumer name of one repository
+// branch's rewrites (durable names cannot hold '.', '*', '>', '/' or spaces).
+func RewriteConsumerName(repo, branch string) string {
+	name := CommitterConsumerPrefix + consumerToken(repo) + "_" + consumerToken(branch)
+	if len(name) > 200 {
+		h := sha256.Sum256([]byte(repo + "\x00" + branch))
+		name = CommitterConsumerPrefix + hex.EncodeToString(h[:16])
+	}
+	return name
+}
+
+// RewriteConsumerConfig is the committers' shared durable pull consumer of
+// one repository branch's rewrites. MaxAckPending is large because a whole
+// batch (a burst of a thousand pushes) is held unacknowledged until its
+// commit is pushed.
+func RewriteConsumerConfig(repo, branch string) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       RewriteConsumerName(repo, branch),
+		Description:   "committer of " + repo + " " + branch,
+		FilterSubject: RewriteSubject(repo, branch),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		BackOff:       RewriteBackOff,
+		MaxDeliver:    MaxDeliver,
+		MaxAckPending: 50000,
+	}
+}
+
+// consumerToken makes s usable inside a durable consumer name.
+func consumerToken(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '.', '*', '>', '/', '\\', ' ', '\t', '\r', '\n':
+			return '_'
+		}
+		return r
+	}, SubjectToken(s))
+}
