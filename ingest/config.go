@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultBodyLimit is the largest webhook body accepted when Config.BodyLimit is 0 (1 MiB).
+const DefaultBodyLimit = 1 << 20
+
+// DefaultPublishTimeout bounds how long a delivery waits for JetStream to store its events.
+const DefaultPublishTimeout = 10 * time.Second
+
+// Config is everything a Server needs; the caller maps hoist.yaml onto it.
+type Config struct {
+	// Receivers are the webhook endpoints, served at /hooks/<Name>.
+	Receivers []Receiver
+	// BodyLimit is the largest body accepted (413 beyond); 0 means DefaultBodyLimit.
+	BodyLimit int64
+	// PublishTimeout bounds the wait for JetStream acks (503 beyond); 0 means DefaultPublishTimeout.
+	PublishTimeout time.Duration
+	// Gatherer, when set, is served on /metrics; otherwise the caller mounts /metrics.
+	Gatherer prometheus.Gatherer
+}
+
+// Receiver is one webhook endpoint: a name in the URL, a kind, and the
+// credentials that kind's registry sends.
+type Receiver struct {
+	// Name is the URL path segment: POST /hooks/<Name>.
+	Name string
+	// Kind is the registry's webhook dialect (see Kinds).
+	Kind Kind
+	// Secret is the shared secret; what it means depends on the kind (SPEC §7).
+	Secret string
+	// SecretSet says the config named a secret explicitly. A receiver with
+	// SecretSet and an empty Secret is open (no authentication) and logged
+	// as such at start; one without SecretSet is a configuration error.
+	SecretSet bool
+	// AuthHeader is the header static-header kinds read the secret from;
+	// "" means Authorization (where "Bearer <secret>" and Basic with the
+	// secret as password are also accepted).
+	AuthHeader string
+	// Host is the registry host for payloads that do not name the host
+	// manifests pull from: required for nexus; for gitea it replaces the web
+	// host; for jfrog it selects the subdomain/port access method; for
+	// cloudevents, gcr and generic it is the host of a host-less name.
+	Host string
+	// HostAliases are other names of the registry in manifests, carried on
+	// every event for the matcher.
+	HostAliases []string
+	// RateLimit is the sustained deliveries per second accepted (429
+	// beyond); 0 means unlimited.
+	RateLimit float64
+	// RateBurst is how many deliveries may arrive at once; 0 means
+	// max(1, RateLimit).
+	RateBurst int
+}
+
+// receiverNameRE keeps receiver names usable as one URL path segment and metric label.
+var receiverNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+// Validate reports what is wrong with a receiver's configuration.
+func (r Receiver) Validate() error {
+	if !receiverNameRE.MatchString(r.Name) {
+		return fmt.Errorf("receiver name %q: want letters, digits, '.', '_' or '-'", r.Name)
+	}
+	if _, err := ParserFor(r.Kind); err != nil {
+		return fmt.Errorf("receiver %s: %w", r.Name, err)
+	}
+	if !r.SecretSet {
+		return fmt.Errorf("receiver %s: no secret; set one, or write secret: \"\" to run it without authentication", r.Name)
+	}
+	if r.Kind == KindNexus && r.Host == "" {
+		return fmt.Errorf("receiver %s: kind nexus needs host (Nexus webhooks do not name the registry host)", r.Name)
+	}
+	if r.RateLimit < 0 || r.RateBurst < 0 {
+		return fmt.Errorf("receiver %s: negative rate limit", r.Name)
+	}
+	return nil
+}
+
+// Open reports whether the receiver accepts deliveries without credentials.
+func (r Receiver) Open() bool { return r.SecretSet && r.Secret == "" }
+
+// validate checks the whole configuration.
+func (c Config) validate() error {
+	seen := map[string]bool{}
+	for _, r := range c.Receivers {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		if seen[r.Name] {
+			return fmt.Errorf("receiver %s: configured twice", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	if c.BodyLimit < 0 || c.PublishTimeout < 0 {
+		return errors.New("negative body limit or publish timeout")
+	}
+	return nil
+}

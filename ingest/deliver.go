@@ -1,0 +1,257 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+)
+
+// outcome is what became of a delivery; it is the metrics label and the
+// "outcome" of the answer and the log line.
+type outcome string
+
+// The outcomes of a delivery, with their status codes (SPEC §7).
+const (
+	outcomeStored          outcome = "stored"                 // 202
+	outcomeIgnored         outcome = "ignored"                // 200: understood, nothing to store
+	outcomeMalformed       outcome = "malformed"              // 400
+	outcomeUnauthorized    outcome = "unauthorized"           // 401
+	outcomeUnknownReceiver outcome = "unknown_receiver"       // 404
+	outcomeMethod          outcome = "method_not_allowed"     // 405
+	outcomeTooLarge        outcome = "too_large"              // 413
+	outcomeMediaType       outcome = "unsupported_media_type" // 415
+	outcomeRateLimited     outcome = "rate_limited"           // 429
+	outcomeUnavailable     outcome = "unavailable"            // 503
+)
+
+// unknownReceiverLabel is the metrics label of deliveries to no receiver,
+// so that arbitrary URLs cannot create series.
+const unknownReceiverLabel = "_unknown"
+
+// deliveryIDHeaders are the headers registries put their delivery id in.
+var deliveryIDHeaders = []string{"X-GitHub-Delivery", "X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Nexus-Webhook-Delivery", "Ce-Id", "X-Request-Id"}
+
+// delivery is the record of one webhook request, for the answer, the log line and the metrics.
+type delivery struct {
+	start      time.Time
+	receiver   string
+	known      bool
+	kind       Kind
+	status     int
+	outcome    outcome
+	err        string
+	deliveryID string
+	eventIDs   []string
+	stored     int
+	duplicates int
+	untagged   int
+}
+
+// fail records an unsuccessful end of the delivery.
+func (d *delivery) fail(status int, o outcome, msg string) {
+	d.status, d.outcome, d.err = status, o, msg
+}
+
+// response is the JSON body of every answer to a webhook.
+type response struct {
+	Outcome    outcome  `json:"outcome"`
+	Events     int      `json:"events"`
+	Duplicates int      `json:"duplicates,omitempty"`
+	Untagged   int      `json:"untagged,omitempty"`
+	EventIDs   []string `json:"eventIds,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+// serveHook handles POST /hooks/<receiver>[/<secret>]: route, method,
+// content type, size, authentication, rate limit, parse and validate, then
+// publish; every step that fails answers with its own status.
+func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
+	d := &delivery{start: s.now(), receiver: r.PathValue("receiver")}
+	defer s.finish(w, r, d)
+	rc := s.receivers[d.receiver]
+	pathSecret := r.PathValue("secret")
+	if rc == nil || (pathSecret != "" && !rc.auth.takesPathSecret()) {
+		d.fail(http.StatusNotFound, outcomeUnknownReceiver, "no such receiver")
+		return
+	}
+	d.known, d.kind = true, rc.Kind
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		d.fail(http.StatusMethodNotAllowed, outcomeMethod, "use POST")
+		return
+	}
+	if !jsonMediaType(r.Header.Get("Content-Type")) {
+		d.fail(http.StatusUnsupportedMediaType, outcomeMediaType, "Content-Type must be application/json or application/*+json")
+		return
+	}
+	if r.ContentLength > s.bodyLimit {
+		d.fail(http.StatusRequestEntityTooLarge, outcomeTooLarge, "body over the limit")
+		return
+	}
+	t := time.Now()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.bodyLimit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			d.fail(http.StatusRequestEntityTooLarge, outcomeTooLarge, "body over the limit")
+		} else {
+			d.fail(http.StatusBadRequest, outcomeMalformed, "reading body: "+err.Error())
+		}
+		return
+	}
+	t = s.phase("read", t)
+	if !rc.Open() && !rc.auth.authenticate(rc.Secret, rc.AuthHeader, credentials{header: r.Header, body: body, pathSecret: pathSecret}) {
+		d.fail(http.StatusUnauthorized, outcomeUnauthorized, "bad or missing credentials")
+		return
+	}
+	t = s.phase("auth", t)
+	if rc.limiter != nil && !rc.limiter.Allow() {
+		w.Header().Set("Retry-After", "1")
+		d.fail(http.StatusTooManyRequests, outcomeRateLimited, "over the receiver's rate limit")
+		return
+	}
+	evs, err := Events(rc.Kind, Input{Body: body, Header: r.Header, Host: rc.Host})
+	if err != nil {
+		d.fail(http.StatusBadRequest, outcomeMalformed, err.Error())
+		return
+	}
+	t = s.phase("parse", t)
+	d.deliveryID = deliveryID(r.Header, evs)
+	tagged, untagged := splitUntagged(evs)
+	d.untagged = untagged
+	if len(tagged) == 0 {
+		d.status, d.outcome = http.StatusOK, outcomeIgnored
+		return
+	}
+	s.stamp(tagged, rc, d)
+	dups, err := s.publish(r.Context(), tagged)
+	s.phase("publish", t)
+	if err != nil {
+		d.fail(http.StatusServiceUnavailable, outcomeUnavailable, "cannot store events: "+err.Error())
+		return
+	}
+	d.status, d.outcome, d.stored, d.duplicates = http.StatusAccepted, outcomeStored, len(tagged), dups
+}
+
+// stamp fills in what the server knows of each event: its id, the
+// receiver, the receipt time (also the push time when the payload had none)
+// and the host aliases.
+func (s *Server) stamp(evs []bus.PushEvent, rc *receiver, d *delivery) {
+	for i := range evs {
+		ev := &evs[i]
+		ev.ID = newEventID(d.start)
+		ev.Receiver = rc.Name
+		ev.ReceivedAt = d.start.UTC()
+		if ev.PushedAt.IsZero() {
+			ev.PushedAt = ev.ReceivedAt
+		}
+		if ev.DeliveryID == "" {
+			ev.DeliveryID = d.deliveryID
+		}
+		ev.HostAliases = rc.HostAliases
+		d.eventIDs = append(d.eventIDs, ev.ID)
+	}
+}
+
+// phase observes the time since t in the named phase and returns now.
+func (s *Server) phase(name string, t time.Time) time.Time {
+	now := time.Now()
+	s.metrics.phase.WithLabelValues(name).Observe(now.Sub(t).Seconds())
+	return now
+}
+
+// finish answers, logs one line and counts the delivery.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(d.status)
+	_ = json.NewEncoder(w).Encode(response{
+		Outcome: d.outcome, Events: d.stored, Duplicates: d.duplicates, Untagged: d.untagged,
+		EventIDs: d.eventIDs, Error: d.err,
+	})
+	latency := s.now().Sub(d.start)
+	label := d.receiver
+	if !d.known {
+		label = unknownReceiverLabel
+	}
+	s.metrics.deliveries.WithLabelValues(label, string(d.outcome)).Inc()
+	s.metrics.latency.WithLabelValues(label, string(d.outcome)).Observe(latency.Seconds())
+	if d.stored > 0 {
+		s.metrics.events.WithLabelValues(label, "stored").Add(float64(d.stored - d.duplicates))
+		s.metrics.events.WithLabelValues(label, "duplicate").Add(float64(d.duplicates))
+	}
+	if d.untagged > 0 {
+		s.metrics.events.WithLabelValues(label, "untagged").Add(float64(d.untagged))
+	}
+	s.logDelivery(r, d, latency)
+}
+
+// logDelivery writes the delivery's one JSON log line.
+func (s *Server) logDelivery(r *http.Request, d *delivery, latency time.Duration) {
+	var e *zerolog.Event
+	switch {
+	case d.status >= 500:
+		e = s.log.Error()
+	case d.status >= 400:
+		e = s.log.Warn()
+	default:
+		e = s.log.Info()
+	}
+	e = e.Str("receiver", truncate(d.receiver, 64)).Str("kind", string(d.kind)).
+		Str("outcome", string(d.outcome)).Int("status", d.status).
+		Int("events", d.stored).Int("duplicates", d.duplicates).Int("untagged", d.untagged).
+		Float64("latency_ms", float64(latency.Microseconds())/1000).
+		Str("remote", r.RemoteAddr)
+	if d.deliveryID != "" {
+		e = e.Str("delivery_id", truncate(d.deliveryID, 128))
+	}
+	if len(d.eventIDs) == 1 {
+		e = e.Str("event_id", d.eventIDs[0])
+	}
+	if len(d.eventIDs) > 0 {
+		e = e.Strs("event_ids", d.eventIDs)
+	}
+	if d.err != "" {
+		e = e.Str("error", truncate(d.err, 512))
+	}
+	e.Msg("webhook delivery")
+}
+
+// deliveryID is the registry's id for the delivery: a delivery header, else
+// the first event's own id.
+func deliveryID(h http.Header, evs []bus.PushEvent) string {
+	if v := headerOf(h, deliveryIDHeaders...); v != "" {
+		return v
+	}
+	for _, ev := range evs {
+		if ev.DeliveryID != "" {
+			return ev.DeliveryID
+		}
+	}
+	return ""
+}
+
+// jsonMediaType reports whether a Content-Type is JSON: application/json or
+// application/*+json (distribution's events types, CloudEvents).
+func jsonMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+// truncate bounds attacker-chosen strings in logs.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

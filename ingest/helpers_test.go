@@ -1,0 +1,196 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+)
+
+// startJetStream runs an embedded NATS server with file storage in a temp
+// dir and returns a JetStream context with hoist's streams created.
+func startJetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := bus.EnsureStreams(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// lines decodes every JSON log line written so far.
+func (s *syncBuffer) lines(t testing.TB) []map[string]any {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	dec := json.NewDecoder(bytes.NewReader(s.b.Bytes()))
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("log line is not JSON: %v", err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// testServer is an ingest Server on 127.0.0.1 with its JetStream, registry and log.
+type testServer struct {
+	*Server
+	js   jetstream.JetStream
+	http *httptest.Server
+	reg  *prometheus.Registry
+	logs *syncBuffer
+}
+
+// newTestServer starts ingest with cfg on a fresh embedded JetStream.
+func newTestServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	return newTestServerOn(t, cfg, startJetStream(t))
+}
+
+// newTestServerOn starts ingest with cfg publishing to js.
+func newTestServerOn(t testing.TB, cfg Config, js jetstream.JetStream) *testServer {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	if cfg.Gatherer == nil {
+		cfg.Gatherer = reg
+	}
+	logs := &syncBuffer{}
+	s, err := New(cfg, js, reg, zerolog.New(logs).Level(zerolog.DebugLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httptest.NewServer(s.Handler())
+	t.Cleanup(h.Close)
+	return &testServer{Server: s, js: js, http: h, reg: reg, logs: logs}
+}
+
+// post sends a webhook and returns the status and decoded answer.
+func (ts *testServer) post(t testing.TB, path string, body []byte, header http.Header) (int, response) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, ts.http.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := ts.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r response
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("answer %d is not JSON: %q", resp.StatusCode, b)
+	}
+	return resp.StatusCode, r
+}
+
+// storedEvents reads every message of the push stream, in order.
+func storedEvents(t testing.TB, js jetstream.JetStream) ([]bus.PushEvent, []*jetstream.RawStreamMsg) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, bus.PushStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []bus.PushEvent
+	var msgs []*jetstream.RawStreamMsg
+	if info.State.Msgs == 0 {
+		return nil, nil
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("get msg %d: %v", seq, err)
+		}
+		var ev bus.PushEvent
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			t.Fatalf("msg %d: %v", seq, err)
+		}
+		evs = append(evs, ev)
+		msgs = append(msgs, m)
+	}
+	return evs, msgs
+}
+
+// zeroLogger discards logs.
+func zeroLogger() zerolog.Logger { return zerolog.Nop() }
+
+// zeroLoggerTo logs JSON to w.
+func zeroLoggerTo(w io.Writer) zerolog.Logger { return zerolog.New(w) }
+
+// counterValue reads a counter with labels receiver and outcome/result from reg.
+func counterValue(t testing.TB, reg *prometheus.Registry, name, receiver, second string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["receiver"] == receiver && (labels["outcome"] == second || labels["result"] == second) {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,48 @@
+package ingest
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are ingest's Prometheus series, registered on the caller's registry.
+type metrics struct {
+	deliveries *prometheus.CounterVec   // by receiver, outcome
+	latency    *prometheus.HistogramVec // by receiver, outcome
+	events     *prometheus.CounterVec   // by receiver, result (stored, duplicate, untagged)
+	phase      *prometheus.HistogramVec // by phase (read, auth, parse, publish)
+}
+
+// newMetrics creates and registers the series on reg.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hoist", Subsystem: "ingest", Name: "deliveries_total",
+			Help: "Webhook deliveries by receiver and outcome (stored, ignored, malformed, unauthorized, ...).",
+		}, []string{"receiver", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hoist", Subsystem: "ingest", Name: "delivery_duration_seconds",
+			Help:    "Time from request to answer, by receiver and outcome.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"receiver", "outcome"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hoist", Subsystem: "ingest", Name: "events_total",
+			Help: "Push events by receiver and result: stored, duplicate (already stored), untagged (never stored).",
+		}, []string{"receiver", "result"}),
+		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hoist", Subsystem: "ingest", Name: "phase_duration_seconds",
+			Help:    "Time spent per delivery in each phase: read, auth, parse, publish.",
+			Buckets: []float64{.00001, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .05, .1, 1, 10},
+		}, []string{"phase"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.deliveries, m.latency, m.events, m.phase} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register ingest metrics: %w", err)
+		}
+	}
+	return m, nil
+}
