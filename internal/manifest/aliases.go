@@ -1,0 +1,89 @@
+package manifest
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// aliasPath is one of an alias's annotations: the dot path it names.
+type aliasPath struct {
+	key  string // the annotation key
+	path string
+	line int // chunk-relative line of the annotation
+}
+
+// aliasDef is the repository./registry./tag.fluxcd.io annotations of one alias.
+type aliasDef struct {
+	repository, registry, tag *aliasPath
+}
+
+// alias reads an annotation-mapped image (SPEC §2.1): every named path must
+// resolve, through mappings only, to a string, and the combination must be
+// a valid reference. Otherwise the alias yields nothing and the reason is
+// reported.
+func (d *doc) alias(values *yaml.Node, name string, a *aliasDef) *cand {
+	if a.repository == nil {
+		for _, p := range []*aliasPath{a.registry, a.tag} {
+			if p != nil {
+				d.problem(p.line, "%s needs repository.fluxcd.io/%s (required for an alias); the alias is ignored", p.key, name)
+				return nil
+			}
+		}
+		return nil
+	}
+	c := &cand{container: name, shape: ShapeAlias, appendable: true}
+	for _, part := range []struct {
+		i int
+		p *aliasPath
+	}{{iRepository, a.repository}, {iRegistry, a.registry}, {iTag, a.tag}} {
+		if part.p == nil {
+			continue
+		}
+		e, why := d.resolvePath(values, part.p.path)
+		if why != "" {
+			d.problem(part.p.line, "%s: %s; the alias is ignored", part.p.key, why)
+			return nil
+		}
+		c.set(part.i, e)
+	}
+	if !d.assemble(c, "alias "+name, a.repository.line) {
+		return nil
+	}
+	return c
+}
+
+// resolvePath follows a dot path from values through mappings (no list
+// indexes, no escaping) to a string scalar; why says what went wrong.
+func (d *doc) resolvePath(values *yaml.Node, path string) (entry, string) {
+	if path == "" {
+		return entry{}, "the path is empty"
+	}
+	parts := strings.Split(path, ".")
+	for _, p := range parts {
+		if p == "" {
+			return entry{}, "path " + quote(path) + " has an empty component"
+		}
+	}
+	cur := entry{value: deref(values)}
+	at := "spec.values"
+	for _, p := range parts {
+		if cur.value == nil {
+			return entry{}, "path " + quote(path) + " does not resolve: " + at + " is missing"
+		}
+		if cur.value.Kind != yaml.MappingNode {
+			return entry{}, "path " + quote(path) + " does not resolve: " + at + " is " + typeName(cur.value) +
+				", not a mapping (lists are not searched)"
+		}
+		next := d.lookup(cur.value, p)
+		if next.key == nil {
+			return entry{}, "path " + quote(path) + " does not resolve: no key " + quote(p) + " in " + at
+		}
+		cur = next
+		at += "." + p
+	}
+	if !isStr(cur.value) {
+		return entry{}, "path " + quote(path) + " is " + typeName(cur.value) + ", not a string"
+	}
+	return cur, ""
+}

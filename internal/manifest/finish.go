@@ -1,0 +1,105 @@
+package manifest
+
+import (
+	"go.yaml.in/yaml/v3"
+)
+
+// finish turns a resource's candidates into sites: scalars located, policy
+// attached, and the sites hoist must not edit marked read-only.
+func (d *doc) finish(res Resource, cands []*cand, p *policies) []Site {
+	containers := map[string]bool{}
+	for n := range d.named {
+		containers[n] = true
+	}
+	for n := range p.aliases {
+		containers[n] = true
+	}
+	sites := make([]Site, len(cands))
+	for i, c := range cands {
+		containers[c.container] = true
+		s := Site{
+			File: d.file, Document: d.c.index, Resource: res, Container: c.container,
+			Shape: c.shape, Ref: c.ref, Parts: make(map[Role]Scalar, 2),
+			Policy: Policy{Automated: p.automated, Locked: p.locked, Ignored: p.ignored},
+		}
+		if f, ok := p.filters[c.container]; ok {
+			s.Policy.Filter = f.value
+		}
+		for r, n := range c.nodes {
+			if n == nil {
+				continue
+			}
+			sc := d.scalar(n, c.parents[r])
+			s.Parts[roleOf[r]] = sc
+			if s.Line == 0 || sc.Line < s.Line {
+				s.Line = sc.Line
+			}
+		}
+		s.Problems = c.problems
+		if c.readOnly != "" {
+			s.ReadOnly = c.readOnly
+		} else {
+			s.ReadOnly = d.readOnly(c, s, cands)
+		}
+		if s.ReadOnly != "" {
+			s.Problems = append(s.Problems, s.ReadOnly)
+		}
+		sites[i] = s
+	}
+	d.checkFilters(p, containers)
+	return sites
+}
+
+// editable returns the part indexes an edit of c may rewrite: the tag (or
+// the name scalar carrying the tag) and the digest key.
+func (c *cand) editable() []int {
+	var out []int
+	if c.nodes[iTag] != nil {
+		out = append(out, iTag)
+	} else {
+		out = append(out, c.name())
+	}
+	if c.nodes[iDigest] != nil {
+		out = append(out, iDigest)
+	}
+	return out
+}
+
+// readOnly says why site s (from c) cannot be edited: a scalar it would
+// rewrite is a block or multi-line scalar, or is shared (through an anchor)
+// with another site, which the same edit would change behind its back.
+func (d *doc) readOnly(c *cand, s Site, cands []*cand) string {
+	for _, i := range c.editable() {
+		sc := s.Parts[roleOf[i]]
+		if sc.Frozen {
+			return "the " + string(roleOf[i]) + " at line " + itoa(sc.Line) + " is written as a " +
+				frozenWhat(sc) + "; hoist edits single-line scalars only"
+		}
+		for _, o := range cands {
+			if o == c || !o.uses(c.nodes[i]) {
+				continue
+			}
+			return "the " + string(roleOf[i]) + " at line " + itoa(sc.Line) + " is shared (YAML anchor) with container " +
+				o.container + "; editing it would change both, so hoist leaves it alone"
+		}
+	}
+	return ""
+}
+
+// uses reports whether any part of c is node n.
+func (c *cand) uses(n *yaml.Node) bool {
+	for _, m := range c.nodes {
+		if m != nil && m == n {
+			return true
+		}
+	}
+	return false
+}
+
+func frozenWhat(sc Scalar) string {
+	switch sc.Style {
+	case Literal, Folded:
+		return "block scalar (" + sc.Style.String() + ")"
+	}
+	return "multi-line scalar"
+}

@@ -1,0 +1,216 @@
+package manifest
+
+import (
+	"sort"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hoist-gitops/hoist/internal/imageref"
+)
+
+// ChartImage is the container name of an image found at the top level of a
+// HelmRelease's values (Flux v1's ReleaseContainerName).
+const ChartImage = "chart-image"
+
+// role indexes of a candidate's parts.
+const (
+	iImage = iota
+	iRegistry
+	iRepository
+	iTag
+	iDigest
+	numRoles
+)
+
+var roleOf = [numRoles]Role{RoleImage, RoleRegistry, RoleRepository, RoleTag, RoleDigest}
+
+// cand is a site being detected: the YAML nodes of its parts.
+type cand struct {
+	container string
+	shape     Shape
+	nodes     [numRoles]*yaml.Node
+	parents   [numRoles]*yaml.Node
+	ref       imageref.Reference
+	problems  []string
+	readOnly  string
+	// appendable: an untagged name scalar may take ":tag" (it stands for
+	// the whole image).
+	appendable bool
+}
+
+// set records part i.
+func (c *cand) set(i int, e entry) {
+	c.nodes[i], c.parents[i] = e.value, e.parent
+}
+
+// name is the index of the part holding the repository name.
+func (c *cand) name() int {
+	if c.nodes[iRepository] != nil {
+		return iRepository
+	}
+	return iImage
+}
+
+// helmRelease detects the images of a HelmRelease's values (SPEC §2.1):
+// chart-image at the top level, one per direct mapping child, then the
+// annotation aliases. The result is in Flux's order.
+func (d *doc) helmRelease(values *yaml.Node, p *policies) []*cand {
+	byName := map[string]*cand{}
+	if isMap(values) {
+		if d.lookup(values, "image").key != nil {
+			d.see(ChartImage)
+		}
+		if c := d.interpret(values, "spec.values"); c != nil {
+			c.container = ChartImage
+			byName[ChartImage] = c
+		}
+		for _, e := range d.entries(values) {
+			if !isMap(e.value) {
+				continue
+			}
+			if d.lookup(e.value, "image").key != nil {
+				d.see(e.key.Value)
+			}
+			if c := d.interpret(e.value, "spec.values."+e.key.Value); c != nil {
+				c.container = e.key.Value
+				byName[e.key.Value] = c // a child named chart-image replaces the top level
+			}
+		}
+	}
+	for _, name := range sortedKeys(p.aliases) {
+		if c := d.alias(values, name, p.aliases[name]); c != nil {
+			byName[name] = c
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sortContainers(names)
+	out := make([]*cand, len(names))
+	for i, n := range names {
+		out[i] = byName[n]
+	}
+	return out
+}
+
+// sortContainers orders names as Flux does: chart-image first, then bytewise.
+func sortContainers(names []string) {
+	sort.Slice(names, func(i, j int) bool {
+		if names[i] == ChartImage || names[j] == ChartImage {
+			return names[i] == ChartImage && names[j] != ChartImage
+		}
+		return names[i] < names[j]
+	})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// interpret reads one mapping of values as an image, in the shapes of SPEC
+// §2.1. where names the mapping for messages. It returns nil when the
+// mapping holds no image; when it holds one that is not valid, a problem is
+// recorded and nil returned.
+func (d *doc) interpret(m *yaml.Node, where string) *cand {
+	img := d.lookup(m, "image")
+	if img.value == nil {
+		return nil
+	}
+	c := &cand{}
+	inner := m // the mapping holding registry/tag/digest
+	switch {
+	case img.value.Kind == yaml.MappingNode:
+		repo := d.lookup(img.value, "repository")
+		if !isStr(repo.value) {
+			return nil
+		}
+		c.shape = ShapeRepository
+		c.set(iRepository, repo)
+		inner = img.value
+	case isStr(img.value):
+		c.shape = ShapeImage
+		c.set(iImage, img)
+		c.appendable = true
+	default:
+		return nil
+	}
+	if reg := d.lookup(inner, "registry"); isStr(reg.value) {
+		c.set(iRegistry, reg)
+	}
+	tag := d.lookup(inner, "tag")
+	switch {
+	case isStr(tag.value):
+		c.set(iTag, tag)
+		if c.shape == ShapeImage {
+			c.shape = ShapeImageTag
+		}
+	case tag.value != nil:
+		// SPEC §2.1: a non-string tag is ignored; the image is read
+		// without it. Writing a tag anywhere else would fight the chart's
+		// own tag key, so such a site is read-only.
+		c.readOnly = "tag at line " + itoa(d.absLine(tag.key.Line)) + " is " + typeName(tag.value) +
+			", not a string: the image is read without a tag and hoist will not edit it (quote the tag to let hoist manage it)"
+	}
+	// A digest key counts beside a tag or a repository (SPEC §4.3).
+	if c.nodes[iTag] != nil || c.shape == ShapeRepository {
+		if dig := d.lookup(inner, "digest"); isStr(dig.value) && dig.value.Value != "" {
+			c.set(iDigest, dig)
+		}
+	}
+	if !d.assemble(c, where, img.key.Line) {
+		return nil
+	}
+	return c
+}
+
+// assemble composes the reference from the parts as Flux does,
+// [registry/]name[:tag][@digest], and parses it. An invalid combination is
+// reported and yields no image.
+func (d *doc) assemble(c *cand, where string, line int) bool {
+	for i, what := range [numRoles]string{"image", "registry", "repository", "tag", "digest"} {
+		if n := c.nodes[i]; n != nil && n.Value == "" {
+			d.problem(line, "%s: %s is empty, so this is not an image", where, what)
+			return false
+		}
+	}
+	s := c.nodes[c.name()].Value
+	if n := c.nodes[iRegistry]; n != nil {
+		s = n.Value + "/" + s
+	}
+	if n := c.nodes[iTag]; n != nil {
+		s += ":" + n.Value
+	}
+	if n := c.nodes[iDigest]; n != nil {
+		s += "@" + n.Value
+	}
+	ref, err := imageref.Parse(s)
+	if err != nil {
+		d.problem(line, "%s: %s is not a valid image: %v", where, describe(c), err)
+		return false
+	}
+	c.ref = ref
+	return true
+}
+
+// describe names the parts a reference was composed from, for messages.
+func describe(c *cand) string {
+	s := ""
+	for i, what := range [numRoles]string{"image", "registry", "repository", "tag", "digest"} {
+		if n := c.nodes[i]; n != nil {
+			if s != "" {
+				s += " + "
+			}
+			s += what + " " + quote(n.Value)
+		}
+	}
+	return s
+}
+
+func quote(s string) string { return strconv.Quote(s) }

@@ -1,0 +1,194 @@
+package manifest
+
+import (
+	"go.yaml.in/yaml/v3"
+)
+
+// maxDepth bounds how many aliases and merge keys a lookup follows; YAML
+// graphs may be cyclic (an anchor can be aliased inside itself).
+const maxDepth = 32
+
+// deref follows alias nodes to the node they name, and a document node to
+// its content.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && i < maxDepth; i++ {
+		switch n.Kind {
+		case yaml.AliasNode:
+			n = n.Alias
+		case yaml.DocumentNode:
+			if len(n.Content) == 0 {
+				return nil
+			}
+			n = n.Content[0]
+		default:
+			return n
+		}
+	}
+	return nil
+}
+
+// isMap reports whether n (dereferenced) is a mapping.
+func isMap(n *yaml.Node) bool {
+	n = deref(n)
+	return n != nil && n.Kind == yaml.MappingNode
+}
+
+// isStr reports whether n is a string scalar in the sense of SPEC §2.1: the
+// YAML resolved tag is !!str, or it is a plain scalar that merely looks like
+// a timestamp (2021-01-01), which Flux v1 read as a string too.
+func isStr(n *yaml.Node) bool {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return false
+	}
+	switch n.Tag {
+	case "!!str":
+		return true
+	case "!!timestamp":
+		return n.Style&yaml.TaggedStyle == 0
+	}
+	return false
+}
+
+// isMergeKey reports whether a mapping key is the << merge key.
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Tag == "!!merge"
+}
+
+// typeName describes a non-string node for messages.
+func typeName(n *yaml.Node) string {
+	if n == nil {
+		return "missing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!int", "!!float":
+			return "a number (" + n.Value + ")"
+		case "!!bool":
+			return "a boolean (" + n.Value + ")"
+		case "!!null":
+			return "null"
+		case "!!str":
+			return "a string"
+		}
+		return "of type " + n.Tag + " (" + n.Value + ")"
+	}
+	return "not a string"
+}
+
+// entry is one effective key of a mapping.
+type entry struct {
+	key    *yaml.Node // the key scalar
+	value  *yaml.Node // dereferenced value
+	parent *yaml.Node // the mapping the pair is written in (differs from the looked-up one for merged keys)
+}
+
+// lookup returns the effective value of key in mapping m: explicit keys win
+// over merged ones, the last of duplicated explicit keys wins (as YAML→JSON
+// conversion does), and earlier merge sources win over later ones. It
+// returns a zero entry when m is not a mapping or has no such key.
+func (d *doc) lookup(m *yaml.Node, key string) entry {
+	return d.lookupDepth(deref(m), key, 0)
+}
+
+func (d *doc) lookupDepth(m *yaml.Node, key string, depth int) entry {
+	if m == nil || m.Kind != yaml.MappingNode || depth > maxDepth {
+		return entry{}
+	}
+	var found entry
+	hasMerge := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if isMergeKey(k) {
+			hasMerge = true
+			continue
+		}
+		if k.Kind == yaml.ScalarNode && k.Value == key {
+			if found.key != nil && d != nil {
+				d.duplicate(k)
+			}
+			found = entry{key: k, value: deref(m.Content[i+1]), parent: m}
+		}
+	}
+	if found.key != nil || !hasMerge {
+		return found
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if !isMergeKey(m.Content[i]) {
+			continue
+		}
+		src := deref(m.Content[i+1])
+		if src == nil {
+			continue
+		}
+		switch src.Kind {
+		case yaml.MappingNode:
+			if e := d.lookupDepth(src, key, depth+1); e.key != nil {
+				return e
+			}
+		case yaml.SequenceNode:
+			for _, s := range src.Content {
+				if e := d.lookupDepth(deref(s), key, depth+1); e.key != nil {
+					return e
+				}
+			}
+		}
+	}
+	return entry{}
+}
+
+// entries returns the effective keys of mapping m in order: explicit keys
+// first (in order of appearance, last duplicate winning), then merged keys
+// not already present.
+func (d *doc) entries(m *yaml.Node) []entry {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []entry
+	seen := make(map[string]int, len(m.Content)/2)
+	d.collect(m, &out, seen, 0, true)
+	return out
+}
+
+func (d *doc) collect(m *yaml.Node, out *[]entry, seen map[string]int, depth int, explicit bool) {
+	if m == nil || m.Kind != yaml.MappingNode || depth > maxDepth {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if isMergeKey(k) || k.Kind != yaml.ScalarNode {
+			continue
+		}
+		e := entry{key: k, value: deref(m.Content[i+1]), parent: m}
+		if j, ok := seen[k.Value]; ok {
+			if explicit && depth == 0 {
+				(*out)[j] = e // a duplicated explicit key: the last wins
+			}
+			continue
+		}
+		seen[k.Value] = len(*out)
+		*out = append(*out, e)
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if !isMergeKey(m.Content[i]) {
+			continue
+		}
+		src := deref(m.Content[i+1])
+		if src == nil {
+			continue
+		}
+		switch src.Kind {
+		case yaml.MappingNode:
+			d.collect(src, out, seen, depth+1, false)
+		case yaml.SequenceNode:
+			for _, s := range src.Content {
+				d.collect(deref(s), out, seen, depth+1, false)
+			}
+		}
+	}
+}

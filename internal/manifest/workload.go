@@ -1,0 +1,48 @@
+package manifest
+
+import (
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hoist-gitops/hoist/internal/imageref"
+)
+
+// workload reads the containers[] and initContainers[] images of a pod spec
+// (SPEC §2.2), containers first, as Flux v1 lists them.
+func (d *doc) workload(podSpec *yaml.Node) []*cand {
+	var out []*cand
+	for _, list := range []string{"containers", "initContainers"} {
+		seq := d.lookup(podSpec, list).value
+		if seq == nil || seq.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range seq.Content {
+			item = deref(item)
+			if item == nil || item.Kind != yaml.MappingNode {
+				continue
+			}
+			img := d.lookup(item, "image")
+			if img.value == nil {
+				continue
+			}
+			name := d.lookup(item, "name").value
+			if !isStr(name) || name.Value == "" {
+				d.problem(img.key.Line, "%s entry without a name: its image is not managed", list)
+				continue
+			}
+			d.see(name.Value)
+			if !isStr(img.value) {
+				d.problem(img.key.Line, "container %s: image is %s, not a string", name.Value, typeName(img.value))
+				continue
+			}
+			ref, err := imageref.Parse(img.value.Value)
+			if err != nil {
+				d.problem(img.key.Line, "container %s: %v", name.Value, err)
+				continue
+			}
+			c := &cand{container: name.Value, shape: ShapeWorkload, ref: ref, appendable: true}
+			c.set(iImage, img)
+			out = append(out, c)
+		}
+	}
+	return out
+}
