@@ -1,0 +1,190 @@
+// Package config reads hoist.yaml (SPEC §8): strict decoding (an unknown key
+// is a mistake), ${ENV} expansion in every string, secrets from files,
+// defaults, and a Check that names the line of every mistake.
+package config
+
+import "time"
+
+// Config is the whole of hoist.yaml.
+type Config struct {
+	// NATS says where the bus is.
+	NATS NATS `yaml:"nats"`
+	// Listen is the address of the HTTP server: webhooks, /metrics, /healthz, /readyz.
+	Listen string `yaml:"listen"`
+	// Log sets the log level.
+	Log Log `yaml:"log"`
+	// Ingest holds limits shared by every receiver.
+	Ingest Ingest `yaml:"ingest"`
+	// Receivers are the webhook endpoints, one per registry.
+	Receivers []Receiver `yaml:"receivers"`
+	// Repositories are the GitOps repositories watched and committed to.
+	Repositories []Repository `yaml:"repositories"`
+
+	// file is the path the config was read from; lines maps a key path
+	// ("receivers[0].kind") to its line, for mistakes found after decoding.
+	file  string
+	lines map[string]int
+}
+
+// NATS is the bus configuration.
+type NATS struct {
+	// URL of an external NATS server or cluster; empty runs an embedded server.
+	URL string `yaml:"url"`
+	// DataDir is where the embedded server keeps JetStream's file storage.
+	DataDir string `yaml:"dataDir"`
+	// Listen, when set, makes the embedded server also accept network
+	// clients on this loopback address (for the nats CLI); empty means
+	// in-process only.
+	Listen string `yaml:"listen"`
+	// CredsFile is a NATS credentials file for an external server.
+	CredsFile string `yaml:"credsFile"`
+	// User and Password (or PasswordFile), or Token (or TokenFile),
+	// authenticate to an external server.
+	User         string `yaml:"user"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"passwordFile"`
+	Token        string `yaml:"token"`
+	TokenFile    string `yaml:"tokenFile"`
+}
+
+// Log is the logging configuration.
+type Log struct {
+	// Level is one of debug, info, warn, error.
+	Level string `yaml:"level"`
+}
+
+// Ingest holds limits shared by every receiver.
+type Ingest struct {
+	// BodyLimit is the largest webhook body in bytes (413 beyond); 0: 1 MiB.
+	BodyLimit int64 `yaml:"bodyLimit"`
+	// PublishTimeout bounds the wait for JetStream to store events (503 beyond); 0: 10 s.
+	PublishTimeout time.Duration `yaml:"publishTimeout"`
+}
+
+// Receiver is one webhook endpoint, POST /hooks/<name>.
+type Receiver struct {
+	// Name is the URL path segment.
+	Name string `yaml:"name"`
+	// Kind is the registry's webhook dialect (SPEC §7).
+	Kind string `yaml:"kind"`
+	// Secret is the shared secret; `secret: ""` explicitly opens the receiver.
+	Secret *string `yaml:"secret"`
+	// SecretFile names a file holding the secret (trailing newline removed).
+	SecretFile string `yaml:"secretFile"`
+	// AuthHeader is the header static-header kinds read; empty: Authorization.
+	AuthHeader string `yaml:"authHeader"`
+	// Host is the registry host for payloads that do not name it (nexus needs it).
+	Host string `yaml:"host"`
+	// HostAliases are other names this registry goes by in webhooks or manifests.
+	HostAliases []string `yaml:"hostAliases"`
+	// RateLimit is the sustained deliveries per second (429 beyond); 0: unlimited.
+	RateLimit float64 `yaml:"rateLimit"`
+	// RateBurst is how many deliveries may arrive at once; 0: max(1, rateLimit).
+	RateBurst int `yaml:"rateBurst"`
+}
+
+// Repository is one GitOps repository branch hoist reads and commits to.
+type Repository struct {
+	// Name identifies the repository in messages, logs and metrics.
+	Name string `yaml:"name"`
+	// URL is http(s)://, ssh://, git@host:path, file:// or a local path.
+	URL string `yaml:"url"`
+	// Branch is the tracked branch.
+	Branch string `yaml:"branch"`
+	// PushBranch, when set, receives the commits instead of Branch.
+	PushBranch string `yaml:"pushBranch"`
+	// Paths are the folders searched for manifests, relative to the repository root.
+	Paths []string `yaml:"paths"`
+	// FetchInterval is how often the matcher fetches the branch to notice
+	// commits made by people; 0 disables the periodic fetch.
+	FetchInterval time.Duration `yaml:"fetchInterval"`
+	// Auth is how hoist authenticates to the remote.
+	Auth Auth `yaml:"auth"`
+	// Commit shapes the commits.
+	Commit Commit `yaml:"commit"`
+}
+
+// Auth is a repository's credentials.
+type Auth struct {
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"passwordFile"`
+	// SSHKeyFile is a private key for ssh:// and git@host:path URLs.
+	SSHKeyFile string `yaml:"sshKeyFile"`
+	// SSHKeyPassphrase (or SSHKeyPassphraseFile) unlocks an encrypted key.
+	SSHKeyPassphrase     string `yaml:"sshKeyPassphrase"`
+	SSHKeyPassphraseFile string `yaml:"sshKeyPassphraseFile"`
+	// KnownHostsFile checks the server's key; empty: ~/.ssh/known_hosts.
+	KnownHostsFile string `yaml:"knownHostsFile"`
+}
+
+// Commit shapes the commits made to a repository.
+type Commit struct {
+	AuthorName     string `yaml:"authorName"`
+	AuthorEmail    string `yaml:"authorEmail"`
+	CommitterName  string `yaml:"committerName"`
+	CommitterEmail string `yaml:"committerEmail"`
+	// MessageTemplate is a Go text/template over the batch; empty: the default.
+	MessageTemplate string `yaml:"messageTemplate"`
+	// Window is the quiet time before a batch is committed (0: at once).
+	Window time.Duration `yaml:"window"`
+	// MaxWait is the longest a rewrite waits for its commit.
+	MaxWait time.Duration `yaml:"maxWait"`
+	// SigningKeyFile is an OpenPGP armored key or SSH private key that signs commits.
+	SigningKeyFile string `yaml:"signingKeyFile"`
+	// SigningKeyPassphrase (or SigningKeyPassphraseFile) unlocks it.
+	SigningKeyPassphrase     string `yaml:"signingKeyPassphrase"`
+	SigningKeyPassphraseFile string `yaml:"signingKeyPassphraseFile"`
+}
+
+// Defaults hoist uses for keys the file leaves out.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultDataDir       = "./data/nats"
+	DefaultBranch        = "main"
+	DefaultAuthorName    = "hoist"
+	DefaultAuthorEmail   = "hoist@localhost"
+	DefaultWindow        = 2 * time.Second
+	DefaultMaxWait       = 10 * time.Second
+	DefaultFetchInterval = 30 * time.Second
+	DefaultLogLevel      = "info"
+)
+
+// setDefaults fills what an empty file leaves out; decoding overwrites it.
+func (c *Config) setDefaults() {
+	c.Listen = DefaultListen
+	c.NATS.DataDir = DefaultDataDir
+	c.Log.Level = DefaultLogLevel
+}
+
+// setDefaults fills a repository entry before its keys are decoded.
+func (r *Repository) setDefaults() {
+	r.Branch = DefaultBranch
+	r.Paths = []string{"."}
+	r.FetchInterval = DefaultFetchInterval
+	r.Commit = Commit{
+		AuthorName:  DefaultAuthorName,
+		AuthorEmail: DefaultAuthorEmail,
+		Window:      DefaultWindow,
+		MaxWait:     DefaultMaxWait,
+	}
+}
+
+// File is the path the configuration was read from.
+func (c *Config) File() string { return c.file }
+
+// TargetBranch is the branch commits are pushed to.
+func (r Repository) TargetBranch() string {
+	if r.PushBranch != "" {
+		return r.PushBranch
+	}
+	return r.Branch
+}
+
+// SecretValue is the receiver's secret and whether the config set one.
+func (r Receiver) SecretValue() (string, bool) {
+	if r.Secret == nil {
+		return "", false
+	}
+	return *r.Secret, true
+}

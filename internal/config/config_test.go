@@ -1,0 +1,183 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestFullConfig(t *testing.T) {
+	t.Setenv("HOIST_TEST_SECRET", "s3cret")
+	t.Setenv("HOIST_TEST_DATA", "")
+	c, err := Load("testdata/full.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.NATS.DataDir != "./data/nats" {
+		t.Errorf("dataDir = %q (default of ${VAR:-default} not used)", c.NATS.DataDir)
+	}
+	if s, ok := c.Receivers[0].SecretValue(); !ok || s != "s3cret" {
+		t.Errorf("secret from env = %q, %v", s, ok)
+	}
+	if s, ok := c.Receivers[1].SecretValue(); !ok || s != "file-secret" {
+		t.Errorf("secret from file = %q, %v", s, ok)
+	}
+	if s, ok := c.Receivers[2].SecretValue(); !ok || s != "" {
+		t.Errorf("explicit empty secret = %q, %v", s, ok)
+	}
+	if got := c.Receivers[0].HostAliases; len(got) != 2 || got[1] != "registry.local" {
+		t.Errorf("hostAliases = %v", got)
+	}
+	if c.Ingest.PublishTimeout != 5*time.Second || c.Ingest.BodyLimit != 2<<20 {
+		t.Errorf("ingest = %+v", c.Ingest)
+	}
+	r := c.Repositories[0]
+	if r.Commit.Window != 0 || r.Commit.MaxWait != 10*time.Second || r.FetchInterval != time.Minute {
+		t.Errorf("durations: window %v maxWait %v fetch %v", r.Commit.Window, r.Commit.MaxWait, r.FetchInterval)
+	}
+	if r.Auth.Password != "file-secret" || r.TargetBranch() != "hoist/updates" {
+		t.Errorf("auth/pushBranch: %+v %q", r.Auth, r.TargetBranch())
+	}
+	// The second repository gets every default.
+	d := c.Repositories[1]
+	if d.Branch != "main" || len(d.Paths) != 1 || d.Paths[0] != "." || d.Commit.Window != 2*time.Second ||
+		d.Commit.MaxWait != 10*time.Second || d.Commit.AuthorName != "hoist" || d.Commit.AuthorEmail != "hoist@localhost" ||
+		d.FetchInterval != 30*time.Second || d.TargetBranch() != "main" {
+		t.Errorf("defaults not applied: %+v", d)
+	}
+	ic := c.IngestConfig()
+	if len(ic.Receivers) != 3 || !ic.Receivers[2].Open() || ic.Receivers[1].AuthHeader != "X-Hoist-Token" || ic.Receivers[1].RateBurst != 20 {
+		t.Errorf("ingest config = %+v", ic)
+	}
+}
+
+func TestEmptyFileHasDefaults(t *testing.T) {
+	c, ps := Parse("empty.yaml", nil)
+	if len(ps) != 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+	if c.Listen != DefaultListen || c.NATS.DataDir != DefaultDataDir || c.Log.Level != "info" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// Every mistake in the file is reported, each at its own line.
+func TestMistakesGolden(t *testing.T) {
+	os.Unsetenv("HOIST_TEST_UNSET")
+	_, ps := Check("testdata/mistakes.yaml")
+	got := ps.Error() + "\n"
+	golden := filepath.Join("testdata", "mistakes.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("problems differ from %s (run go test -update):\n got:\n%s\nwant:\n%s", golden, got, want)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	t.Setenv("HOIST_SET", "value")
+	cases := []struct {
+		name, yaml string
+		want       string // substring of the only problem, with its line
+	}{
+		{"syntax", "nats:\n  url: [\n", "hoist.yaml:2: YAML syntax"},
+		{"top not mapping", "- a\n", "hoist.yaml:1: the top level must be a mapping"},
+		{"unknown top key", "listen: 127.0.0.1:1\nrecievers: []\n", `hoist.yaml:2: unknown key "recievers" in the top level (did you mean "receivers"?)`},
+		{"case slip", "nats:\n  dataDIR: x\n", `hoist.yaml:2: unknown key "dataDIR" in nats (did you mean "dataDir"?)`},
+		{"env unset", "listen: ${HOIST_NOT_SET_ANYWHERE}\n", "hoist.yaml:1: listen: environment variable HOIST_NOT_SET_ANYWHERE is not set"},
+		{"env bad ref", "listen: ${1X}\n", `hoist.yaml:1: listen: "${1X}" is not a valid`},
+		{"env escape", "log:\n  level: $${X}\n", `log.level: "${X}" is not one of`},
+		{"env in duration", "repositories:\n - name: a\n   url: /x\n   commit: {window: \"${HOIST_SET}\"}\n", `hoist.yaml:4: repositories[0].commit.window: "value" is not a duration`},
+		{"list wanted", "receivers: {name: a}\n", "hoist.yaml:1: receivers must be a list, not a mapping"},
+		{"string wanted", "listen: [a]\n", "hoist.yaml:1: listen must be a string, not a list"},
+		{"negative duration", "repositories:\n - name: a\n   url: /x\n   fetchInterval: -1s\n", "hoist.yaml:4: repositories[0].fetchInterval: -1s is negative"},
+		{"no secret", "receivers:\n - name: a\n   kind: generic\n", "hoist.yaml:2: receivers[0]: no secret"},
+		{"secret and file", "receivers:\n - name: a\n   kind: generic\n   secret: x\n   secretFile: testdata/secret.txt\n", "hoist.yaml:5: receivers[0]: set secret or secretFile, not both"},
+		{"secret file missing", "receivers:\n - name: a\n   kind: generic\n   secretFile: testdata/nope\n", "hoist.yaml:4: receivers[0].secretFile: cannot read testdata/nope: no such file or directory"},
+		{"nats listen public", "nats: {listen: 0.0.0.0:4222}\n", "hoist.yaml:1: nats.listen: the embedded server has no authentication"},
+		{"nats creds without url", "nats:\n  credsFile: x\n", "hoist.yaml:2: nats.credsFile applies to an external server"},
+		{"same branch twice", "repositories:\n - {name: a, url: /x}\n - {name: b, url: /x}\n", "hoist.yaml:3: repositories[1]: commits to the same branch as repositories[0]"},
+		{"refs prefix", "repositories:\n - name: a\n   url: /x\n   branch: refs/heads/main\n", "hoist.yaml:4: repositories[0].branch: \"refs/heads/main\": write the branch name without refs/heads/"},
+		{"empty paths", "repositories:\n - name: a\n   url: /x\n   paths: []\n", "hoist.yaml:4: repositories[0].paths: list at least one folder"},
+		{"bad email", "repositories:\n - name: a\n   url: /x\n   commit:\n     authorEmail: \"<x>\"\n", "hoist.yaml:5: repositories[0].commit.authorEmail"},
+		{"alias merge", "base: &b {kind: generic, secret: x}\n", `hoist.yaml:1: unknown key "base"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ps := Parse("hoist.yaml", []byte(tc.yaml))
+			if len(ps) != 1 {
+				t.Fatalf("want one problem, got %d:\n%v", len(ps), ps)
+			}
+			if !strings.Contains(ps[0].String(), tc.want) {
+				t.Fatalf("got  %s\nwant %s", ps[0], tc.want)
+			}
+		})
+	}
+}
+
+func TestMergeKeysAndAliases(t *testing.T) {
+	src := `
+receivers:
+  - &base {name: a, kind: generic, secret: x, hostAliases: &hosts ["127.0.0.1:5000"]}
+  - <<: *base
+    name: b
+    secret: y
+repositories:
+  - name: r
+    url: /tmp/r.git
+    paths: *hosts
+`
+	c, ps := Parse("hoist.yaml", []byte(src))
+	if len(ps) != 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+	b := c.Receivers[1]
+	if s, _ := b.SecretValue(); b.Name != "b" || b.Kind != "generic" || s != "y" || len(b.HostAliases) != 1 {
+		t.Fatalf("merged receiver = %+v (secret %q)", b, s)
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	path := filepath.Join("..", "..", "examples", "hoist.yaml")
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("examples/hoist.yaml not written yet")
+	}
+	t.Chdir(filepath.Join("..", ".."))
+	if _, ps := Check("examples/hoist.yaml"); len(ps) != 0 {
+		t.Fatalf("examples/hoist.yaml: %v", ps)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/full.yaml", "testdata/mistakes.yaml"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("a: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, ps := Parse("fuzz.yaml", data)
+		if len(ps) == 0 && c == nil {
+			t.Fatal("no config and no problem")
+		}
+		for _, p := range ps {
+			if p.Message == "" {
+				t.Fatal("problem without a message")
+			}
+		}
+	})
+}

@@ -1,0 +1,274 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// defaulter is a type that fills its defaults before its keys are decoded.
+type defaulter interface{ setDefaults() }
+
+// decoder turns yaml.Nodes into config structs, strictly, collecting every
+// mistake with its line instead of stopping at the first.
+type decoder struct {
+	file     string
+	env      func(string) (string, bool)
+	problems Problems
+	lines    map[string]int
+}
+
+func (d *decoder) addf(line int, format string, args ...any) {
+	d.problems = append(d.problems, Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// decode fills v from n; path names the key for messages ("receivers[0].kind").
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if _, seen := d.lines[path]; !seen {
+		d.lines[path] = n.Line
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		if v.Kind() == reflect.Pointer {
+			d.addf(n.Line, "%s has no value (write \"\" for an empty string)", path)
+		}
+		return // an empty key keeps its default
+	}
+	if v.Type() == durationType {
+		d.decodeDuration(n, v, path)
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		d.decode(n, p.Elem(), path)
+		v.Set(p)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		d.decodeSlice(n, v, path)
+	case reflect.String:
+		if s, ok := d.scalar(n, path, "a string"); ok {
+			v.SetString(s)
+		}
+	case reflect.Bool:
+		if s, ok := d.scalar(n, path, "true or false"); ok {
+			switch strings.ToLower(s) {
+			case "true", "yes", "on":
+				v.SetBool(true)
+			case "false", "no", "off":
+				v.SetBool(false)
+			default:
+				d.addf(n.Line, "%s: %q is not true or false", path, s)
+			}
+		}
+	case reflect.Int, reflect.Int64:
+		if s, ok := d.scalar(n, path, "a whole number"); ok {
+			i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64)
+			if err != nil {
+				d.addf(n.Line, "%s: %q is not a whole number", path, s)
+				return
+			}
+			v.SetInt(i)
+		}
+	case reflect.Float64:
+		if s, ok := d.scalar(n, path, "a number"); ok {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				d.addf(n.Line, "%s: %q is not a number", path, s)
+				return
+			}
+			v.SetFloat(f)
+		}
+	default:
+		panic(fmt.Sprintf("config: no decoder for %s", v.Type()))
+	}
+}
+
+// scalar is the expanded text of a scalar node, or a mistake when n is a
+// mapping or a list.
+func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.addf(n.Line, "%s must be %s, not %s", path, want, kindName(n))
+		return "", false
+	}
+	s, errs := expandEnv(n.Value, d.env)
+	for _, e := range errs {
+		d.addf(n.Line, "%s: %s", path, e)
+	}
+	return s, len(errs) == 0
+}
+
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "a duration")
+	if !ok {
+		return
+	}
+	if s == "0" {
+		v.SetInt(0)
+		return
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		d.addf(n.Line, "%s: %q is not a duration (write e.g. 500ms, 2s, 1m30s)", path, s)
+		return
+	}
+	if dur < 0 {
+		d.addf(n.Line, "%s: %s is negative", path, s)
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.addf(n.Line, "%s must be a mapping of keys, not %s", orTop(path), kindName(n))
+		return
+	}
+	fields := yamlFields(v.Type())
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.addf(k.Line, "%s: keys must be plain words", orTop(path))
+			continue
+		}
+		if k.Value == "<<" { // merge key: the merged mappings first, then this one's keys
+			d.decodeMerge(val, v, path)
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			d.addf(k.Line, "%s is set twice (first on line %d)", join(path, k.Value), line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		idx, ok := fields[k.Value]
+		if !ok {
+			d.addf(k.Line, "unknown key %q in %s%s", k.Value, orTop(path), suggest(k.Value, fields))
+			continue
+		}
+		fp := join(path, k.Value)
+		d.lines[fp] = k.Line
+		d.decode(val, v.Field(idx), fp)
+	}
+}
+
+func (d *decoder) decodeMerge(val *yaml.Node, v reflect.Value, path string) {
+	for val.Kind == yaml.AliasNode && val.Alias != nil {
+		val = val.Alias
+	}
+	if val.Kind == yaml.SequenceNode {
+		for _, m := range val.Content {
+			d.decodeStruct(resolve(m), v, path)
+		}
+		return
+	}
+	d.decodeStruct(val, v, path)
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.addf(n.Line, "%s must be a list, not %s", path, kindName(n))
+		return
+	}
+	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		el := out.Index(i)
+		if df, ok := el.Addr().Interface().(defaulter); ok {
+			df.setDefaults()
+		}
+		d.decode(item, el, fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(out)
+}
+
+// yamlFields maps each yaml key of a struct type to its field index.
+func yamlFields(t reflect.Type) map[string]int {
+	m := map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" && tag != "-" && f.IsExported() {
+			m[tag] = i
+		}
+	}
+	return m
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("the value %q", n.Value)
+	}
+	return "that"
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the top level"
+	}
+	return path
+}
+
+// suggest names the known key closest to a misspelt one, if any is close.
+func suggest(key string, fields map[string]int) string {
+	best, bestDist := "", 3
+	for k := range fields {
+		if strings.EqualFold(k, key) {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+		if dist := levenshtein(strings.ToLower(key), strings.ToLower(k)); dist < bestDist || dist == bestDist && k < best {
+			best, bestDist = k, dist
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
