@@ -1,0 +1,273 @@
+package committer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// keepAliveEvery is how often held messages are marked in progress, well
+// inside the consumer's ack wait (bus.RewriteBackOff[0]).
+const keepAliveEvery = 30 * time.Second
+
+// flushTimeout bounds one batch's commit, so shutdown waits for at most this.
+const flushTimeout = 2 * time.Minute
+
+// held is a rewrite message the batch holds unacknowledged.
+type held struct {
+	msg jetstream.Msg
+	rw  bus.Rewrite
+}
+
+// runBranch binds the repository branch's durable consumer and commits its
+// rewrites in batches until ctx is cancelled.
+func (c *Committer) runBranch(ctx context.Context, w *writer) error {
+	repo := w.repo
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, bus.RewriteConsumerConfig(repo.Name, repo.Branch))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("committer %s: consumer: %w", repo.Name, err)
+	}
+	c.warm(ctx, w)
+
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return fmt.Errorf("committer %s: consume: %w", repo.Name, err)
+	}
+	in := make(chan jetstream.Msg)
+	go func() {
+		defer close(in)
+		for {
+			m, err := it.Next()
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			if err != nil {
+				continue // the iterator recovers from missed heartbeats and reconnects
+			}
+			select {
+			case in <- m:
+			case <-ctx.Done():
+				m.Nak()
+				return
+			}
+		}
+	}()
+	defer func() {
+		it.Stop()
+		for m := range in {
+			m.Nak()
+		}
+	}()
+
+	b := batcher{window: repo.Commit.Window, maxWait: repo.Commit.MaxWait}
+	var pending []held
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	keepAlive := time.NewTicker(keepAliveEvery)
+	defer keepAlive.Stop()
+	add := func(m jetstream.Msg) {
+		h, ok := c.decode(w, m)
+		if !ok {
+			return
+		}
+		pending = append(pending, h)
+		timer.Reset(time.Until(b.add(time.Now())))
+	}
+	flush := func() {
+		timer.Stop()
+		// Commit everything that is already waiting with it.
+	drain:
+		for len(pending) < maxBatch {
+			select {
+			case m, ok := <-in:
+				if !ok {
+					break drain
+				}
+				if h, ok := c.decode(w, m); ok {
+					pending = append(pending, h)
+				}
+			default:
+				break drain
+			}
+		}
+		c.flush(ctx, w, pending)
+		pending = nil
+		b.reset()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			for _, h := range pending {
+				h.msg.Nak() // hand back: another replica or the next start commits it
+			}
+			return nil
+		case m, ok := <-in:
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("committer %s: the consumer stopped delivering", repo.Name)
+			}
+			add(m)
+			if len(pending) >= maxBatch {
+				flush()
+			}
+		case <-timer.C:
+			if len(pending) > 0 {
+				flush()
+			}
+		case <-keepAlive.C:
+			inProgress(pending)
+		}
+	}
+}
+
+// warm fetches the branch head once at start, so the first batch does not
+// wait for a clone and readiness means the repository is loaded. Failures
+// are logged; the first batch retries.
+func (c *Committer) warm(ctx context.Context, w *writer) {
+	defer c.ready.Add(1)
+	sess, ar, err := w.rem.receivePack(ctx)
+	if err != nil {
+		w.log.Warn().Err(err).Msg("remote not reachable at start; the first batch will retry")
+		return
+	}
+	sess.Close()
+	if h, ok := ar.References["refs/heads/"+w.repo.Branch]; ok && !w.clone.has(h) {
+		depth := 1
+		if w.repo.PushBranch != "" {
+			depth = pushBranchDepth
+		}
+		if _, err := w.clone.fetch(ctx, w.rem, []string{w.repo.Branch}, depth); err != nil {
+			w.log.Warn().Err(err).Msg("fetch at start failed; the first batch will retry")
+		}
+	}
+}
+
+// decode reads a rewrite message; one that cannot be a rewrite of this
+// branch is terminated (never redelivered) and logged.
+func (c *Committer) decode(w *writer, m jetstream.Msg) (held, bool) {
+	var rw bus.Rewrite
+	err := json.Unmarshal(m.Data(), &rw)
+	if err == nil && (rw.Repo != w.repo.Name || rw.Branch != w.repo.Branch) {
+		err = fmt.Errorf("rewrite for %s %s on the subject of %s %s", rw.Repo, rw.Branch, w.repo.Name, w.repo.Branch)
+	}
+	if err == nil && (rw.File == "" || rw.New == "") {
+		err = errors.New("rewrite without file or new value")
+	}
+	if err != nil {
+		c.m.rewrites.WithLabelValues(w.repo.Name, "invalid").Inc()
+		w.log.Error().Err(err).Str("subject", m.Subject()).Msg("invalid rewrite message terminated")
+		m.Term()
+		return held{}, false
+	}
+	return held{msg: m, rw: rw}, true
+}
+
+func inProgress(hs []held) {
+	for _, h := range hs {
+		h.msg.InProgress()
+	}
+}
+
+// flush commits a batch and settles its messages: all acknowledged once the
+// push is accepted (or when nothing needed committing), all handed back with
+// a delay when the retries ran out.
+func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
+	rws := make([]bus.Rewrite, len(hs))
+	for i, h := range hs {
+		rws[i] = h.rw
+	}
+	c.m.batchSize.Observe(float64(len(rws)))
+	// An in-flight batch finishes even when shutdown starts; only the
+	// retries stop.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	res, err := w.commit(fctx, rws, func() { inProgress(hs) })
+	if err != nil {
+		for _, h := range hs {
+			h.msg.NakWithDelay(w.retry.NakDelay)
+		}
+		c.m.batches.WithLabelValues(w.repo.Name, "handed_back").Inc()
+		c.m.rewrites.WithLabelValues(w.repo.Name, "handed_back").Add(float64(len(hs)))
+		w.log.Error().Err(err).Strs("event_ids", eventIDs(rws)).Int("rewrites", len(rws)).
+			Dur("nak_delay", w.retry.NakDelay).Msg("batch handed back to JetStream")
+		return
+	}
+	pushedAt := time.Now()
+	if !res.Commit.IsZero() {
+		w.hit("after-push")
+		c.announce(w, res, pushedAt)
+	} else {
+		c.m.batches.WithLabelValues(w.repo.Name, "unchanged").Inc()
+	}
+	for _, d := range res.Dropped {
+		c.m.rewrites.WithLabelValues(w.repo.Name, "dropped").Inc()
+		w.log.Info().Str("event_id", firstID(d.Rewrite)).Strs("event_ids", d.Rewrite.EventIDs).
+			Str("file", d.Rewrite.File).Str("resource", d.Rewrite.Resource).Str("container", d.Rewrite.Container).
+			Str("new", d.Rewrite.New).Str("reason", d.Reason).Msg("rewrite dropped at the head")
+	}
+	for _, h := range hs {
+		h.msg.Ack()
+	}
+}
+
+// announce records a pushed commit: metrics, log lines and the new head on the bus.
+func (c *Committer) announce(w *writer, res Result, pushedAt time.Time) {
+	c.m.commits.WithLabelValues(w.repo.Name).Inc()
+	c.m.batches.WithLabelValues(w.repo.Name, "committed").Inc()
+	c.m.rewrites.WithLabelValues(w.repo.Name, "applied").Add(float64(len(res.Applied)))
+	var worst time.Duration
+	for _, rw := range res.Applied {
+		if rw.ReceivedAt.IsZero() {
+			continue
+		}
+		lat := pushedAt.Sub(rw.ReceivedAt)
+		worst = max(worst, lat)
+		c.m.latency.WithLabelValues(w.repo.Name).Observe(lat.Seconds())
+		w.log.Info().Str("event_id", firstID(rw)).Str("commit", res.Commit.String()).
+			Str("file", rw.File).Str("resource", rw.Resource).Str("container", rw.Container).
+			Str("old", rw.Old).Str("new", rw.New).Int64("latency_ms", lat.Milliseconds()).
+			Msg("rewrite committed")
+	}
+	ids := eventIDs(res.Applied)
+	w.log.Info().Str("commit", res.Commit.String()).Strs("event_ids", ids).
+		Int("applied", len(res.Applied)).Int("dropped", len(res.Dropped)).Int("attempts", res.Attempts).
+		Int64("latency_ms", worst.Milliseconds()).Msg("commit pushed")
+	head := bus.Head{Repo: w.repo.Name, Branch: res.Branch, Commit: res.Commit.String(), EventIDs: ids}
+	if err := bus.AnnounceHead(c.js.Conn(), head); err != nil {
+		w.log.Warn().Err(err).Msg("announce head")
+	}
+}
+
+func firstID(rw bus.Rewrite) string {
+	if len(rw.EventIDs) == 0 {
+		return ""
+	}
+	return rw.EventIDs[0]
+}
+
+// eventIDs lists the push events of rws once each, in order of appearance.
+func eventIDs(rws []bus.Rewrite) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, rw := range rws {
+		for _, id := range rw.EventIDs {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}

@@ -1,0 +1,159 @@
+package committer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// maxCloneUpdates is how many fetched or pushed packs a local clone takes
+// before it is rebuilt from a fresh shallow fetch: each update adds a pack
+// file, and lookups get slower with every pack.
+const maxCloneUpdates = 256
+
+// localClone is the committer's own shallow, bare copy of a repository:
+// only the heads it works on, with depth 1 (or the depth the pushBranch
+// ancestry check needs). It never has a worktree; files are read from trees.
+type localClone struct {
+	dir     string // "" keeps it in memory
+	st      storage.Storer
+	updates int
+}
+
+func openClone(dir string) (*localClone, error) {
+	c := &localClone{dir: dir}
+	if err := c.open(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *localClone) open() error {
+	c.updates = 0
+	if c.dir == "" {
+		c.st = memory.NewStorage()
+		return nil
+	}
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return fmt.Errorf("local clone: %w", err)
+	}
+	c.st = filesystem.NewStorageWithOptions(osfs.New(c.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+	if _, err := git.Init(c.st, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
+		return fmt.Errorf("local clone %s: %w", c.dir, err)
+	}
+	return nil
+}
+
+// reset throws the clone away; the next fetch rebuilds it.
+func (c *localClone) reset() error {
+	if c.dir != "" {
+		if cl, ok := c.st.(interface{ Close() error }); ok {
+			cl.Close()
+		}
+		if err := os.RemoveAll(c.dir); err != nil {
+			return fmt.Errorf("reset local clone: %w", err)
+		}
+	}
+	return c.open()
+}
+
+// has reports whether the commit is in the clone (and with it its tree).
+func (c *localClone) has(h plumbing.Hash) bool {
+	return c.st.HasEncodedObject(h) == nil
+}
+
+// trackingRef is where the clone keeps the remote's head of branch.
+func trackingRef(branch string) plumbing.ReferenceName {
+	return plumbing.ReferenceName("refs/remotes/origin/" + branch)
+}
+
+// fetch brings the heads of branches (which must exist on the remote) into
+// the clone, depth commits deep, and returns what each points at now.
+// Shallow fetches tell the server where the clone's history ends, so it
+// sends every object the new heads need.
+func (c *localClone) fetch(ctx context.Context, r *remote, branches []string, depth int) (map[string]plumbing.Hash, error) {
+	specs := make([]config.RefSpec, 0, len(branches))
+	for _, b := range branches {
+		specs = append(specs, config.RefSpec("+refs/heads/"+b+":"+trackingRef(b).String()))
+	}
+	rem := git.NewRemote(c.st, &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
+	err := rem.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: "origin",
+		RefSpecs:   specs,
+		Depth:      depth,
+		Auth:       r.auth,
+		Tags:       git.NoTags,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, fmt.Errorf("fetch %s: %w", redact(r.url), err)
+	}
+	c.updates++
+	heads := map[string]plumbing.Hash{}
+	for _, b := range branches {
+		ref, err := c.st.Reference(trackingRef(b))
+		if err != nil {
+			return nil, fmt.Errorf("fetch %s: no %s after fetching: %w", redact(r.url), b, err)
+		}
+		heads[b] = ref.Hash()
+	}
+	return heads, nil
+}
+
+// storePushed keeps the pack of an accepted push and moves the tracking
+// ref, so the next batch starts from this commit without fetching.
+func (c *localClone) storePushed(branch string, commit plumbing.Hash, pack []byte) error {
+	if err := packfile.UpdateObjectStorage(c.st, bytes.NewReader(pack)); err != nil {
+		return fmt.Errorf("store pushed objects: %w", err)
+	}
+	c.updates++
+	if err := c.st.SetReference(plumbing.NewHashReference(trackingRef(branch), commit)); err != nil {
+		return fmt.Errorf("store pushed head: %w", err)
+	}
+	return nil
+}
+
+// isAncestor reports whether anc is desc or one of its first limit
+// ancestors that the clone holds.
+func (c *localClone) isAncestor(anc, desc plumbing.Hash, limit int) bool {
+	seen := map[plumbing.Hash]bool{}
+	queue := []plumbing.Hash{desc}
+	for len(queue) > 0 && len(seen) < limit {
+		h := queue[0]
+		queue = queue[1:]
+		if h == anc {
+			return true
+		}
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		cm, err := object.GetCommit(c.st, h)
+		if err != nil {
+			continue // beyond the shallow boundary
+		}
+		queue = append(queue, cm.ParentHashes...)
+	}
+	return false
+}
+
+// encodePack packs the objects (no deltas: they are few and fresh).
+func encodePack(s *overlay, objs []plumbing.Hash) ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := packfile.NewEncoder(&b, s, false).Encode(objs, 0); err != nil {
+		return nil, fmt.Errorf("encode pack: %w", err)
+	}
+	return b.Bytes(), nil
+}

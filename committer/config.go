@@ -1,0 +1,195 @@
+package committer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+)
+
+// Config is everything a committer process needs besides its connections.
+type Config struct {
+	// Repos are the repository branches this committer writes to.
+	Repos []Repo
+	// DataDir holds one local bare clone per repository ("<DataDir>/<name>");
+	// empty keeps the clones in memory (re-cloned on every start).
+	DataDir string
+	// Retry bounds the push attempts of one batch; zero values take the defaults.
+	Retry Retry
+	// Editor re-checks and applies rewrites; nil uses policy.ApplyRewrites
+	// with the tag first-seen times of the bus.
+	Editor Editor
+	// Failpoint, when set, is called at the named points of a batch ("after-commit":
+	// the commit object is written, not pushed; "after-push": the push is accepted,
+	// nothing acknowledged yet). For crash tests only.
+	Failpoint func(point string)
+}
+
+// Repo is one repository branch the committer writes to (SPEC §8, repositories[]).
+type Repo struct {
+	// Name is the configured name; rewrites carry it.
+	Name string
+	// URL is http(s)://, ssh://, user@host:path, file:// or a local path.
+	URL string
+	// Branch is the tracked branch the rewrites were read from.
+	Branch string
+	// PushBranch, when set, receives the commits instead of Branch.
+	PushBranch string
+	// Auth holds the credentials for URL.
+	Auth Auth
+	// Commit says how commits are batched, written and signed.
+	Commit Commit
+}
+
+// Auth is how the committer authenticates to the remote.
+type Auth struct {
+	// Username and Password are HTTP basic credentials; a token goes in
+	// Password (the username is then anything the host accepts, e.g. "git").
+	// For SSH, Username overrides the URL's user.
+	Username, Password string
+	// SSHKeyFile is a private key for ssh:// and user@host:path URLs.
+	SSHKeyFile string
+	// KnownHostsFile lists the accepted SSH host keys; empty uses
+	// $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts. Host keys are always checked.
+	KnownHostsFile string
+}
+
+// Commit configures batches and commit content.
+type Commit struct {
+	// AuthorName and AuthorEmail sign the commit as author and committer.
+	AuthorName, AuthorEmail string
+	// MessageTemplate is a text/template over MessageData; empty: DefaultMessageTemplate.
+	MessageTemplate string
+	// Window is the quiet time after the last rewrite before the batch is committed.
+	Window time.Duration
+	// MaxWait is the longest a rewrite waits for its commit after it arrived.
+	MaxWait time.Duration
+	// SigningKeyFile is an armored OpenPGP or SSH private key; empty: unsigned.
+	SigningKeyFile string
+}
+
+// Retry bounds how hard a batch is retried before its messages go back to JetStream.
+type Retry struct {
+	// Attempts is the number of commit-and-push attempts (default 8).
+	Attempts int
+	// Base and Max bound the exponential backoff between attempts, with
+	// full jitter (defaults 50 ms and 5 s).
+	Base, Max time.Duration
+	// NakDelay is how long JetStream waits before redelivering a batch
+	// that ran out of attempts (default 30 s).
+	NakDelay time.Duration
+}
+
+// Defaults of SPEC §6.
+const (
+	DefaultAuthorName  = "hoist"
+	DefaultAuthorEmail = "hoist@localhost"
+	DefaultWindow      = 2 * time.Second
+	DefaultMaxWait     = 10 * time.Second
+)
+
+// DefaultCommit is the commit configuration of SPEC §6, for callers that
+// fill absent keys.
+func DefaultCommit() Commit {
+	return Commit{
+		AuthorName:  DefaultAuthorName,
+		AuthorEmail: DefaultAuthorEmail,
+		Window:      DefaultWindow,
+		MaxWait:     DefaultMaxWait,
+	}
+}
+
+func (r Retry) withDefaults() Retry {
+	if r.Attempts <= 0 {
+		r.Attempts = 8
+	}
+	if r.Base <= 0 {
+		r.Base = 50 * time.Millisecond
+	}
+	if r.Max <= 0 {
+		r.Max = 5 * time.Second
+	}
+	if r.NakDelay <= 0 {
+		r.NakDelay = 30 * time.Second
+	}
+	return r
+}
+
+// target is the branch commits are pushed to.
+func (r Repo) target() string {
+	if r.PushBranch != "" {
+		return r.PushBranch
+	}
+	return r.Branch
+}
+
+// Validate reports the first configuration mistake of the repository.
+func (r Repo) Validate() error {
+	switch {
+	case r.Name == "":
+		return errors.New("repository without a name")
+	case r.URL == "":
+		return fmt.Errorf("repository %s: url is empty", r.Name)
+	case r.Branch == "":
+		return fmt.Errorf("repository %s: branch is empty", r.Name)
+	case r.Commit.Window < 0 || r.Commit.MaxWait < 0:
+		return fmt.Errorf("repository %s: window and maxWait must not be negative", r.Name)
+	}
+	for _, b := range []string{r.Branch, r.PushBranch} {
+		if b != "" && !validBranch(b) {
+			return fmt.Errorf("repository %s: %q is not a valid branch name", r.Name, b)
+		}
+	}
+	if r.PushBranch == r.Branch {
+		return fmt.Errorf("repository %s: pushBranch equals branch; leave it empty to push to the branch", r.Name)
+	}
+	if _, err := template.New("message").Parse(r.messageTemplate()); err != nil {
+		return fmt.Errorf("repository %s: messageTemplate: %w", r.Name, err)
+	}
+	return nil
+}
+
+// validBranch accepts the branch names git's check-ref-format accepts,
+// minus the rare ones hoist has no use for.
+func validBranch(b string) bool {
+	if b == "" || b == "@" || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
+		strings.HasSuffix(b, ".lock") || strings.HasSuffix(b, ".") || strings.HasPrefix(b, "-") ||
+		strings.Contains(b, "..") || strings.Contains(b, "//") || strings.Contains(b, "@{") {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
+			return false
+		}
+	}
+	for _, part := range strings.Split(b, "/") {
+		if strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	return true
+}
+
+func (r Repo) messageTemplate() string {
+	if r.Commit.MessageTemplate != "" {
+		return r.Commit.MessageTemplate
+	}
+	return DefaultMessageTemplate
+}
+
+func (c Commit) author() (string, string) {
+	name, email := c.AuthorName, c.AuthorEmail
+	if name == "" {
+		name = DefaultAuthorName
+	}
+	if email == "" {
+		email = DefaultAuthorEmail
+	}
+	return name, email
+}
+
+// subject is where the repository branch's rewrites are published.
+func (r Repo) subject() string { return bus.RewriteSubject(r.Name, r.Branch) }

@@ -1,0 +1,249 @@
+package committer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"text/template"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/rs/zerolog"
+)
+
+// pushBranchDepth is how much of the tracked branch's history is fetched
+// when a pushBranch is configured, to see whether the pushBranch was merged
+// (its head is an ancestor of the tracked head) and can follow the branch.
+const pushBranchDepth = 64
+
+// Result is what a batch came to.
+type Result struct {
+	// Commit is the pushed commit; zero when nothing changed.
+	Commit plumbing.Hash
+	// Branch is the branch pushed to.
+	Branch string
+	// Applied and Dropped are the rewrites' outcomes at the head the commit was made on.
+	Applied []bus.Rewrite
+	Dropped []Dropped
+	// Attempts counts commit-and-push attempts (1 without races).
+	Attempts int
+}
+
+// writer commits batches to one repository branch: fetch when needed,
+// re-check and edit at the head, commit, push with compare-and-swap, retry.
+type writer struct {
+	repo      Repo
+	rem       *remote
+	clone     *localClone
+	edit      Editor
+	params    commitParams
+	retry     Retry
+	failpoint func(string)
+	log       zerolog.Logger
+	m         *metrics
+}
+
+// newWriter prepares the writer of a repository branch; dataDir "" keeps
+// the clone in memory.
+func newWriter(repo Repo, dataDir string, edit Editor, retry Retry, m *metrics, log zerolog.Logger) (*writer, error) {
+	if err := repo.Validate(); err != nil {
+		return nil, err
+	}
+	rem, err := newRemote(repo.URL, repo.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
+	}
+	tmpl, err := template.New("message").Parse(repo.messageTemplate())
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: messageTemplate: %w", repo.Name, err)
+	}
+	signer, err := LoadSigner(repo.Commit.SigningKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
+	}
+	dir := ""
+	if dataDir != "" {
+		dir = filepath.Join(dataDir, bus.RewriteConsumerName(repo.Name, repo.Branch))
+	}
+	clone, err := openClone(dir)
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
+	}
+	name, email := repo.Commit.author()
+	return &writer{
+		repo: repo, rem: rem, clone: clone, edit: edit, retry: retry.withDefaults(), m: m,
+		log: log.With().Str("repo", repo.Name).Str("branch", repo.target()).Logger(),
+		params: commitParams{
+			Repo: repo.Name, Branch: repo.target(), Template: tmpl,
+			AuthorName: name, AuthorEmail: email, Signer: signer,
+		},
+	}, nil
+}
+
+// commit lands rws as one commit, retrying a rejected or failed push on
+// the new head with bounded exponential backoff and full jitter.
+// keepAlive is called before each retry (to extend the messages' ack
+// deadline). The error after the last attempt means: hand the batch back.
+func (w *writer) commit(ctx context.Context, rws []bus.Rewrite, keepAlive func()) (Result, error) {
+	var last error
+	for attempt := 1; attempt <= w.retry.Attempts; attempt++ {
+		if attempt > 1 {
+			w.m.pushRetries.WithLabelValues(w.repo.Name).Inc()
+			if keepAlive != nil {
+				keepAlive()
+			}
+			if err := sleep(ctx, w.backoff(attempt-1)); err != nil {
+				return Result{}, err
+			}
+		}
+		res, err := w.attempt(ctx, rws)
+		res.Attempts = attempt
+		if err == nil {
+			return res, nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		var rej *RejectedError
+		ev := w.log.Warn().Err(err).Int("attempt", attempt)
+		if errors.As(err, &rej) {
+			ev.Msg("push rejected: the branch moved; re-applying the batch on the new head")
+		} else {
+			ev.Msg("commit attempt failed")
+		}
+		if errors.Is(err, errObjectMissing) || w.clone.updates >= maxCloneUpdates {
+			if rerr := w.clone.reset(); rerr != nil {
+				return Result{}, rerr
+			}
+		}
+		if isAuthError(err) {
+			break
+		}
+	}
+	return Result{}, fmt.Errorf("batch not landed after retries: %w", last)
+}
+
+// backoff is the wait before retry n (1-based): full jitter over an
+// exponentially growing, capped interval.
+func (w *writer) backoff(n int) time.Duration {
+	d := w.retry.Base << min(n-1, 20)
+	if d <= 0 || d > w.retry.Max {
+		d = w.retry.Max
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// attempt makes one commit of rws on the remote's current head and pushes it.
+func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error) {
+	if w.clone.updates >= maxCloneUpdates {
+		if err := w.clone.reset(); err != nil {
+			return Result{}, err
+		}
+	}
+	sess, ar, err := w.rem.receivePack(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer sess.Close()
+
+	tracked, ok := ar.References["refs/heads/"+w.repo.Branch]
+	if !ok {
+		return Result{}, fmt.Errorf("branch %s not found on the remote", w.repo.Branch)
+	}
+	target, targetExists := tracked, true
+	if w.repo.PushBranch != "" {
+		target, targetExists = ar.References["refs/heads/"+w.repo.PushBranch]
+	}
+
+	// Bring missing heads into the clone; a fetch may see newer heads than
+	// the push session advertised, and those are the ones to build on.
+	depth := 1
+	if w.repo.PushBranch != "" {
+		depth = pushBranchDepth
+	}
+	var fetch []string
+	if !w.clone.has(tracked) {
+		fetch = append(fetch, w.repo.Branch)
+	}
+	if w.repo.PushBranch != "" && targetExists && !w.clone.has(target) {
+		fetch = append(fetch, w.repo.PushBranch)
+	}
+	if len(fetch) > 0 {
+		heads, err := w.clone.fetch(ctx, w.rem, fetch, depth)
+		if err != nil {
+			return Result{}, err
+		}
+		if h, ok := heads[w.repo.Branch]; ok {
+			tracked = h
+			if w.repo.PushBranch == "" {
+				target = h
+			}
+		}
+		if h, ok := heads[w.repo.PushBranch]; ok && w.repo.PushBranch != "" {
+			target = h
+		}
+	}
+
+	base, old := tracked, target
+	if w.repo.PushBranch != "" {
+		switch {
+		case !targetExists:
+			old = plumbing.ZeroHash // create the push branch from the tracked head
+		case w.clone.isAncestor(target, tracked, pushBranchDepth):
+			// merged (or never diverged): follow the tracked branch, a fast-forward
+		default:
+			base = target // unmerged hoist commits: keep adding to them
+		}
+	}
+
+	ov := newOverlay(w.clone.st)
+	b, err := buildCommit(ov, base, rws, w.edit, w.params)
+	if err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return Result{}, fmt.Errorf("%w: %v", errObjectMissing, err)
+		}
+		return Result{}, err
+	}
+	res := Result{Branch: w.repo.target(), Applied: b.Applied, Dropped: b.Dropped}
+	if b.Commit.IsZero() {
+		return res, nil // no effective change: no commit
+	}
+	w.hit("after-commit")
+	pack, err := encodePack(ov, b.Objects)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+w.repo.target()), old, b.Commit, pack); err != nil {
+		return Result{}, err
+	}
+	if err := w.clone.storePushed(w.repo.target(), b.Commit, pack); err != nil {
+		// The push landed; a clone that cannot keep it is rebuilt and fetches it.
+		w.log.Warn().Err(err).Msg("keeping the pushed commit in the local clone failed")
+		if rerr := w.clone.reset(); rerr != nil {
+			return Result{}, rerr
+		}
+	}
+	res.Commit = b.Commit
+	return res, nil
+}
+
+func (w *writer) hit(point string) {
+	if w.failpoint != nil {
+		w.failpoint(point)
+	}
+}
