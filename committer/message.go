@@ -33,7 +33,7 @@ type MessageData struct {
 type Change struct {
 	File, Resource, Container, Image string
 	// Old and New are the image as written before and after.
-	Old, New string
+	Old, New    string
 	Tag, Digest string
 	EventIDs    []string
 }
