@@ -1,0 +1,17 @@
+package svc
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+const ns = "hoist"
+
+func metrics(log zerolog.Logger) {
+	prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: "svc", Name: "things_total",
+		Help: "Things " + "done.",
+	}, []string{"repo", "outcome"})
+	prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hoist", Name: "wait_seconds"})
+	log.Info().Str("event_id", "x").Int("count", 1).Err(nil).Msg("done")
+}
