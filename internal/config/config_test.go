@@ -181,3 +181,10 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRecursiveAliasIsAProblem(t *testing.T) {
+	_, ps := Parse("hoist.yaml", []byte("nats: &a {<<: *a}\n"))
+	if len(ps) == 0 || !strings.Contains(ps.Error(), "nested too deeply") {
+		t.Fatalf("problems = %v", ps)
+	}
+}

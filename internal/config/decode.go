@@ -21,7 +21,17 @@ type decoder struct {
 	env      func(string) (string, bool)
 	problems Problems
 	lines    map[string]int
+	// depth and visits bound the walk: an alias may refer to its own
+	// parent, and nested aliases can multiply a small file enormously.
+	depth, visits int
+	exhausted     bool
 }
+
+// Limits of the walk; a configuration file comes nowhere near them.
+const (
+	maxDepth  = 50
+	maxVisits = 100000
+)
 
 func (d *decoder) addf(line int, format string, args ...any) {
 	d.problems = append(d.problems, Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
@@ -34,6 +44,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
+	d.visits++
+	if d.depth >= maxDepth || d.visits > maxVisits {
+		if !d.exhausted {
+			d.addf(n.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
+			d.exhausted = true
+		}
+		return
+	}
+	d.depth++
+	defer func() { d.depth-- }()
 	if _, seen := d.lines[path]; !seen {
 		d.lines[path] = n.Line
 	}
@@ -166,6 +186,16 @@ func (d *decoder) decodeMerge(val *yaml.Node, v reflect.Value, path string) {
 	for val.Kind == yaml.AliasNode && val.Alias != nil {
 		val = val.Alias
 	}
+	d.visits++
+	if d.depth >= maxDepth || d.visits > maxVisits {
+		if !d.exhausted {
+			d.addf(val.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
+			d.exhausted = true
+		}
+		return
+	}
+	d.depth++
+	defer func() { d.depth-- }()
 	if val.Kind == yaml.SequenceNode {
 		for _, m := range val.Content {
 			d.decodeStruct(resolve(m), v, path)
