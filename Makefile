@@ -15,7 +15,7 @@ HELM_VERSION       := v3.22.0
 
 export HOIST_TOOLS := $(TOOLS)
 
-.PHONY: build run test test-short bench fuzz vet fmt-check tools image clean
+.PHONY: build run test test-deploy test-short bench fuzz vet fmt-check tools image clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hoist
@@ -25,9 +25,13 @@ run: build
 	./scripts/run-example.sh
 
 ## test: everything, including the real-registry and real-git end-to-end tests.
-test: tools vet fmt-check
+test: tools vet fmt-check test-deploy
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
+
+## test-deploy: Dockerfile, Kubernetes manifests, Helm chart and operations docs (own module: deploy/go.mod).
+test-deploy: tools
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-short: unit tests only, no external programs.
 test-short:
@@ -53,7 +57,7 @@ fuzz:
 	done
 
 ## tools: the pinned programs the end-to-end tests run, built into .tools/bin.
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm
 
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
@@ -66,7 +70,8 @@ $(TOOLS)/helm:
 
 ## image: the container image (needs a Docker engine; its build steps are `make build`).
 image:
-	docker build --build-arg VERSION=$(VERSION) -t hoist:$(VERSION) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) \
+	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t hoist:$(VERSION) .
 
 clean:
 	rm -rf bin .tools data
