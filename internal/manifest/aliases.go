@@ -72,8 +72,11 @@ func (d *doc) resolvePath(values *yaml.Node, path string) (entry, string) {
 			return entry{}, "path " + quote(path) + " does not resolve: " + at + " is missing"
 		}
 		if cur.value.Kind != yaml.MappingNode {
-			return entry{}, "path " + quote(path) + " does not resolve: " + at + " is " + typeName(cur.value) +
-				", not a mapping (lists are not searched)"
+			why := "path " + quote(path) + " does not resolve: " + at + " is " + typeName(cur.value) + ", not a mapping"
+			if cur.value.Kind == yaml.SequenceNode {
+				why += " (lists are not searched)"
+			}
+			return entry{}, why
 		}
 		next := d.lookup(cur.value, p)
 		if next.key == nil {

@@ -183,7 +183,9 @@ func encode(value string, sc Scalar) string {
 	case DoubleQuoted:
 		return strconv.Quote(value)
 	}
-	if plainSafe(value, sc.Flow) {
+	// In a flow collection older YAML parsers (yaml.v2, used by Helm) reject
+	// a ':' inside a plain scalar; keep plain only if the old text had one.
+	if plainSafe(value, sc.Flow && !strings.Contains(sc.Value, ":")) {
 		return value
 	}
 	return strconv.Quote(value)

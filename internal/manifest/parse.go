@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,9 @@ func parseChunk(file string, data []byte, c chunk) ([]Site, []Problem) {
 		return nil, nil
 	}
 	d := &doc{file: file, data: data, c: c}
-	return d.parse(), d.problems
+	sites := d.parse()
+	sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
+	return sites, d.problems
 }
 
 // documentSites reads the sites of the document with the given index.
@@ -187,11 +190,30 @@ func errorLine(err error) (int, string) {
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if i := strings.Index(rest, ": "); i > 0 {
 			if n, err := strconv.Atoi(rest[:i]); err == nil {
-				return n, rest[i+2:]
+				msg = rest[i+2:]
+				if parserErrors[msg] {
+					n++ // yaml.v3 prints the parser's 0-based line
+				}
+				return n, msg
 			}
 		}
 	}
 	return 1, msg
+}
+
+// parserErrors are the yaml.v3 messages raised by its parser (not its
+// scanner), whose line yaml.v3 prints 0-based.
+var parserErrors = map[string]bool{
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+	"found undefined tag handle":             true,
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
