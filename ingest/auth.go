@@ -119,20 +119,25 @@ func staticHeaderOK(h http.Header, name, secret string) bool {
 		name = "Authorization"
 	}
 	v := strings.TrimSpace(h.Get(name))
-	if scheme, rest, ok := strings.Cut(v, " "); ok {
-		switch strings.ToLower(scheme) {
-		case "bearer":
-			return equalSecret(strings.TrimSpace(rest), secret)
-		case "basic":
-			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-			if err != nil {
-				return false
-			}
-			_, password, found := strings.Cut(string(raw), ":")
-			return found && equalSecret(password, secret)
-		}
+	if equalSecret(v, secret) {
+		return true
 	}
-	return equalSecret(v, secret)
+	scheme, rest, ok := strings.Cut(v, " ")
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return equalSecret(strings.TrimSpace(rest), secret)
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+		if err != nil {
+			return false
+		}
+		_, password, found := strings.Cut(string(raw), ":")
+		return found && equalSecret(password, secret)
+	}
+	return false
 }
 
 // hubSignatureOK checks X-Hub-Signature-256: sha256=<hex HMAC-SHA256>.

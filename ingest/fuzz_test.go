@@ -1,0 +1,84 @@
+package ingest
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hoist-gitops/hoist/internal/imageref"
+)
+
+// eventHeaders are the headers a kind reads besides the body; the fuzzer varies their value.
+var eventHeaders = map[Kind]string{
+	KindGitHub:      "X-GitHub-Event",
+	KindGitea:       "X-Gitea-Event",
+	KindCloudEvents: "Ce-Type",
+}
+
+// fuzzKind fuzzes one kind's parser, seeded with its fixtures: it must not
+// panic, and nothing it accepts may carry a host, repository, tag or digest
+// outside the reference grammar.
+func fuzzKind(f *testing.F, k Kind) {
+	for _, c := range fixtureCases {
+		if c.kind == k {
+			f.Add(readFixture(f, c.file), c.header[eventHeaders[k]], c.host)
+		}
+	}
+	f.Add([]byte(`{}`), "", "")
+	f.Fuzz(func(t *testing.T, body []byte, event, host string) {
+		h := http.Header{}
+		if name := eventHeaders[k]; name != "" && event != "" {
+			h.Set(name, event)
+		}
+		in := Input{Body: body, Header: h, Host: host}
+		if _, err := parsers[k](in); err != nil {
+			return
+		}
+		evs, err := Events(k, in)
+		if err != nil {
+			return
+		}
+		for _, ev := range evs {
+			if imageref.ValidateHost(ev.Registry) != nil || imageref.ValidatePath(ev.Repository) != nil {
+				t.Fatalf("accepted invalid name %q/%q", ev.Registry, ev.Repository)
+			}
+			if ev.Tag != "" && (imageref.ValidateTag(ev.Tag) != nil || strings.ContainsAny(ev.Tag, "\n\r \"'#:")) {
+				t.Fatalf("accepted invalid tag %q", ev.Tag)
+			}
+			if ev.Digest != "" && imageref.ValidateDigest(ev.Digest) != nil {
+				t.Fatalf("accepted invalid digest %q", ev.Digest)
+			}
+		}
+	})
+}
+
+func FuzzDistribution(f *testing.F) { fuzzKind(f, KindDistribution) }
+func FuzzDockerHub(f *testing.F)    { fuzzKind(f, KindDockerHub) }
+func FuzzHarbor(f *testing.F)       { fuzzKind(f, KindHarbor) }
+func FuzzQuay(f *testing.F)         { fuzzKind(f, KindQuay) }
+func FuzzGitHub(f *testing.F)       { fuzzKind(f, KindGitHub) }
+func FuzzACR(f *testing.F)          { fuzzKind(f, KindACR) }
+func FuzzGCR(f *testing.F)          { fuzzKind(f, KindGCR) }
+func FuzzECR(f *testing.F)          { fuzzKind(f, KindECR) }
+func FuzzJFrog(f *testing.F)        { fuzzKind(f, KindJFrog) }
+func FuzzNexus(f *testing.F)        { fuzzKind(f, KindNexus) }
+func FuzzGitea(f *testing.F)        { fuzzKind(f, KindGitea) }
+func FuzzCloudEvents(f *testing.F)  { fuzzKind(f, KindCloudEvents) }
+func FuzzGeneric(f *testing.F)      { fuzzKind(f, KindGeneric) }
+
+// FuzzAuthenticate checks that no scheme panics or accepts an empty secret.
+func FuzzAuthenticate(f *testing.F) {
+	f.Add(0, "Bearer x", "", []byte("{}"))
+	f.Add(6, "", "x", []byte("{}"))
+	f.Fuzz(func(t *testing.T, scheme int, value, pathSecret string, body []byte) {
+		s := authScheme(uint(scheme) % uint(authSignatureOrStatic+1))
+		h := http.Header{}
+		for _, k := range []string{"Authorization", "X-JFrog-Event-Auth", "X-Hub-Signature-256", "X-Gitea-Signature", "X-Nexus-Webhook-Signature"} {
+			h.Set(k, value)
+		}
+		if s.authenticate("", "", credentials{header: h, body: body, pathSecret: pathSecret}) {
+			t.Fatalf("scheme %d accepted an empty secret", s)
+		}
+		s.authenticate("k", "", credentials{header: h, body: body, pathSecret: pathSecret})
+	})
+}
