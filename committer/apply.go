@@ -83,17 +83,17 @@ func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor) (edits, error) {
 
 // commitSpec is what a commit is made of besides its tree.
 type commitSpec struct {
-	Parent  plumbing.Hash
-	Message string
-	Author  object.Signature
-	Signer  Signer
+	Parent            plumbing.Hash
+	Message           string
+	Author, Committer object.Signature
+	Signer            Signer
 }
 
 // writeCommit writes the commit object for tree and returns its hash.
 func (w *treeWriter) writeCommit(tree plumbing.Hash, spec commitSpec) (plumbing.Hash, error) {
 	c := &object.Commit{
 		Author:       spec.Author,
-		Committer:    spec.Author,
+		Committer:    spec.Committer,
 		Message:      spec.Message,
 		TreeHash:     tree,
 		ParentHashes: []plumbing.Hash{spec.Parent},
@@ -133,10 +133,10 @@ type built struct {
 type commitParams struct {
 	Repo, Branch string
 	Template     *template.Template
-	AuthorName   string
-	AuthorEmail  string
-	Signer       Signer
-	Now          func() time.Time
+	// Author and Committer are name and e-mail.
+	Author, Committer [2]string
+	Signer            Signer
+	Now               func() time.Time
 }
 
 // buildCommit applies rws on the commit base and writes the commit into s
@@ -171,11 +171,13 @@ func buildCommit(s storer.EncodedObjectStorer, base plumbing.Hash, rws []bus.Rew
 	if p.Now != nil {
 		now = p.Now
 	}
+	when := now().Truncate(time.Second)
 	b.Commit, err = w.writeCommit(tree, commitSpec{
-		Parent:  base,
-		Message: msg,
-		Author:  object.Signature{Name: p.AuthorName, Email: p.AuthorEmail, When: now().Truncate(time.Second)},
-		Signer:  p.Signer,
+		Parent:    base,
+		Message:   msg,
+		Author:    object.Signature{Name: p.Author[0], Email: p.Author[1], When: when},
+		Committer: object.Signature{Name: p.Committer[0], Email: p.Committer[1], When: when},
+		Signer:    p.Signer,
 	})
 	if err != nil {
 		return built{}, err

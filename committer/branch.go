@@ -11,10 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// keepAliveEvery is how often held messages are marked in progress, well
-// inside the consumer's ack wait (bus.RewriteBackOff[0]).
-const keepAliveEvery = 30 * time.Second
-
 // flushTimeout bounds one batch's commit, so shutdown waits for at most this.
 const flushTimeout = 2 * time.Minute
 
@@ -28,7 +24,11 @@ type held struct {
 // rewrites in batches until ctx is cancelled.
 func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	repo := w.repo
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, bus.RewriteConsumerConfig(repo.Name, repo.Branch))
+	cc := bus.RewriteConsumerConfig(repo.Name, repo.Branch)
+	if len(c.cfg.RedeliveryBackOff) > 0 {
+		cc.BackOff = c.cfg.RedeliveryBackOff
+	}
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, cc)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -71,7 +71,8 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	var pending []held
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	keepAlive := time.NewTicker(keepAliveEvery)
+	// Held messages are marked in progress well inside the ack wait.
+	keepAlive := time.NewTicker(max(cc.BackOff[0]/4, 10*time.Millisecond))
 	defer keepAlive.Stop()
 	add := func(m jetstream.Msg) {
 		h, ok := c.decode(w, m)

@@ -19,6 +19,10 @@ type Config struct {
 	DataDir string
 	// Retry bounds the push attempts of one batch; zero values take the defaults.
 	Retry Retry
+	// RedeliveryBackOff is the rewrite consumer's redelivery schedule; its
+	// first value is the ack wait, after which a crashed committer's
+	// messages go to another. nil: bus.RewriteBackOff.
+	RedeliveryBackOff []time.Duration
 	// Editor re-checks and applies rewrites; nil uses policy.ApplyRewrites
 	// with the tag first-seen times of the bus.
 	Editor Editor
@@ -50,8 +54,9 @@ type Auth struct {
 	// Password (the username is then anything the host accepts, e.g. "git").
 	// For SSH, Username overrides the URL's user.
 	Username, Password string
-	// SSHKeyFile is a private key for ssh:// and user@host:path URLs.
-	SSHKeyFile string
+	// SSHKeyFile is a private key for ssh:// and user@host:path URLs;
+	// SSHKeyPassphrase unlocks it when it is encrypted.
+	SSHKeyFile, SSHKeyPassphrase string
 	// KnownHostsFile lists the accepted SSH host keys; empty uses
 	// $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts. Host keys are always checked.
 	KnownHostsFile string
@@ -59,8 +64,10 @@ type Auth struct {
 
 // Commit configures batches and commit content.
 type Commit struct {
-	// AuthorName and AuthorEmail sign the commit as author and committer.
+	// AuthorName and AuthorEmail name the commit's author (default hoist <hoist@localhost>).
 	AuthorName, AuthorEmail string
+	// CommitterName and CommitterEmail name its committer; empty: the author.
+	CommitterName, CommitterEmail string
 	// MessageTemplate is a text/template over MessageData; empty: DefaultMessageTemplate.
 	MessageTemplate string
 	// Window is the quiet time after the last rewrite before the batch is committed.
@@ -68,7 +75,8 @@ type Commit struct {
 	// MaxWait is the longest a rewrite waits for its commit after it arrived.
 	MaxWait time.Duration
 	// SigningKeyFile is an armored OpenPGP or SSH private key; empty: unsigned.
-	SigningKeyFile string
+	// SigningKeyPassphrase unlocks it when it is encrypted.
+	SigningKeyFile, SigningKeyPassphrase string
 }
 
 // Retry bounds how hard a batch is retried before its messages go back to JetStream.
@@ -180,15 +188,23 @@ func (r Repo) messageTemplate() string {
 	return DefaultMessageTemplate
 }
 
-func (c Commit) author() (string, string) {
-	name, email := c.AuthorName, c.AuthorEmail
-	if name == "" {
-		name = DefaultAuthorName
+// identities are the author's and committer's names and e-mails, defaults filled.
+func (c Commit) identities() (author, committer [2]string) {
+	author = [2]string{c.AuthorName, c.AuthorEmail}
+	if author[0] == "" {
+		author[0] = DefaultAuthorName
 	}
-	if email == "" {
-		email = DefaultAuthorEmail
+	if author[1] == "" {
+		author[1] = DefaultAuthorEmail
 	}
-	return name, email
+	committer = [2]string{c.CommitterName, c.CommitterEmail}
+	if committer[0] == "" {
+		committer[0] = author[0]
+	}
+	if committer[1] == "" {
+		committer[1] = author[1]
+	}
+	return author, committer
 }
 
 // subject is where the repository branch's rewrites are published.

@@ -89,7 +89,7 @@ func newAuth(ep *transport.Endpoint, a Auth) (transport.AuthMethod, error) {
 			agent.HostKeyCallbackHelper = helper
 			return agent, nil
 		}
-		keys, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, "")
+		keys, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
 		if err != nil {
 			return nil, fmt.Errorf("ssh key %s: %w", a.SSHKeyFile, err)
 		}

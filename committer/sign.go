@@ -21,9 +21,9 @@ type Signer interface {
 
 // LoadSigner reads a signing key file: an armored OpenPGP private key
 // ("-----BEGIN PGP PRIVATE KEY BLOCK-----") or an SSH private key (OpenSSH
-// or PEM). The key must not be passphrase-protected. An empty path means no
-// signing (nil, nil).
-func LoadSigner(path string) (Signer, error) {
+// or PEM), unlocked with passphrase when it is encrypted. An empty path
+// means no signing (nil, nil).
+func LoadSigner(path, passphrase string) (Signer, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -31,7 +31,7 @@ func LoadSigner(path string) (Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read signing key: %w", err)
 	}
-	s, err := ParseSigner(raw)
+	s, err := ParseSigner(raw, passphrase)
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
@@ -39,17 +39,23 @@ func LoadSigner(path string) (Signer, error) {
 }
 
 // ParseSigner makes a Signer from the bytes of a key file (see LoadSigner).
-func ParseSigner(raw []byte) (Signer, error) {
+func ParseSigner(raw []byte, passphrase string) (Signer, error) {
 	if bytes.Contains(raw, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
-		return parseOpenPGPSigner(raw)
+		return parseOpenPGPSigner(raw, passphrase)
 	}
-	key, err := ssh.ParsePrivateKey(raw)
+	var key ssh.Signer
+	var err error
+	if passphrase != "" {
+		key, err = ssh.ParsePrivateKeyWithPassphrase(raw, []byte(passphrase))
+	} else {
+		key, err = ssh.ParsePrivateKey(raw)
+	}
 	if err != nil {
 		var missing *ssh.PassphraseMissingError
 		if errors.As(err, &missing) {
-			return nil, errors.New("the SSH key is protected by a passphrase; hoist needs an unprotected key")
+			return nil, errors.New("the SSH key is encrypted and no passphrase is configured")
 		}
-		return nil, fmt.Errorf("neither an armored OpenPGP private key nor an SSH private key: %w", err)
+		return nil, fmt.Errorf("neither an armored OpenPGP private key nor a usable SSH private key: %w", err)
 	}
 	return sshSigner{key: key}, nil
 }
@@ -60,7 +66,7 @@ type openPGPSigner struct {
 	entity *openpgp.Entity
 }
 
-func parseOpenPGPSigner(raw []byte) (Signer, error) {
+func parseOpenPGPSigner(raw []byte, passphrase string) (Signer, error) {
 	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("read OpenPGP key: %w", err)
@@ -70,7 +76,12 @@ func parseOpenPGPSigner(raw []byte) (Signer, error) {
 			continue
 		}
 		if e.PrivateKey.Encrypted {
-			return nil, errors.New("the OpenPGP key is protected by a passphrase; hoist needs an unprotected key")
+			if passphrase == "" {
+				return nil, errors.New("the OpenPGP key is encrypted and no passphrase is configured")
+			}
+			if err := e.DecryptPrivateKeys([]byte(passphrase)); err != nil {
+				return nil, fmt.Errorf("unlock OpenPGP key: %w", err)
+			}
 		}
 		return openPGPSigner{entity: e}, nil
 	}

@@ -75,9 +75,10 @@ func seedStore(t *testing.T, files map[string]string) (*testgit.Repo, *filesyste
 func testParams() commitParams {
 	return commitParams{
 		Repo: "gitops", Branch: "main",
-		Template:   template.Must(template.New("m").Parse(DefaultMessageTemplate)),
-		AuthorName: DefaultAuthorName, AuthorEmail: DefaultAuthorEmail,
-		Now: func() time.Time { return time.Unix(1700000000, 0).UTC() },
+		Template:  template.Must(template.New("m").Parse(DefaultMessageTemplate)),
+		Author:    [2]string{DefaultAuthorName, DefaultAuthorEmail},
+		Committer: [2]string{DefaultAuthorName, DefaultAuthorEmail},
+		Now:       func() time.Time { return time.Unix(1700000000, 0).UTC() },
 	}
 }
 

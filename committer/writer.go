@@ -60,7 +60,7 @@ func newWriter(repo Repo, dataDir string, edit Editor, retry Retry, m *metrics, 
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: messageTemplate: %w", repo.Name, err)
 	}
-	signer, err := LoadSigner(repo.Commit.SigningKeyFile)
+	signer, err := LoadSigner(repo.Commit.SigningKeyFile, repo.Commit.SigningKeyPassphrase)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}
@@ -72,13 +72,13 @@ func newWriter(repo Repo, dataDir string, edit Editor, retry Retry, m *metrics, 
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}
-	name, email := repo.Commit.author()
+	author, committer := repo.Commit.identities()
 	return &writer{
 		repo: repo, rem: rem, clone: clone, edit: edit, retry: retry.withDefaults(), m: m,
 		log: log.With().Str("repo", repo.Name).Str("branch", repo.target()).Logger(),
 		params: commitParams{
 			Repo: repo.Name, Branch: repo.target(), Template: tmpl,
-			AuthorName: name, AuthorEmail: email, Signer: signer,
+			Author: author, Committer: committer, Signer: signer,
 		},
 	}, nil
 }

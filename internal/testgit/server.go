@@ -2,6 +2,7 @@ package testgit
 
 import (
 	"crypto/subtle"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -45,9 +46,10 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		o(s)
 	}
 	backend := &cgi.Handler{
-		Path: gitBin,
-		Args: []string{"http-backend"},
-		Dir:  s.Root,
+		Path:   gitBin,
+		Args:   []string{"http-backend"},
+		Dir:    s.Root,
+		Stderr: io.Discard, // rejected pushes are reported to the client too
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + s.Root,
 			"GIT_HTTP_EXPORT_ALL=1",
