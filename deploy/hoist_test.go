@@ -1,0 +1,192 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+var hoistBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// TestMain removes the hoist binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if hoistBin.path != "" {
+		os.RemoveAll(filepath.Dir(hoistBin.path))
+	}
+	os.Exit(code)
+}
+
+// hoist builds ../cmd/hoist once (the deploy module cannot import the main module's
+// packages, but it can run its command) and returns the binary's path.
+func hoist(t *testing.T) string {
+	t.Helper()
+	hoistBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "hoist-deploy-test")
+		if err != nil {
+			hoistBin.err = err
+			return
+		}
+		hoistBin.path = filepath.Join(dir, "hoist")
+		cmd := exec.Command("go", "build", "-o", hoistBin.path, "./cmd/hoist")
+		cmd.Dir = repoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			hoistBin.err = errors.New("go build ./cmd/hoist: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if hoistBin.err != nil {
+		t.Fatal(hoistBin.err)
+	}
+	return hoistBin.path
+}
+
+// requireCommand skips the test when the built hoist has no such subcommand yet.
+func requireCommand(t *testing.T, bin, name string) {
+	t.Helper()
+	var usage bytes.Buffer
+	cmd := exec.Command(bin, "help")
+	cmd.Stdout, cmd.Stderr = &usage, &usage
+	_ = cmd.Run()
+	for _, line := range strings.Split(usage.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == name {
+			return
+		}
+	}
+	t.Skipf("hoist has no %q command yet:\n%s", name, usage.String())
+}
+
+// shippedConfigs returns every hoist.yaml deploy/ ships, written to files: the
+// kustomize base's, the chart's default, and the chart rendered with the Flux
+// example's values.
+func shippedConfigs(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{"deploy/kustomize/hoist.yaml": filepath.Join(kustomizeDir, "hoist.yaml")}
+	write := func(name string, s Set) {
+		for _, o := range s.Find("ConfigMap") {
+			if y, ok := o.Value.(*corev1.ConfigMap).Data["hoist.yaml"]; ok {
+				p := filepath.Join(t.TempDir(), "hoist.yaml")
+				if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				out[name] = p
+			}
+		}
+	}
+	write("deploy/chart (default values)", helmTemplate(t))
+	flux := filepath.Join(repoRoot, "deploy", "flux", "hoist-helmrelease.yaml")
+	data, err := os.ReadFile(flux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := DecodeAll(flux, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range Set(objs).Find("HelmRelease") {
+		values := filepath.Join(t.TempDir(), "values.yaml")
+		raw, _ := json.Marshal(o.Value.(interface{ GetValues() map[string]any }).GetValues())
+		if err := os.WriteFile(values, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		write("deploy/flux/hoist-helmrelease.yaml", helmTemplate(t, "--values", values))
+	}
+	return out
+}
+
+// TestHoistConfigCheck runs `hoist config check` on every hoist.yaml deploy/ ships,
+// with the environment the Deployments give the containers.
+func TestHoistConfigCheck(t *testing.T) {
+	bin := hoist(t)
+	requireCommand(t, bin, "config")
+	for name, path := range shippedConfigs(t) {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(bin, "config", "check", "--config", path)
+			cmd.Env = append(os.Environ(), "HOIST_REGISTRY_SECRET=s3cret", "HOIST_GIT_PASSWORD=token")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("hoist config check %s: %v\n%s", name, err, out)
+			}
+			// And it is a real check: without the Secret's variables it must refuse.
+			cmd = exec.Command(bin, "config", "check", "--config", path)
+			cmd.Env = withoutEnv(os.Environ(), "HOIST_REGISTRY_SECRET", "HOIST_GIT_PASSWORD")
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "HOIST_") {
+				t.Fatalf("hoist config check %s without the secrets' variables: err %v\n%s", name, err, out)
+			}
+		})
+	}
+}
+
+func withoutEnv(env []string, names ...string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !containsString(names, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// imageRow is the part of `hoist images --output json` this test reads (SPEC §8).
+type imageRow struct {
+	File      string   `json:"file"`
+	Line      int      `json:"line"`
+	Resource  string   `json:"resource"`
+	Container string   `json:"container"`
+	Image     string   `json:"image"`
+	Filter    string   `json:"filter"`
+	Automated bool     `json:"automated"`
+	Locked    bool     `json:"locked"`
+	Problems  []string `json:"problems"`
+}
+
+// TestHoistImagesFindsOwnImages runs `hoist images deploy/` and expects hoist's own
+// image in the three kustomize Deployments and in the Flux HelmRelease of the chart,
+// each automated within semver ^0.1 and without problems.
+func TestHoistImagesFindsOwnImages(t *testing.T) {
+	bin := hoist(t)
+	requireCommand(t, bin, "images")
+	cmd := exec.Command(bin, "images", "--output", "json", "deploy")
+	cmd.Dir = repoRoot
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var rows []imageRow
+	if jerr := json.Unmarshal(stdout.Bytes(), &rows); jerr != nil {
+		t.Fatalf("hoist images --output json deploy: %v (exit %v)\n%s\n%s", jerr, err, stdout.String(), stderr.String())
+	}
+	want := map[string]string{
+		"deploy/kustomize/ingest.yaml|hoist":             "hoist",
+		"deploy/kustomize/match.yaml|hoist":              "hoist",
+		"deploy/kustomize/commit.yaml|hoist":             "hoist",
+		"deploy/flux/hoist-helmrelease.yaml|chart-image": "chart-image",
+	}
+	for _, r := range rows {
+		key := filepath.ToSlash(r.File) + "|" + r.Container
+		if _, ok := want[key]; !ok {
+			continue
+		}
+		delete(want, key)
+		if r.Image != "ghcr.io/hoist-gitops/hoist:0.1.0" {
+			t.Errorf("%s: image %q, want ghcr.io/hoist-gitops/hoist:0.1.0", key, r.Image)
+		}
+		if !r.Automated || r.Locked || r.Filter != "semver:^0.1" || len(r.Problems) > 0 {
+			t.Errorf("%s: automated %v locked %v filter %q problems %q; want automated, semver:^0.1, no problems", key, r.Automated, r.Locked, r.Filter, r.Problems)
+		}
+	}
+	for key := range want {
+		t.Errorf("hoist images deploy did not list %s\n%s", key, stdout.String())
+	}
+}
