@@ -1,0 +1,74 @@
+package matcher
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is everything a matcher service needs besides its connections;
+// the caller maps hoist.yaml onto it.
+type Config struct {
+	// Repos are the repositories whose image sites are matched.
+	Repos []Repo
+	// Workers is how many push events are handled at once (default 8).
+	Workers int
+	// CompactEvery is how many fetches that changed a repository's head are
+	// taken before its in-memory clone is rebuilt from a fresh shallow clone,
+	// dropping the objects of old heads (default 64).
+	CompactEvery int
+}
+
+// Repo is one repository branch whose manifests the matcher indexes.
+type Repo struct {
+	// Name is the configured name; rewrites carry it.
+	Name string
+	// URL is http(s)://, ssh://, user@host:path, file:// or a local path.
+	URL string
+	// Branch is the tracked branch, read at its head.
+	Branch string
+	// Paths are the folders searched for manifests ("." is the whole repository).
+	Paths []string
+	// FetchInterval is how often the branch is fetched to notice commits
+	// made by people; 0 disables the periodic fetch (announced heads still
+	// trigger one).
+	FetchInterval time.Duration
+	// Auth holds the credentials for URL.
+	Auth Auth
+}
+
+// Auth is how the matcher authenticates to a remote (read access is enough).
+type Auth struct {
+	// Username and Password are HTTP basic credentials (a token goes in Password).
+	Username, Password string
+	// SSHKeyFile and SSHKeyPassphrase are the private key for SSH URLs.
+	SSHKeyFile, SSHKeyPassphrase string
+	// KnownHostsFile lists accepted SSH host keys; empty: $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts.
+	KnownHostsFile string
+}
+
+// DefaultFetchInterval is the periodic fetch of SPEC §8's matcher.
+const DefaultFetchInterval = 30 * time.Second
+
+func (c Config) validate() error {
+	if len(c.Repos) == 0 {
+		return errors.New("no repositories configured")
+	}
+	seen := map[string]bool{}
+	for _, r := range c.Repos {
+		switch {
+		case r.Name == "":
+			return errors.New("repository without a name")
+		case seen[r.Name]:
+			return fmt.Errorf("repository %s configured twice", r.Name)
+		case r.URL == "":
+			return fmt.Errorf("repository %s: url is empty", r.Name)
+		case r.Branch == "":
+			return fmt.Errorf("repository %s: branch is empty", r.Name)
+		case r.FetchInterval < 0:
+			return fmt.Errorf("repository %s: negative fetch interval", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package matcher
+
+import (
+	"context"
+	"sort"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/hoist-gitops/hoist/internal/testgit"
+)
+
+func paths(fs []file) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Path+"="+string(f.Data))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestSourceSnapshotAndChanges(t *testing.T) {
+	ctx := context.Background()
+	srv := testgit.NewServer(t, testgit.WithBasicAuth("hoist", "pw"))
+	repo := srv.NewRepo(t, "gitops")
+	first := repo.SeedFiles(t, "main", map[string]string{
+		"apps/x.yaml":     "x1",
+		"apps/y.yaml":     "y1",
+		"apps/deep/v.yml": "v1",
+		"apps/notes.md":   "not a manifest",
+		"other/z.yaml":    "outside paths",
+	})
+	s, err := newSource(Repo{Name: "gitops", URL: repo.URL, Branch: "main", Paths: []string{"apps"}, Auth: Auth{Username: "hoist", Password: "pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1, err := s.fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1.String() != first {
+		t.Fatalf("fetched %s, want %s", h1, first)
+	}
+	snap, err := s.snapshot(h1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := paths(snap), []string{"apps/deep/v.yml=v1", "apps/x.yaml=x1", "apps/y.yaml=y1"}; !equal(got, want) {
+		t.Fatalf("snapshot = %v, want %v", got, want)
+	}
+
+	second := repo.SeedFiles(t, "main", map[string]string{
+		"apps/x.yaml":     "x2",
+		"apps/deep/v.yml": "v1",
+		"apps/new.yaml":   "n1",
+		"apps/notes.md":   "changed, still not a manifest",
+		"other/z.yaml":    "changed outside paths",
+	})
+	h2, err := s.fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h2.String() != second || s.updates != 2 {
+		t.Fatalf("fetched %s (updates %d), want %s", h2, s.updates, second)
+	}
+	changed, removed, err := s.changes(ctx, h1, h2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := paths(changed), []string{"apps/new.yaml=n1", "apps/x.yaml=x2"}; !equal(got, want) {
+		t.Fatalf("changed = %v, want %v", got, want)
+	}
+	if len(removed) != 1 || removed[0] != "apps/y.yaml" {
+		t.Fatalf("removed = %v, want [apps/y.yaml]", removed)
+	}
+	// Fetching again without a new commit keeps the head and the update count.
+	h3, err := s.fetch(ctx)
+	if err != nil || h3 != h2 || s.updates != 2 {
+		t.Fatalf("refetch = %s, %v (updates %d)", h3, err, s.updates)
+	}
+	// After a reset the next fetch is a fresh shallow clone of the same head.
+	s.reset()
+	h4, err := s.fetch(ctx)
+	if err != nil || h4 != h2 {
+		t.Fatalf("fetch after reset = %s, %v", h4, err)
+	}
+	if _, err := s.tree(h1); err == nil {
+		t.Fatal("old head still present after reset")
+	}
+}
+
+func TestSourceWrongPassword(t *testing.T) {
+	srv := testgit.NewServer(t, testgit.WithBasicAuth("hoist", "pw"))
+	repo := srv.NewRepo(t, "gitops")
+	repo.SeedFiles(t, "main", map[string]string{"a.yaml": "a"})
+	s, err := newSource(Repo{Name: "gitops", URL: repo.URL, Branch: "main", Auth: Auth{Username: "hoist", Password: "wrong"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.fetch(context.Background()); err == nil || h != plumbing.ZeroHash {
+		t.Fatalf("fetch with a wrong password = %s, %v", h, err)
+	}
+}
+
+func TestUnderPaths(t *testing.T) {
+	cases := []struct {
+		p       string
+		folders []string
+		want    bool
+	}{
+		{"a/b.yaml", []string{"."}, true},
+		{"a/b.yaml", []string{"a"}, true},
+		{"a/b.yaml", []string{"./a/"}, true},
+		{"ab/b.yaml", []string{"a"}, false},
+		{"b.yaml", []string{"a", "b.yaml"}, true},
+		{"x/y/z.yaml", []string{"x/y"}, true},
+		{"x/yz.yaml", []string{"x/y"}, false},
+	}
+	for _, c := range cases {
+		if got := underPaths(c.p, c.folders); got != c.want {
+			t.Errorf("underPaths(%q, %v) = %v", c.p, c.folders, got)
+		}
+	}
+	if got := redactURL("https://u:secret@example.com/r.git"); got != "https://u:***@example.com/r.git" {
+		t.Errorf("redactURL = %q", got)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
