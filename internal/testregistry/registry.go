@@ -1,0 +1,196 @@
+// Package testregistry runs the real CNCF distribution registry on
+// 127.0.0.1 for tests, optionally posting its notifications to a webhook,
+// and drives it with crane: push random images and multi-arch indexes, tag,
+// delete.
+package testregistry
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoist-gitops/hoist/internal/testenv"
+)
+
+// Options configures a registry run.
+type Options struct {
+	// NotifyURL is where the registry posts its notifications; "" = none.
+	NotifyURL string
+	// NotifyHeaders are static headers sent with every notification
+	// (e.g. "Authorization": "Bearer <secret>").
+	NotifyHeaders map[string]string
+	// NotifyBackoff is the wait before a failed notification is retried
+	// (default 50ms); the registry retries a failed one forever, in order.
+	NotifyBackoff time.Duration
+	// IgnoreActions are notification actions not sent (e.g. "pull").
+	IgnoreActions []string
+	// StartTimeout bounds the wait for the registry to answer (default 60s).
+	StartTimeout time.Duration
+}
+
+// Registry is a running registry and the crane that talks to it.
+type Registry struct {
+	// Host is host:port on 127.0.0.1, as image references name it.
+	Host  string
+	dir   string
+	crane string
+}
+
+// Start runs the registry built by `make tools` (skipped or failed per
+// testenv.Tool when it is missing) until the test ends.
+func Start(t testing.TB, o Options) *Registry {
+	t.Helper()
+	bin := testenv.Tool(t, "registry")
+	r := &Registry{dir: t.TempDir(), crane: testenv.Tool(t, "crane")}
+	if err := os.MkdirAll(filepath.Join(r.dir, "docker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
+		host, err := freeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lastErr = r.run(t, bin, host, o); lastErr == nil {
+			r.Host = host
+			return r
+		}
+	}
+	t.Fatalf("registry did not start: %v", lastErr)
+	return nil
+}
+
+// run starts the registry on host and waits until /v2/ answers.
+func (r *Registry) run(t testing.TB, bin, host string, o Options) error {
+	cfgPath := filepath.Join(r.dir, "config.yml")
+	if err := os.WriteFile(cfgPath, configYAML(r.dir, host, o), 0o644); err != nil {
+		return err
+	}
+	logPath := filepath.Join(r.dir, "registry.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "serve", cfgPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + r.dir, "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true"}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	timeout := o.StartTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second}
+	for !answers(client, host) {
+		if time.Now().After(deadline) {
+			stop()
+			return fmt.Errorf("registry on %s not answering after %v\n%s", host, timeout, tail(logPath))
+		}
+		select { // poll the external process's readiness, with a deadline
+		case err := <-exited:
+			return fmt.Errorf("registry exited: %v\n%s", err, tail(logPath))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			stop()
+		}
+		if t.Failed() {
+			t.Logf("registry log:\n%s", tail(logPath))
+		}
+	})
+	return nil
+}
+
+// configYAML is the registry's configuration; JSON is valid YAML.
+func configYAML(dir, host string, o Options) []byte {
+	cfg := map[string]any{
+		"version": 0.1,
+		"log":     map[string]any{"level": "warn", "accesslog": map[string]any{"disabled": true}},
+		"storage": map[string]any{
+			"filesystem":  map[string]any{"rootdirectory": filepath.Join(dir, "data")},
+			"delete":      map[string]any{"enabled": true},
+			"maintenance": map[string]any{"uploadpurging": map[string]any{"enabled": false}},
+		},
+		"http": map[string]any{"addr": host},
+	}
+	if o.NotifyURL != "" {
+		backoff := o.NotifyBackoff
+		if backoff == 0 {
+			backoff = 50 * time.Millisecond
+		}
+		headers := map[string][]string{}
+		for k, v := range o.NotifyHeaders {
+			headers[k] = []string{v}
+		}
+		ep := map[string]any{
+			"name": "hoist", "url": o.NotifyURL, "headers": headers,
+			"timeout": "10s", "threshold": 1, "backoff": backoff.String(),
+		}
+		if len(o.IgnoreActions) > 0 {
+			ep["ignore"] = map[string]any{"actions": o.IgnoreActions}
+		}
+		cfg["notifications"] = map[string]any{
+			"events":    map[string]any{"includereferences": true},
+			"endpoints": []any{ep},
+		}
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		panic(err) // only maps of plain values
+	}
+	return b
+}
+
+// answers reports whether the registry's API root answers 200.
+func answers(client *http.Client, host string) bool {
+	resp, err := client.Get("http://" + host + "/v2/")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// freeAddr returns a 127.0.0.1 address with a port that was free just now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// tail returns the last lines of a log file.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	return strings.Join(lines, "\n")
+}
