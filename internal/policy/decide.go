@@ -42,6 +42,7 @@ const (
 	CodeNotNewer       Code = "not-newer"       // the tag is not newer than the current one
 	CodeSame           Code = "same"            // the site already reads the pushed value
 	CodeNoDigest       Code = "no-digest"       // the site pins a digest and the push has none
+	CodeReadOnly       Code = "read-only"       // the site would update but cannot be edited in place
 )
 
 // Decision is what a push of a candidate means for one site.
@@ -78,7 +79,17 @@ func Excluded(tag string, f Filter) string {
 
 // Decide says whether a push of candidate c should update site (SPEC §4):
 // policy, excluded tags, filter, newer-never-older, same value, digests.
+// A site the parser marked read-only is skipped when it would otherwise
+// update, with the parser's reason.
 func Decide(site manifest.Site, c Candidate, times TagTimes) Decision {
+	d := decide(site, c, times)
+	if d.Update && site.ReadOnly != "" {
+		return Decision{Code: CodeReadOnly, Current: d.Current, Reason: "cannot edit this site in place: " + site.ReadOnly}
+	}
+	return d
+}
+
+func decide(site manifest.Site, c Candidate, times TagTimes) Decision {
 	cur := site.Ref
 	skip := func(code Code, reason string) Decision {
 		return Decision{Code: code, Current: cur, Reason: reason}

@@ -73,6 +73,10 @@ func TestDecide(t *testing.T) {
 			cand: Candidate{Tag: "1.0.1"}, code: CodeInvalidFilter, reason: "invalid semver constraint"},
 		{name: "invalid regexp filter", image: "registry.example.com/team/app:1.0.0", filter: "regexp:(",
 			cand: Candidate{Tag: "1.0.1"}, code: CodeInvalidFilter, reason: "invalid regexp"},
+		{name: "read-only site that would update", image: "registry.example.com/team/app:1.0.0", cand: Candidate{Tag: "1.0.1"},
+			site: func(s *manifest.Site) { s.ReadOnly = "tag is a block scalar" }, code: CodeReadOnly, reason: "block scalar"},
+		{name: "read-only site that would not update anyway", image: "registry.example.com/team/app:1.0.0", filter: "semver:^2",
+			cand: Candidate{Tag: "1.0.1"}, site: func(s *manifest.Site) { s.ReadOnly = "tag is a block scalar" }, code: CodeFilterMismatch},
 		{name: "digest-only push", image: "registry.example.com/team/app:1.0.0", cand: Candidate{Digest: dgA},
 			code: CodeNoTag, reason: "no tag"},
 
