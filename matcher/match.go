@@ -1,0 +1,48 @@
+package matcher
+
+import (
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/manifest"
+	"github.com/hoist-gitops/hoist/internal/policy"
+)
+
+// Outcome is what one push means for one site.
+type Outcome struct {
+	Site     manifest.Site
+	Decision policy.Decision
+}
+
+// Match finds every site of the pushed repository — by the canonical name
+// of (ev.Registry, ev.Repository) and of each of ev.HostAliases with the
+// same repository — and decides each (SPEC §4). Skips are included, with
+// their reasons; only outcomes with Decision.Update become rewrites. times
+// may be nil (no push history: the pushed tag counts as the newest).
+func Match(idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
+	c := policy.Candidate{Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}
+	primary := imageref.Canonical(ev.Registry, ev.Repository)
+	var out []Outcome
+	for _, s := range idx.Lookup(primary) {
+		out = append(out, Outcome{Site: s, Decision: policy.Decide(s, c, times)})
+	}
+	for i, alias := range ev.HostAliases {
+		key := imageref.Canonical(alias, ev.Repository)
+		if key == primary || seenAlias(ev.HostAliases[:i], key, ev.Repository) {
+			continue
+		}
+		for _, s := range idx.Lookup(key) {
+			out = append(out, Outcome{Site: s, Decision: policy.Decide(s, c, times)})
+		}
+	}
+	return out
+}
+
+// seenAlias reports whether an earlier alias already named the same key.
+func seenAlias(earlier []string, key, repository string) bool {
+	for _, a := range earlier {
+		if imageref.Canonical(a, repository) == key {
+			return true
+		}
+	}
+	return false
+}
