@@ -4,8 +4,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// maxDepth bounds how many aliases and merge keys a lookup follows; YAML
-// graphs may be cyclic (an anchor can be aliased inside itself).
+// maxDepth bounds how many aliases deref follows in a row; YAML graphs may
+// be cyclic (an anchor can be aliased inside itself).
 const maxDepth = 32
 
 // deref follows alias nodes to the node they name, and a document node to
@@ -92,15 +92,42 @@ type entry struct {
 // conversion does), and earlier merge sources win over later ones. It
 // returns a zero entry when m is not a mapping or has no such key.
 func (d *doc) lookup(m *yaml.Node, key string) entry {
-	return d.lookupDepth(deref(m), key, 0)
-}
-
-func (d *doc) lookupDepth(m *yaml.Node, key string, depth int) entry {
-	if m == nil || m.Kind != yaml.MappingNode || depth > maxDepth {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode {
 		return entry{}
 	}
-	var found entry
-	hasMerge := false
+	found, hasMerge := d.explicit(m, key)
+	if found.key != nil || !hasMerge {
+		return found
+	}
+	// Merge sources are searched depth first, each mapping once: merge
+	// keys can alias the same mapping many times over (exponentially, in a
+	// hostile file), and a mapping searched once without the key will not
+	// have it the second time either.
+	visited := map[*yaml.Node]bool{m: true}
+	var search func(m *yaml.Node) entry
+	search = func(m *yaml.Node) entry {
+		for _, src := range mergeSources(m) {
+			if visited[src] {
+				continue
+			}
+			visited[src] = true
+			if e, more := d.explicit(src, key); e.key != nil {
+				return e
+			} else if more {
+				if e := search(src); e.key != nil {
+					return e
+				}
+			}
+		}
+		return entry{}
+	}
+	return search(m)
+}
+
+// explicit finds key among the keys written in mapping m itself, the last
+// duplicate winning, and says whether m has merge keys.
+func (d *doc) explicit(m *yaml.Node, key string) (found entry, hasMerge bool) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
 		if isMergeKey(k) {
@@ -108,15 +135,19 @@ func (d *doc) lookupDepth(m *yaml.Node, key string, depth int) entry {
 			continue
 		}
 		if k.Kind == yaml.ScalarNode && k.Value == key {
-			if found.key != nil && d != nil {
+			if found.key != nil {
 				d.duplicate(k)
 			}
 			found = entry{key: k, value: deref(m.Content[i+1]), parent: m}
 		}
 	}
-	if found.key != nil || !hasMerge {
-		return found
-	}
+	return found, hasMerge
+}
+
+// mergeSources lists the mappings merged into m by its << keys, in
+// precedence order.
+func mergeSources(m *yaml.Node) []*yaml.Node {
+	var out []*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if !isMergeKey(m.Content[i]) {
 			continue
@@ -127,23 +158,21 @@ func (d *doc) lookupDepth(m *yaml.Node, key string, depth int) entry {
 		}
 		switch src.Kind {
 		case yaml.MappingNode:
-			if e := d.lookupDepth(src, key, depth+1); e.key != nil {
-				return e
-			}
+			out = append(out, src)
 		case yaml.SequenceNode:
 			for _, s := range src.Content {
-				if e := d.lookupDepth(deref(s), key, depth+1); e.key != nil {
-					return e
+				if s = deref(s); s != nil && s.Kind == yaml.MappingNode {
+					out = append(out, s)
 				}
 			}
 		}
 	}
-	return entry{}
+	return out
 }
 
 // entries returns the effective keys of mapping m in order: explicit keys
 // first (in order of appearance, last duplicate winning), then merged keys
-// not already present.
+// not already present, each merged mapping visited once.
 func (d *doc) entries(m *yaml.Node) []entry {
 	m = deref(m)
 	if m == nil || m.Kind != yaml.MappingNode {
@@ -151,44 +180,39 @@ func (d *doc) entries(m *yaml.Node) []entry {
 	}
 	var out []entry
 	seen := make(map[string]int, len(m.Content)/2)
-	d.collect(m, &out, seen, 0, true)
+	visited := map[*yaml.Node]bool{}
+	var collect func(m *yaml.Node, explicit bool)
+	collect = func(m *yaml.Node, explicit bool) {
+		visited[m] = true
+		merges := false
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k := m.Content[i]
+			if isMergeKey(k) {
+				merges = true
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			e := entry{key: k, value: deref(m.Content[i+1]), parent: m}
+			if j, ok := seen[k.Value]; ok {
+				if explicit {
+					out[j] = e // a duplicated explicit key: the last wins
+				}
+				continue
+			}
+			seen[k.Value] = len(out)
+			out = append(out, e)
+		}
+		if !merges {
+			return
+		}
+		for _, src := range mergeSources(m) {
+			if !visited[src] {
+				collect(src, false)
+			}
+		}
+	}
+	collect(m, true)
 	return out
-}
-
-func (d *doc) collect(m *yaml.Node, out *[]entry, seen map[string]int, depth int, explicit bool) {
-	if m == nil || m.Kind != yaml.MappingNode || depth > maxDepth {
-		return
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := m.Content[i]
-		if isMergeKey(k) || k.Kind != yaml.ScalarNode {
-			continue
-		}
-		e := entry{key: k, value: deref(m.Content[i+1]), parent: m}
-		if j, ok := seen[k.Value]; ok {
-			if explicit && depth == 0 {
-				(*out)[j] = e // a duplicated explicit key: the last wins
-			}
-			continue
-		}
-		seen[k.Value] = len(*out)
-		*out = append(*out, e)
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if !isMergeKey(m.Content[i]) {
-			continue
-		}
-		src := deref(m.Content[i+1])
-		if src == nil {
-			continue
-		}
-		switch src.Kind {
-		case yaml.MappingNode:
-			d.collect(src, out, seen, depth+1, false)
-		case yaml.SequenceNode:
-			for _, s := range src.Content {
-				d.collect(deref(s), out, seen, depth+1, false)
-			}
-		}
-	}
 }
