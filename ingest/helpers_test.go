@@ -23,12 +23,23 @@ import (
 // dir and returns a JetStream context with hoist's streams created.
 func startJetStream(t testing.TB) jetstream.JetStream {
 	t.Helper()
+	return startJetStreamConn(t, false)
+}
+
+// startJetStreamConn is startJetStream, connected over TCP on 127.0.0.1 or,
+// with inProcess, through the embedded server's in-process pipe.
+func startJetStreamConn(t testing.TB, inProcess bool) jetstream.JetStream {
+	t.Helper()
 	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
+	var opts []nats.Option
+	if inProcess {
+		opts = append(opts, nats.InProcessServer(srv))
+	}
+	nc, err := nats.Connect(srv.ClientURL(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

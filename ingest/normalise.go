@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/imageref"
@@ -14,10 +15,10 @@ const maxNameLength = 255
 // parse is unknown (""), and a tag that is a digest (Harbor and Gitea name
 // by-digest pushes that way) or equals the digest is no tag.
 func Normalise(ev bus.PushEvent) bus.PushEvent {
-	if ev.Tag != "" && (ev.Tag == ev.Digest || imageref.ValidateDigest(ev.Tag) == nil) {
-		ev.Tag = ""
+	if ev.Tag != "" && (ev.Tag == ev.Digest || strings.HasPrefix(ev.Tag, "sha256:") || imageref.ValidateDigest(ev.Tag) == nil) {
+		ev.Tag = "" // a tag never has a ':'; a digest-shaped one is no tag
 	}
-	if ev.Digest != "" && imageref.ValidateDigest(ev.Digest) != nil {
+	if ev.Digest != "" && validDigest(ev.Digest) != nil {
 		ev.Digest = ""
 	}
 	if !ev.PushedAt.IsZero() {
@@ -47,11 +48,25 @@ func Validate(ev bus.PushEvent) error {
 		}
 	}
 	if ev.Digest != "" {
-		if err := imageref.ValidateDigest(ev.Digest); err != nil {
+		if err := validDigest(ev.Digest); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// validDigest is imageref.ValidateDigest with a fast path for the sha256
+// digests nearly every registry sends.
+func validDigest(d string) error {
+	if hexPart, ok := strings.CutPrefix(d, "sha256:"); ok && len(hexPart) == 64 {
+		for i := 0; i < len(hexPart); i++ {
+			if c := hexPart[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return imageref.ValidateDigest(d)
+			}
+		}
+		return nil
+	}
+	return imageref.ValidateDigest(d)
 }
 
 // splitUntagged separates the events that can choose an update (they carry

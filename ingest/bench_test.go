@@ -1,0 +1,388 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/benchmd"
+	"github.com/hoist-gitops/hoist/internal/bus"
+)
+
+// benchBody is a distribution tag push whose tag is "b<i>", so every
+// request is a new event (no dedupe shortcut).
+func benchBody(t testing.TB) func(i int64) []byte {
+	tmpl := readFixture(t, "webhooks/distribution-captured-tag-push.json")
+	if !bytes.Contains(tmpl, []byte(`"tag": "1.2.3"`)) {
+		t.Fatal("fixture changed")
+	}
+	return func(i int64) []byte {
+		return bytes.Replace(tmpl, []byte(`"tag": "1.2.3"`), []byte(`"tag": "b`+strconv.FormatInt(i, 10)+`"`), 1)
+	}
+}
+
+// loadResult is what one load run measured.
+type loadResult struct {
+	accepted int64
+	failed   int64
+	elapsed  time.Duration
+	latency  time.Duration // sum over accepted requests
+}
+
+func (r loadResult) perSecond() float64 { return float64(r.accepted) / r.elapsed.Seconds() }
+func (r loadResult) meanLatency() time.Duration {
+	if r.accepted == 0 {
+		return 0
+	}
+	return r.latency / time.Duration(r.accepted)
+}
+
+// load posts webhooks to url from conc goroutines for dur and counts the 202s.
+func load(client *http.Client, url string, conc int, dur time.Duration, body func(int64) []byte, seq *atomic.Int64) loadResult {
+	var accepted, failed, latency atomic.Int64
+	start := time.Now()
+	deadline := start.Add(dur)
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(seq.Add(1))))
+				req.Header.Set("Content-Type", "application/vnd.docker.distribution.events.v2+json")
+				req.Header.Set("Authorization", "Bearer "+testSecret)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					failed.Add(1)
+					continue
+				}
+				accepted.Add(1)
+				latency.Add(int64(time.Since(t0)))
+			}
+		}()
+	}
+	wg.Wait()
+	return loadResult{accepted: accepted.Load(), failed: failed.Load(), elapsed: time.Since(start), latency: time.Duration(latency.Load())}
+}
+
+// bareHandler is the baseline: answers 202 without doing anything.
+var bareHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusAccepted)
+})
+
+// benchServers starts ingest (JetStream file storage) and the bare handler on 127.0.0.1.
+func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *testServer) {
+	cfg := Config{Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
+	ts = newTestServerOn(t, cfg, startJetStreamConn(t, inProcess))
+	ts.log = zerolog.New(io.Discard) // formatted as in production, written nowhere
+	bare := httptest.NewServer(bareHandler)
+	t.Cleanup(bare.Close)
+	return ts.http.URL + "/hooks/reg", bare.URL, ts
+}
+
+// benchClient is the one client both handlers are measured with.
+func benchClient(conc int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = conc
+	tr.MaxConnsPerHost = conc
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+func BenchmarkEvents(b *testing.B) {
+	for _, c := range fixtureCases {
+		if c.wantErr != "" || len(c.want) == 0 || !strings.HasPrefix(c.file, "webhooks/") {
+			continue
+		}
+		in := Input{Body: readFixture(b, c.file), Header: fixtureHeader(c), Host: c.host}
+		b.Run(strings.TrimSuffix(filepath.Base(c.file), ".json"), func(b *testing.B) {
+			b.SetBytes(int64(len(in.Body)))
+			for b.Loop() {
+				if _, err := Events(c.kind, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchHTTP measures one handler with b.N requests over RunParallel.
+func benchHTTP(b *testing.B, url string) {
+	body := benchBody(b)
+	client := benchClient(64)
+	var seq atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(seq.Add(1))))
+			req.Header.Set("Content-Type", "application/vnd.docker.distribution.events.v2+json")
+			req.Header.Set("Authorization", "Bearer "+testSecret)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkDeliveryIngest(b *testing.B) {
+	url, _, _ := benchServers(b, false)
+	benchHTTP(b, url)
+}
+
+func BenchmarkDeliveryIngestInProcessNATS(b *testing.B) {
+	url, _, _ := benchServers(b, true)
+	benchHTTP(b, url)
+}
+
+func BenchmarkDeliveryBare(b *testing.B) {
+	_, url, _ := benchServers(b, false)
+	benchHTTP(b, url)
+}
+
+// TestBenchReportIngest measures accepted webhooks per second of ingest
+// (202 only after the JetStream file-storage ack) against a bare net/http
+// handler answering 202, with the same client and concurrency in the same
+// run, and writes the "ingest" section of BENCHMARKS.md. ingest is measured
+// twice: with its NATS connection over TCP on 127.0.0.1 (as `hoist ingest`
+// talks to a NATS server) and in-process (as `hoist serve` talks to its
+// embedded one).
+func TestBenchReportIngest(t *testing.T) {
+	path := os.Getenv("HOIST_BENCH_REPORT")
+	if path == "" {
+		t.Skip("set HOIST_BENCH_REPORT to the BENCHMARKS.md path (make bench)")
+	}
+	const conc, rounds = 32, 3
+	dur := 2 * time.Second
+	tcpURL, bareURL, tcpTS := benchServers(t, false)
+	inprocURL, _, inprocTS := benchServers(t, true)
+	body := benchBody(t)
+	client := benchClient(conc)
+	var seq atomic.Int64
+	for _, u := range []string{bareURL, tcpURL, inprocURL} { // warm up connections
+		load(client, u, conc, 300*time.Millisecond, body, &seq)
+	}
+	before := map[*testServer]map[string]phaseSum{tcpTS: phaseSums(t, tcpTS), inprocTS: phaseSums(t, inprocTS)}
+
+	profPath := filepath.Join(t.TempDir(), "cpu.pprof")
+	var bare, tcp, inproc []loadResult
+	for r := 0; r < rounds; r++ {
+		bare = append(bare, load(client, bareURL, conc, dur, body, &seq))
+		tcp = append(tcp, load(client, tcpURL, conc, dur, body, &seq))
+		var prof *os.File
+		if r == rounds-1 {
+			if f, err := os.Create(profPath); err == nil && pprof.StartCPUProfile(f) == nil {
+				prof = f
+			}
+		}
+		inproc = append(inproc, load(client, inprocURL, conc, dur, body, &seq))
+		if prof != nil {
+			pprof.StopCPUProfile()
+			prof.Close()
+		}
+	}
+	for _, rs := range [][]loadResult{bare, tcp, inproc} {
+		for _, r := range rs {
+			if r.failed > 0 || r.accepted == 0 {
+				t.Fatalf("load run failed: %+v", r)
+			}
+		}
+	}
+	for ts, rs := range map[*testServer][]loadResult{tcpTS: tcp, inprocTS: inproc} {
+		var accepted int64
+		for _, r := range rs {
+			accepted += r.accepted
+		}
+		if stored := storedCount(t, ts); stored < accepted {
+			t.Fatalf("JetStream holds %d events, fewer than the %d answered 202", stored, accepted)
+		}
+	}
+	bestBare, bestTCP, bestInproc := best(bare), best(tcp), best(inproc)
+	ratioTCP, ratioInproc := bestTCP.perSecond()/bestBare.perSecond(), bestInproc.perSecond()/bestBare.perSecond()
+
+	var md strings.Builder
+	fmt.Fprintf(&md, "## ingest: accepted webhooks per second\n\n")
+	fmt.Fprintf(&md, "Machine: %s.\n\n", benchmd.Machine())
+	fmt.Fprintf(&md, "%d concurrent clients sharing one keep-alive `http.Client`, on 127.0.0.1, posting CNCF-registry tag-push "+
+		"notifications (%d bytes, a new tag each, so each is a new event); %d alternating rounds of %v per handler in the same "+
+		"process; best round shown. ingest answers 202 only after JetStream (NATS server embedded in the process, file storage) "+
+		"acked the event; its NATS connection is either TCP on 127.0.0.1 or the embedded server's in-process pipe.\n\n",
+		conc, len(body(1)), rounds, dur)
+	fmt.Fprintf(&md, "| handler | webhooks/s | mean latency | ratio to bare | rounds (webhooks/s) |\n|---|---:|---:|---:|---|\n")
+	fmt.Fprintf(&md, "| bare `net/http` answering 202 (baseline) | %.0f | %v | 1.00 | %s |\n", bestBare.perSecond(), bestBare.meanLatency().Round(time.Microsecond), rates(bare))
+	fmt.Fprintf(&md, "| hoist ingest, NATS over TCP (`hoist ingest`) | %.0f | %v | **%.2f** | %s |\n", bestTCP.perSecond(), bestTCP.meanLatency().Round(time.Microsecond), ratioTCP, rates(tcp))
+	fmt.Fprintf(&md, "| hoist ingest, NATS in-process (`hoist serve`) | %.0f | %v | **%.2f** | %s |\n\n", bestInproc.perSecond(), bestInproc.meanLatency().Round(time.Microsecond), ratioInproc, rates(inproc))
+	fmt.Fprintf(&md, "Target: at least 0.50 of the bare handler. TCP: %s; in-process: %s.\n\n", verdict(ratioTCP), verdict(ratioInproc))
+	fmt.Fprintf(&md, "Where a delivery's time goes inside ingest's handler (mean per delivery over the measured rounds, from "+
+		"`hoist_ingest_phase_duration_seconds`; publish is the wait for JetStream's ack, including queueing behind the other %d clients):\n\n", conc-1)
+	fmt.Fprintf(&md, "| phase | NATS over TCP | NATS in-process |\n|---|---:|---:|\n")
+	afterTCP, afterInproc := phaseSums(t, tcpTS), phaseSums(t, inprocTS)
+	for _, p := range []string{"read", "auth", "parse", "publish"} {
+		fmt.Fprintf(&md, "| %s | %v | %v |\n", p,
+			afterTCP[p].sub(before[tcpTS][p]).mean().Round(100*time.Nanosecond),
+			afterInproc[p].sub(before[inprocTS][p]).mean().Round(100*time.Nanosecond))
+	}
+	md.WriteString("\n")
+	if groups, err := profileGroups(profPath); err == nil {
+		fmt.Fprintf(&md, "CPU profile of the last in-process round (the whole process: load client, HTTP server, ingest, "+
+			"embedded NATS server), share of CPU samples by part (nested rows are included in the row above):\n\n")
+		fmt.Fprintf(&md, "| component | share of CPU |\n|---|---:|\n")
+		for _, g := range groups {
+			fmt.Fprintf(&md, "| %s | %.1f%% |\n", g.name, g.pct)
+		}
+		md.WriteString("\n")
+	} else {
+		t.Logf("no profile summary: %v", err)
+	}
+	t.Log(md.String())
+	if err := benchmd.Update(path, "ingest", md.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verdict says whether a ratio meets the 0.50 target.
+func verdict(ratio float64) string {
+	if ratio >= 0.5 {
+		return fmt.Sprintf("%.2f, meets it", ratio)
+	}
+	return fmt.Sprintf("%.2f, misses it", ratio)
+}
+
+// best is the round with the highest rate.
+func best(rs []loadResult) loadResult {
+	b := rs[0]
+	for _, r := range rs[1:] {
+		if r.perSecond() > b.perSecond() {
+			b = r
+		}
+	}
+	return b
+}
+
+// rates lists each round's rate.
+func rates(rs []loadResult) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, fmt.Sprintf("%.0f", r.perSecond()))
+	}
+	return strings.Join(s, ", ")
+}
+
+// phaseSum is a histogram's count and sum.
+type phaseSum struct {
+	count uint64
+	sum   float64
+}
+
+func (p phaseSum) sub(q phaseSum) phaseSum { return phaseSum{p.count - q.count, p.sum - q.sum} }
+func (p phaseSum) mean() time.Duration {
+	if p.count == 0 {
+		return 0
+	}
+	return time.Duration(p.sum / float64(p.count) * float64(time.Second))
+}
+
+// phaseSums reads the phase histograms of the server's registry.
+func phaseSums(t testing.TB, ts *testServer) map[string]phaseSum {
+	mfs, err := ts.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]phaseSum{}
+	for _, mf := range mfs {
+		if mf.GetName() != "hoist_ingest_phase_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "phase" {
+					out[l.GetValue()] = phaseSum{m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// storedCount is the number of messages in the push stream.
+func storedCount(t testing.TB, ts *testServer) int64 {
+	st, err := ts.js.Stream(t.Context(), bus.PushStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(info.State.Msgs)
+}
+
+// profileShare is a part of the process's share of a CPU profile.
+type profileShare struct {
+	name string
+	pct  float64
+}
+
+// profileParts are the parts of the bench process, as pprof focus
+// expressions over the stack; indented names are inside the one above.
+var profileParts = []struct{ name, focus string }{
+	{"HTTP server connections (`net/http` conn.serve, ingest's handler included)", `net/http\.\(\*conn\)\.serve`},
+	{"&nbsp;&nbsp;ingest handler (`serveHook`)", `ingest\.\(\*Server\)\.serveHook`},
+	{"&nbsp;&nbsp;&nbsp;&nbsp;parse and validate (`Events`)", `ingest\.Events`},
+	{"&nbsp;&nbsp;&nbsp;&nbsp;publish: encode, send, wait for the ack", `ingest\.\(\*Server\)\.publish`},
+	{"&nbsp;&nbsp;&nbsp;&nbsp;answer, log line, metrics (`finish`)", `ingest\.\(\*Server\)\.finish`},
+	{"NATS server (JetStream: receive, file store, ack)", `nats-server/v2/server`},
+	{"NATS client goroutines (read loop, flusher)", `nats-io/nats%2ego\.\(\*Conn\)\.(readLoop|flusher)`},
+	{"load client (`net/http` client and its connections)", `net/http\.\(\*persistConn\)|ingest\.load\.func`},
+	{"garbage collector", `runtime\.gcBgMarkWorker`},
+}
+
+// profileGroups reports each part's share of a CPU profile (`go tool pprof -focus`).
+func profileGroups(path string) ([]profileShare, error) {
+	var out []profileShare
+	for _, p := range profileParts {
+		b, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=1000000", "-focus="+p.focus, path).Output()
+		if err != nil {
+			return nil, fmt.Errorf("go tool pprof: %w", err)
+		}
+		pct := 0.0
+		for _, line := range strings.Split(string(b), "\n") {
+			// "Showing nodes accounting for 0.20s, 2.64% of 7.58s total"
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "Showing nodes accounting for "); ok {
+				if _, after, ok := strings.Cut(rest, ", "); ok {
+					pctStr, _, _ := strings.Cut(after, "%")
+					pct, _ = strconv.ParseFloat(pctStr, 64)
+				}
+			}
+		}
+		out = append(out, profileShare{p.name, pct})
+	}
+	return out, nil
+}
