@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,5 +132,26 @@ func TestFluxExample(t *testing.T) {
 	}
 	if err := CheckHoist(helmTemplate(t, "--values", values)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChartValuesSchema checks that values.schema.json turns mistakes into errors
+// instead of silently ignored values: a misspelt key, and a numeric image tag (which
+// hoist would not detect as a tag, SPEC §2.1).
+func TestChartValuesSchema(t *testing.T) {
+	helm := tool(t, "helm")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--set", "ingest.replica=3"}, "additional properties 'replica' not allowed"},
+		{[]string{"--set", "image.tag=7"}, "/image/tag"},
+		{[]string{"--set", "metrics.serviceMonitor.enable=true"}, "additional properties 'enable' not allowed"},
+	} {
+		cmd := exec.Command(helm, append([]string{"template", "hoist", chartDir}, tt.args...)...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("helm template %v: err %v, want an error mentioning %q\n%s", tt.args, err, tt.want, out)
+		}
 	}
 }
