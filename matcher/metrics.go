@@ -1,0 +1,65 @@
+package matcher
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the matcher service's Prometheus series (namespace hoist).
+type metrics struct {
+	pushes        *prometheus.CounterVec
+	pushDuration  prometheus.Histogram
+	decisions     *prometheus.CounterVec
+	rewrites      *prometheus.CounterVec
+	indexSites    *prometheus.GaugeVec
+	indexFiles    *prometheus.GaugeVec
+	indexProblems *prometheus.GaugeVec
+	reindexes     *prometheus.CounterVec
+	reindexTime   *prometheus.HistogramVec
+}
+
+// newMetrics registers the matcher's series on reg (nil: not exported).
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "pushes_total",
+			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, invalid (undecodable, terminated), failed (handed back for redelivery).",
+		}, []string{"outcome"}),
+		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "push_duration_seconds",
+			Help:    "Time to handle one push event: record its tag, match, publish the rewrites.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "matches_total",
+			Help: "Sites matched by a push, by repository and decision (update, not-newer, filter-mismatch, locked, ...).",
+		}, []string{"repo", "decision"}),
+		rewrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "rewrites_total",
+			Help: "Rewrites stored (duplicates of a redelivered push not counted), by repository.",
+		}, []string{"repo"}),
+		indexSites: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "index_sites",
+			Help: "Image sites in the index, by repository.",
+		}, []string{"repo"}),
+		indexFiles: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "index_files",
+			Help: "Manifest files in the index, by repository.",
+		}, []string{"repo"}),
+		indexProblems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "index_problems",
+			Help: "Problems found in the indexed manifests (YAML that does not parse, invalid filters, misspelt annotations, ...), by repository.",
+		}, []string{"repo"}),
+		reindexes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "reindexes_total",
+			Help: "Index updates by repository, trigger (start, head, interval, compact) and result (updated, unchanged, failed).",
+		}, []string{"repo", "trigger", "result"}),
+		reindexTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "reindex_duration_seconds",
+			Help:    "Time to fetch a repository branch and reindex the files that changed, by repository.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"repo"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.pushes, m.pushDuration, m.decisions, m.rewrites, m.indexSites, m.indexFiles,
+			m.indexProblems, m.reindexes, m.reindexTime)
+	}
+	return m
+}
