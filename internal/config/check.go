@@ -41,6 +41,9 @@ func (c *Config) checkTop(d *decoder) {
 	if err := checkHostPort(c.Listen); err != nil {
 		d.addf(c.line("listen"), "listen: %v", err)
 	}
+	if c.DataDir == "" {
+		d.addf(c.line("dataDir"), "dataDir must name a folder for the local git clones")
+	}
 	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
 		d.addf(c.line("log.level"), "log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
@@ -129,6 +132,22 @@ func (c *Config) checkReceiver(d *decoder, p string, r Receiver, names map[strin
 }
 
 func (c *Config) checkRepository(d *decoder, p string, r Repository, names, targets map[string]string) {
+	before := len(d.problems)
+	defer func() {
+		if len(d.problems) > before {
+			return
+		}
+		for _, cr := range c.CommitterConfig().Repos { // the committer's own rules, in case they know more
+			if cr.Name == r.Name {
+				if err := cr.Validate(); err != nil {
+					d.addf(c.line(p), "%v", err)
+				}
+			}
+		}
+	}()
+	if r.PushBranch != "" && r.PushBranch == r.Branch {
+		d.addf(c.line(p+".pushBranch"), "%s.pushBranch equals branch; leave it empty to push to the branch", p)
+	}
 	switch {
 	case r.Name == "":
 		d.addf(c.line(p), "%s: name is missing", p)

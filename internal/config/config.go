@@ -11,6 +11,10 @@ type Config struct {
 	NATS NATS `yaml:"nats"`
 	// Listen is the address of the HTTP server: webhooks, /metrics, /healthz, /readyz.
 	Listen string `yaml:"listen"`
+	// DataDir holds hoist's own state: the committer's local clones
+	// (<dataDir>/git/<repository>). The embedded NATS server keeps its
+	// storage in nats.dataDir.
+	DataDir string `yaml:"dataDir"`
 	// Log sets the log level.
 	Log Log `yaml:"log"`
 	// Ingest holds limits shared by every receiver.
@@ -140,7 +144,8 @@ type Commit struct {
 // Defaults hoist uses for keys the file leaves out.
 const (
 	DefaultListen        = "127.0.0.1:8080"
-	DefaultDataDir       = "./data/nats"
+	DefaultDataDir       = "./data"
+	DefaultNATSDataDir   = "./data/nats"
 	DefaultBranch        = "main"
 	DefaultAuthorName    = "hoist"
 	DefaultAuthorEmail   = "hoist@localhost"
@@ -153,7 +158,8 @@ const (
 // setDefaults fills what an empty file leaves out; decoding overwrites it.
 func (c *Config) setDefaults() {
 	c.Listen = DefaultListen
-	c.NATS.DataDir = DefaultDataDir
+	c.DataDir = DefaultDataDir
+	c.NATS.DataDir = DefaultNATSDataDir
 	c.Log.Level = DefaultLogLevel
 }
 

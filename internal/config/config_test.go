@@ -50,6 +50,15 @@ func TestFullConfig(t *testing.T) {
 		d.FetchInterval != 30*time.Second || d.TargetBranch() != "main" {
 		t.Errorf("defaults not applied: %+v", d)
 	}
+	cc := c.CommitterConfig()
+	if len(cc.Repos) != 2 || cc.Repos[0].PushBranch != "hoist/updates" || cc.Repos[0].Commit.AuthorName != "Hoist Bot" ||
+		cc.Repos[0].Auth.Password != "file-secret" || cc.Repos[1].Commit.Window != 2*time.Second || cc.DataDir != filepath.Join("data", "git") {
+		t.Errorf("committer config = %+v", cc)
+	}
+	mc := c.MatcherConfig()
+	if len(mc.Repos) != 2 || mc.Repos[0].FetchInterval != time.Minute || mc.Repos[0].Paths[1] != "clusters/prod" || mc.Repos[1].Branch != "main" {
+		t.Errorf("matcher config = %+v", mc)
+	}
 	ic := c.IngestConfig()
 	if len(ic.Receivers) != 3 || !ic.Receivers[2].Open() || ic.Receivers[1].AuthHeader != "X-Hoist-Token" || ic.Receivers[1].RateBurst != 20 {
 		t.Errorf("ingest config = %+v", ic)
@@ -61,7 +70,7 @@ func TestEmptyFileHasDefaults(t *testing.T) {
 	if len(ps) != 0 {
 		t.Fatalf("problems: %v", ps)
 	}
-	if c.Listen != DefaultListen || c.NATS.DataDir != DefaultDataDir || c.Log.Level != "info" {
+	if c.Listen != DefaultListen || c.NATS.DataDir != DefaultNATSDataDir || c.DataDir != DefaultDataDir || c.Log.Level != "info" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -112,6 +121,7 @@ func TestProblems(t *testing.T) {
 		{"refs prefix", "repositories:\n - name: a\n   url: /x\n   branch: refs/heads/main\n", "hoist.yaml:4: repositories[0].branch: \"refs/heads/main\": write the branch name without refs/heads/"},
 		{"empty paths", "repositories:\n - name: a\n   url: /x\n   paths: []\n", "hoist.yaml:4: repositories[0].paths: list at least one folder"},
 		{"bad email", "repositories:\n - name: a\n   url: /x\n   commit:\n     authorEmail: \"<x>\"\n", "hoist.yaml:5: repositories[0].commit.authorEmail"},
+		{"push to the tracked branch", "repositories:\n - name: a\n   url: /x\n   pushBranch: main\n", "hoist.yaml:4: repositories[0].pushBranch equals branch"},
 		{"alias merge", "base: &b {kind: generic, secret: x}\n", `hoist.yaml:1: unknown key "base"`},
 	}
 	for _, tc := range cases {
