@@ -20,6 +20,11 @@ import (
 // Index holds every image site of a set of files, keyed by canonical
 // repository name so a push is matched with one map lookup. It is safe for
 // concurrent use: readers may Lookup while a writer calls SetFile.
+//
+// Sites in the index carry no Parts: byte spans are only valid for the
+// bytes they were parsed from, and every edit re-parses the file as it is
+// then (policy.ApplyRewrites), so keeping them would only cost memory
+// (about half of the index).
 type Index struct {
 	mu    sync.RWMutex
 	files map[string]fileEntry
@@ -61,6 +66,9 @@ func (x *Index) setParsed(file string, sites []manifest.Site, problems []manifes
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.removeLocked(file)
+	for i := range sites {
+		sites[i].Parts = nil
+	}
 	x.files[file] = fileEntry{sites: sites, problems: problems}
 	for _, s := range sites {
 		key := s.Ref.Canonical()

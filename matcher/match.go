@@ -21,8 +21,9 @@ type Outcome struct {
 func Match(idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
 	c := policy.Candidate{Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}
 	primary := imageref.Canonical(ev.Registry, ev.Repository)
-	var out []Outcome
-	for _, s := range idx.Lookup(primary) {
+	sites := idx.Lookup(primary)
+	out := make([]Outcome, 0, len(sites))
+	for _, s := range sites {
 		out = append(out, Outcome{Site: s, Decision: policy.Decide(s, c, times)})
 	}
 	for i, alias := range ev.HostAliases {
