@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/gobwas/glob"
@@ -166,10 +167,44 @@ func (f Filter) AllowsLatest() bool {
 
 var errNoVersion = errors.New("not a semantic version")
 
+// maxCachedVersions bounds the cache of parsed tags; reaching it starts over.
+const maxCachedVersions = 16384
+
+// versionCache remembers parsed tags: a push is decided against every site
+// of its repository, and each parse is a regexp match. Versions are never
+// modified once parsed, so sharing them is safe.
+var versionCache = struct {
+	sync.RWMutex
+	m map[string]*semver.Version // nil: not a version
+}{m: map[string]*semver.Version{}}
+
 // parseVersion parses a tag as a semantic version; a leading v and partial
-// versions (1.2) are accepted. Tags starting with anything but a digit or v
-// are rejected early, without a regexp.
+// versions (1.2) are accepted. Results are cached by tag.
 func parseVersion(tag string) (*semver.Version, error) {
+	versionCache.RLock()
+	v, ok := versionCache.m[tag]
+	versionCache.RUnlock()
+	if !ok {
+		var err error
+		if v, err = parseVersionUncached(tag); err != nil {
+			v = nil
+		}
+		versionCache.Lock()
+		if len(versionCache.m) >= maxCachedVersions {
+			versionCache.m = map[string]*semver.Version{}
+		}
+		versionCache.m[tag] = v
+		versionCache.Unlock()
+	}
+	if v == nil {
+		return nil, errNoVersion
+	}
+	return v, nil
+}
+
+// parseVersionUncached is parseVersion without the cache. Tags starting with
+// anything but a digit or v are rejected early, without a regexp.
+func parseVersionUncached(tag string) (*semver.Version, error) {
 	if tag == "" {
 		return nil, errNoVersion
 	}
