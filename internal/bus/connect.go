@@ -28,10 +28,10 @@ func (c *Conn) Close() {
 }
 
 // Connect dials an external NATS server (url may list several, comma
-// separated), reconnecting for ever, and makes sure every stream, consumer
-// prerequisite and bucket exists.
-func Connect(ctx context.Context, url, name string) (*Conn, error) {
-	nc, err := nats.Connect(url, connectOptions(name)...)
+// separated), reconnecting for ever, and makes sure every stream and bucket
+// exists. opts add credentials (nats.UserCredentials, nats.UserInfo, nats.Token).
+func Connect(ctx context.Context, url, name string, opts ...nats.Option) (*Conn, error) {
+	nc, err := nats.Connect(url, append(connectOptions(name), opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}

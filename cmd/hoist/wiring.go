@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/committer"
+	"github.com/hoist-gitops/hoist/ingest"
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/matcher"
+)
+
+// stages says which of hoist's stages a service command runs.
+type stages struct {
+	ingest, match, commit bool
+	// embedded allows an in-process NATS server when nats.url is empty.
+	embedded bool
+}
+
+// shutdownTimeout bounds how long in-flight webhooks get to finish.
+const shutdownTimeout = 15 * time.Second
+
+// runService is the body of serve, ingest, match and commit: load the
+// config, connect to NATS (or start the embedded server), run the stages
+// and the HTTP server until SIGTERM or SIGINT, then shut down in pipeline
+// order: stop taking webhooks, let the matcher finish the pushes it holds,
+// let the committer finish its push or hand its batches back, close NATS.
+func runService(name string, st stages, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hoist "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "hoist.yaml", "configuration file")
+	listen := fs.String("listen", "", "address for webhooks, /metrics, /healthz and /readyz (overrides listen in the config)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hoist %s: unexpected arguments %q\n", name, fs.Args())
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	log := newLogger(stderr, cfg.Log.Level).With().Str("service", name).Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := serveStages(ctx, name, st, cfg, log); err != nil {
+		log.Error().Err(err).Msg("hoist " + name + " failed")
+		return 1
+	}
+	return 0
+}
+
+// newLogger is zerolog JSON on w at the configured level.
+func newLogger(w io.Writer, level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// serveStages runs the chosen stages until ctx is cancelled or one fails.
+func serveStages(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	conn, embedded, err := connectBus(ctx, name, st, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		conn.Close()
+		if embedded != nil {
+			embedded.Shutdown()
+			embedded.WaitForShutdown()
+		}
+	}()
+
+	checks := []readiness{{"nats", conn.Ready}}
+	mux := http.NewServeMux()
+	if st.ingest {
+		ing, err := ingest.New(cfg.IngestConfig(), conn.JS, reg, log.With().Str("component", "ingest").Logger())
+		if err != nil {
+			return err
+		}
+		mux.Handle("/hooks/", ing.Handler())
+		checks = append(checks, readiness{"ingest", ing.Ready})
+	}
+	var (
+		mat *matcher.Service
+		com *committer.Committer
+	)
+	if (st.match || st.commit) && len(cfg.Repositories) == 0 {
+		log.Warn().Msg("no repositories configured: nothing will be matched or committed")
+	} else {
+		if st.match {
+			if mat, err = matcher.New(cfg.MatcherConfig(), conn.JS, reg, log); err != nil {
+				return err
+			}
+			checks = append(checks, readiness{"matcher", boolReady(mat.Ready, "repositories not indexed yet")})
+		}
+		if st.commit {
+			if com, err = committer.New(cfg.CommitterConfig(), conn.JS, reg, log); err != nil {
+				return err
+			}
+			checks = append(checks, readiness{"committer", boolReady(com.Ready, "repositories not cloned yet")})
+		}
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /readyz", readyHandler(checks))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	failed := make(chan error, 3)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			failed <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	matDone := runStage(mat != nil, failed, "matcher", func(ctx context.Context) error { return mat.Run(ctx) })
+	comDone := runStage(com != nil, failed, "committer", func(ctx context.Context) error { return com.Run(ctx) })
+	log.Info().Str("listen", ln.Addr().String()).Str("version", version).Bool("embedded_nats", embedded != nil).
+		Int("receivers", len(cfg.Receivers)).Int("repositories", len(cfg.Repositories)).Msg("hoist " + name + " started")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: no new webhooks; finishing in-flight work")
+	case runErr = <-failed:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn().Err(err).Msg("webhooks still in flight at the shutdown deadline")
+	}
+	matDone()
+	comDone()
+	log.Info().Msg("hoist " + name + " stopped")
+	return runErr
+}
+
+// runStage starts a stage's Run in a goroutine and returns a function that
+// cancels it and waits for it to return. A stage that returns an error
+// before it is cancelled reports it on failed.
+func runStage(enabled bool, failed chan<- error, name string, run func(context.Context) error) func() {
+	if !enabled {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			failed <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// connectBus starts the embedded NATS server when the config names none
+// (only where the command allows it) and connects to the bus.
+func connectBus(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger) (*bus.Conn, *server.Server, error) {
+	n := cfg.NATS
+	if n.URL != "" {
+		var opts []nats.Option
+		switch {
+		case n.CredsFile != "":
+			opts = append(opts, nats.UserCredentials(n.CredsFile))
+		case n.Token != "":
+			opts = append(opts, nats.Token(n.Token))
+		case n.User != "":
+			opts = append(opts, nats.UserInfo(n.User, n.Password))
+		}
+		conn, err := bus.Connect(ctx, n.URL, "hoist-"+name, opts...)
+		return conn, nil, err
+	}
+	if !st.embedded {
+		return nil, nil, fmt.Errorf("nats.url is empty: hoist %s runs against an external NATS server (hoist serve runs an embedded one)", name)
+	}
+	eo := bus.EmbeddedOptions{StoreDir: n.DataDir, DontListen: true}
+	if n.Listen != "" {
+		host, port, _ := net.SplitHostPort(n.Listen)
+		p, _ := strconv.Atoi(port)
+		eo = bus.EmbeddedOptions{StoreDir: n.DataDir, Host: host, Port: p}
+	}
+	if err := os.MkdirAll(n.DataDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("nats.dataDir: %w", err)
+	}
+	s, err := bus.StartEmbedded(eo)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := bus.ConnectEmbedded(ctx, s, "hoist-"+name)
+	if err != nil {
+		s.Shutdown()
+		return nil, nil, err
+	}
+	ev := log.Info().Str("data_dir", n.DataDir)
+	if n.Listen != "" {
+		ev = ev.Str("nats_url", s.ClientURL())
+	}
+	ev.Msg("embedded NATS server started")
+	return conn, s, nil
+}
+
+// readiness is one named check of /readyz.
+type readiness struct {
+	name  string
+	check func(context.Context) error
+}
+
+func boolReady(ready func() bool, why string) func(context.Context) error {
+	return func(context.Context) error {
+		if !ready() {
+			return errors.New(why)
+		}
+		return nil
+	}
+}
+
+// readyHandler answers 200 when every check passes, else 503 naming those that fail.
+func readyHandler(checks []readiness) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var bad []string
+		for _, c := range checks {
+			if err := c.check(ctx); err != nil {
+				bad = append(bad, c.name+": "+err.Error())
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if len(bad) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready:\n"+strings.Join(bad, "\n"))
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+}
