@@ -9,7 +9,9 @@ import (
 
 // Outcome is what one push means for one site.
 type Outcome struct {
-	Site     manifest.Site
+	// Site points into the index, which never modifies a site once it is
+	// indexed (SetFile replaces); callers must not modify it either.
+	Site     *manifest.Site
 	Decision policy.Decision
 }
 
@@ -23,16 +25,17 @@ func Match(idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
 	primary := imageref.Canonical(ev.Registry, ev.Repository)
 	sites := idx.Lookup(primary)
 	out := make([]Outcome, 0, len(sites))
-	for _, s := range sites {
-		out = append(out, Outcome{Site: s, Decision: policy.Decide(s, c, times)})
+	for i := range sites {
+		out = append(out, Outcome{Site: &sites[i], Decision: policy.Decide(sites[i], c, times)})
 	}
 	for i, alias := range ev.HostAliases {
 		key := imageref.Canonical(alias, ev.Repository)
 		if key == primary || seenAlias(ev.HostAliases[:i], key, ev.Repository) {
 			continue
 		}
-		for _, s := range idx.Lookup(key) {
-			out = append(out, Outcome{Site: s, Decision: policy.Decide(s, c, times)})
+		more := idx.Lookup(key)
+		for i := range more {
+			out = append(out, Outcome{Site: &more[i], Decision: policy.Decide(more[i], c, times)})
 		}
 	}
 	return out
