@@ -11,6 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// maxPull is how many messages are fetched ahead of the batch.
+const maxPull = 1000
+
 // flushTimeout bounds one batch's commit, so shutdown waits for at most this.
 const flushTimeout = 2 * time.Minute
 
@@ -37,11 +40,13 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	}
 	c.warm(ctx, w)
 
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	it, err := cons.Messages(jetstream.PullMaxMessages(maxPull))
 	if err != nil {
 		return fmt.Errorf("committer %s: consume: %w", repo.Name, err)
 	}
-	in := make(chan jetstream.Msg)
+	// Buffered: while a batch is being pushed, the next one piles up here
+	// and is taken whole by the next flush.
+	in := make(chan jetstream.Msg, maxPull)
 	go func() {
 		defer close(in)
 		for {

@@ -1,6 +1,7 @@
 // Package testgit gives tests a real git remote: bare repositories served by
 // `git http-backend` over net/http/cgi (and over SSH) on 127.0.0.1, helpers to
 // seed them, and a runner for the git binary with an isolated configuration.
+// Every constructor skips the test under `go test -short`.
 package testgit
 
 import (
@@ -87,4 +88,13 @@ func Lines(out string) []string {
 		}
 	}
 	return lines
+}
+
+// skipShort skips tests that drive the git binary under `go test -short`
+// (`make test-short` runs unit tests only).
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("drives the git binary; skipped with -short")
+	}
 }

@@ -37,6 +37,7 @@ func NewLocalRepo(t testing.TB) *Repo {
 // object it receives, and logs every ref update.
 func initBare(t testing.TB, dir string) *Repo {
 	t.Helper()
+	skipShort(t)
 	Git(t, "", "init", "--quiet", "--bare", "--initial-branch=main", dir)
 	for _, kv := range [][2]string{
 		{"http.receivepack", "true"},

@@ -37,6 +37,7 @@ func WithBasicAuth(username, password string) Option {
 // NewServer starts a git HTTP server for the duration of the test.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	skipShort(t)
 	gitBin, err := exec.LookPath("git")
 	if err != nil {
 		t.Fatalf("git binary: %v", err)

@@ -42,6 +42,7 @@ type SSHServer struct {
 // the duration of the test.
 func NewSSHServer(t testing.TB, root string) *SSHServer {
 	t.Helper()
+	skipShort(t)
 	dir := t.TempDir()
 	_, hostPriv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

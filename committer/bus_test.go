@@ -1,0 +1,159 @@
+package committer
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// testBus is an embedded NATS server with hoist's streams.
+type testBus struct {
+	url string
+	nc  *nats.Conn
+	js  jetstream.JetStream
+}
+
+func startBus(t testing.TB) *testBus {
+	t.Helper()
+	s, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bus.EnsureStreams(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	return &testBus{url: s.ClientURL(), nc: nc, js: js}
+}
+
+// publish stores rewrites in the rewrite stream.
+func (b *testBus) publish(t testing.TB, rws ...bus.Rewrite) {
+	t.Helper()
+	if err := b.store(rws...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// store is publish for goroutines other than the test's.
+func (b *testBus) store(rws ...bus.Rewrite) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, rw := range rws {
+		data, err := json.Marshal(rw)
+		if err != nil {
+			return err
+		}
+		if _, err := b.js.Publish(ctx, bus.RewriteSubject(rw.Repo, rw.Branch), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heads subscribes to head announcements of every branch.
+func (b *testBus) heads(t testing.TB) <-chan bus.Head {
+	t.Helper()
+	ch := make(chan bus.Head, 1000)
+	sub, err := bus.SubscribeHeads(b.nc, func(h bus.Head) { ch <- h })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Unsubscribe() })
+	if err := b.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// waitSettled waits until the branch's consumer has no message pending or
+// unacknowledged, polling the server with a deadline.
+func (b *testBus) waitSettled(t testing.TB, repo, branch string, deadline time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last *jetstream.ConsumerInfo
+	for {
+		c, err := b.js.Consumer(ctx, bus.RewriteStream, bus.RewriteConsumerName(repo, branch))
+		if err == nil {
+			if info, err := c.Info(ctx); err == nil {
+				last = info
+				if info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream > 0 {
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("consumer of %s %s not settled: %+v", repo, branch, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// runCommitter runs a committer until the test ends and fails the test if
+// Run returns an error.
+func runCommitter(t testing.TB, c *Committer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("committer: %v", err)
+		}
+	})
+}
+
+// metricValue is the value of the counter (or the sample count of the
+// histogram) name with the given labels in reg; 0 when absent.
+func metricValue(t testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue metrics
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
+}
