@@ -1,7 +1,6 @@
 package committer
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"testing"
@@ -11,30 +10,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// testEditor is the re-check the tests run with.
-func testEditor() Editor { return replaceEditor }
-
-// replaceEditor stands in for policy.ApplyRewrites until it lands: a site
-// is the line "image: <Old>"; a file that already reads New drops the
-// rewrite, so re-applying is a no-op.
-func replaceEditor(file string, data []byte, rws []bus.Rewrite) ([]byte, []Outcome, error) {
-	out := append([]byte(nil), data...)
-	var res []Outcome
-	for _, rw := range rws {
-		oldLine := []byte("image: " + rw.Old + "\n")
-		newLine := []byte("image: " + rw.New + "\n")
-		switch {
-		case bytes.Contains(out, oldLine):
-			out = bytes.Replace(out, oldLine, newLine, 1)
-			res = append(res, Outcome{Rewrite: rw, Applied: true})
-		case bytes.Contains(out, newLine):
-			res = append(res, Outcome{Rewrite: rw, Reason: "already at the value"})
-		default:
-			res = append(res, Outcome{Rewrite: rw, Reason: "site changed at the head"})
-		}
-	}
-	return out, res, nil
-}
+// testEditor is the real re-check (policy.ApplyRewrites) without tag history.
+func testEditor() Editor { return PolicyEditor(nil) }
 
 // deployment is an automated Deployment manifest with one container.
 func deployment(name, image string) string {
