@@ -18,21 +18,21 @@ func TestExplainTable(t *testing.T) {
 		{"explain-latest.golden", "127.0.0.1:5000/team/shop:latest"},
 		{"explain-unknown.golden", "ghcr.io/nobody/nothing:1.0"},
 	} {
-		code, out, errOut := hoist(t, "explain", tc.image)
+		code, out, errOut := runHoist(t, "explain", tc.image)
 		if code != 0 || errOut != "" {
 			t.Errorf("explain %s: exit %d, stderr %q", tc.image, code, errOut)
 		}
-		golden(t, tc.golden, out)
+		checkGolden(t, tc.golden, out)
 	}
 }
 
 func TestExplainJSON(t *testing.T) {
 	t.Chdir(examplesDir)
-	code, out, _ := hoist(t, "explain", "--output", "json", "127.0.0.1:5000/team/app:1.2.4", ".")
+	code, out, _ := runHoist(t, "explain", "--output", "json", "127.0.0.1:5000/team/app:1.2.4", ".")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	golden(t, "explain-app-1.2.4.json.golden", out)
+	checkGolden(t, "explain-app-1.2.4.json.golden", out)
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestExplainJSON(t *testing.T) {
 		}
 	}
 	// No site: an empty array, not null.
-	_, out, _ = hoist(t, "explain", "--output", "json", "ghcr.io/nobody/nothing:1.0")
+	_, out, _ = runHoist(t, "explain", "--output", "json", "ghcr.io/nobody/nothing:1.0")
 	if strings.TrimSpace(out) != "[]" {
 		t.Errorf("no sites: %q, want []", out)
 	}
@@ -63,7 +63,7 @@ func TestExplainBadInvocations(t *testing.T) {
 		{[]string{"explain", "nginx:1.0", "missing.yaml"}, 1, "missing.yaml"},
 		{[]string{"explain", "--output", "xml", "nginx:1.0"}, 2, "table or json"},
 	} {
-		code, out, errOut := hoist(t, tc.args...)
+		code, out, errOut := runHoist(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.msg) || out != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d mentioning %q", tc.args, code, out, errOut, tc.code, tc.msg)
 		}
@@ -99,7 +99,7 @@ func copyTree(t *testing.T, src string) string {
 // (the golden tree holds only the files an edit changed).
 func goldenTree(t *testing.T, dir, src, name string) {
 	t.Helper()
-	if *update {
+	if *updateGolden {
 		os.RemoveAll(filepath.Join(testdataDir, name))
 	}
 	changed := 0
@@ -117,11 +117,11 @@ func goldenTree(t *testing.T, dir, src, name string) {
 			return err
 		}
 		_, statErr := os.Stat(filepath.Join(testdataDir, name, rel))
-		if string(data) == string(orig) && (*update || statErr != nil) {
+		if string(data) == string(orig) && (*updateGolden || statErr != nil) {
 			return nil // unchanged, as the golden tree says
 		}
 		changed++
-		golden(t, filepath.Join(name, rel), string(data))
+		checkGolden(t, filepath.Join(name, rel), string(data))
 		return nil
 	})
 	if err != nil {
@@ -153,29 +153,29 @@ func TestExplainWriteGolden(t *testing.T) {
 			t.Chdir(dir)
 			var log strings.Builder
 			for _, img := range tc.images {
-				code, out, errOut := hoist(t, "explain", "--write", img)
+				code, out, errOut := runHoist(t, "explain", "--write", img)
 				if code != 0 || errOut != "" {
 					t.Fatalf("explain --write %s: exit %d, stderr %q", img, code, errOut)
 				}
 				log.WriteString("$ hoist explain --write " + img + "\n" + out)
 			}
-			golden(t, tc.name+".txt", log.String())
+			checkGolden(t, tc.name+".txt", log.String())
 			goldenTree(t, dir, tc.src, tc.name)
-			before := snapshot(t, dir)
+			before := snapshotTree(t, dir)
 			for _, img := range tc.images {
-				code, out, _ := hoist(t, "explain", "--write", img)
+				code, out, _ := runHoist(t, "explain", "--write", img)
 				if code != 0 || strings.Contains(out, " update ") {
 					t.Errorf("second --write %s: exit %d\n%s", img, code, out)
 				}
 			}
-			if after := snapshot(t, dir); after != before {
+			if after := snapshotTree(t, dir); after != before {
 				t.Errorf("a second --write changed the files")
 			}
 		})
 	}
 }
 
-func snapshot(t *testing.T, dir string) string {
+func snapshotTree(t *testing.T, dir string) string {
 	t.Helper()
 	var b strings.Builder
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {

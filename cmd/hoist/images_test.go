@@ -10,22 +10,22 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata")
 
-// hoist runs the command line in the current directory and returns its
+// runHoist runs the command line in the current directory and returns its
 // exit status, stdout and stderr.
-func hoist(t *testing.T, args ...string) (int, string, string) {
+func runHoist(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := run(args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with testdata/name, or rewrites it with -update.
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join(testdataDir, name)
-	if *update {
+	if *updateGolden {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -55,14 +55,14 @@ func mustAbs(p string) string {
 
 func TestImagesTable(t *testing.T) {
 	t.Chdir(examplesDir)
-	code, out, errOut := hoist(t, "images")
+	code, out, errOut := runHoist(t, "images")
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	golden(t, "images.golden", out)
+	checkGolden(t, "images.golden", out)
 	// The same, named as a folder and as files.
 	t.Chdir("..")
-	code, out2, _ := hoist(t, "images", "gitops/apps", "gitops/monitoring/mongodb.yaml")
+	code, out2, _ := runHoist(t, "images", "gitops/apps", "gitops/monitoring/mongodb.yaml")
 	if code != 0 || !strings.Contains(out2, "gitops/apps/shop.yaml:25") || !strings.Contains(out2, "gitops/monitoring/mongodb.yaml:18") ||
 		strings.Contains(out2, "prometheus") {
 		t.Errorf("images gitops/apps gitops/monitoring/mongodb.yaml: exit %d\n%s", code, out2)
@@ -71,11 +71,11 @@ func TestImagesTable(t *testing.T) {
 
 func TestImagesJSON(t *testing.T) {
 	t.Chdir(examplesDir)
-	code, out, errOut := hoist(t, "images", "--output", "json")
+	code, out, errOut := runHoist(t, "images", "--output", "json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	golden(t, "images.json.golden", out)
+	checkGolden(t, "images.json.golden", out)
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ spec:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := hoist(t, "images", "--output=json", dir)
+	code, out, errOut := runHoist(t, "images", "--output=json", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -134,7 +134,7 @@ spec:
 		t.Errorf("web with 'glob: v1.*': %+v", rows[1])
 	}
 	// The table shows the problem too.
-	_, table, _ := hoist(t, "images", dir)
+	_, table, _ := runHoist(t, "images", dir)
 	if !strings.Contains(table, "1 problem\n") || !strings.Contains(table, "invalid semver constraint") {
 		t.Errorf("table:\n%s", table)
 	}
@@ -151,7 +151,7 @@ func TestImagesBadInvocations(t *testing.T) {
 		{[]string{"images", "--output", "yaml"}, 2, "table or json"},
 		{[]string{"images", "--nope"}, 2, "nope"},
 	} {
-		code, out, errOut := hoist(t, tc.args...)
+		code, out, errOut := runHoist(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.msg) || out != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d mentioning %q", tc.args, code, out, errOut, tc.code, tc.msg)
 		}
@@ -166,7 +166,7 @@ func TestImagesBrokenYAMLIsShownNotFatal(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ok.yml"), []byte("kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := hoist(t, "images", dir)
+	code, out, _ := runHoist(t, "images", dir)
 	if code != 0 || !strings.Contains(out, "busybox:1.36") || !strings.Contains(out, "broken.yaml:") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
