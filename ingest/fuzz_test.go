@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -80,5 +81,36 @@ func FuzzAuthenticate(f *testing.F) {
 			t.Fatalf("scheme %d accepted an empty secret", s)
 		}
 		s.authenticate("k", "", credentials{header: h, body: body, pathSecret: pathSecret})
+	})
+}
+
+// FuzzFastJSONAgrees checks that goccy/go-json, which decodes first, reads
+// every payload of every kind as encoding/json does.
+func FuzzFastJSONAgrees(f *testing.F) {
+	kinds := Kinds()
+	for _, c := range fixtureCases {
+		for i, k := range kinds {
+			if Kind(k) == c.kind {
+				f.Add(readFixture(f, c.file), uint8(i), c.header[eventHeaders[c.kind]])
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, kind uint8, event string) {
+		k := Kind(kinds[int(kind)%len(kinds)])
+		h := http.Header{}
+		if name := eventHeaders[k]; name != "" && event != "" {
+			h.Set(name, event)
+		}
+		in := Input{Body: body, Header: h, Host: "registry.example.com"}
+		fast, fastErr := Events(k, in)
+		stdJSONOnly = true
+		std, stdErr := Events(k, in)
+		stdJSONOnly = false
+		if (fastErr == nil) != (stdErr == nil) {
+			t.Fatalf("%s: goccy error %v, encoding/json error %v", k, fastErr, stdErr)
+		}
+		if !reflect.DeepEqual(fast, std) {
+			t.Fatalf("%s: goccy %+v, encoding/json %+v", k, fast, std)
+		}
 	})
 }
