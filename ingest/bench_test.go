@@ -368,7 +368,7 @@ var profileParts = []struct{ name, focus string }{
 func profileGroups(path string) ([]profileShare, error) {
 	var out []profileShare
 	for _, p := range profileParts {
-		b, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=1000000", "-focus="+p.focus, path).Output()
+		b, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0", "-edgefraction=0", "-focus="+p.focus, path).Output()
 		if err != nil {
 			return nil, fmt.Errorf("go tool pprof: %w", err)
 		}

@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+
+	fastjson "github.com/goccy/go-json"
 
 	"github.com/hoist-gitops/hoist/internal/imageref"
 )
@@ -113,4 +117,23 @@ func FuzzFastJSONAgrees(f *testing.F) {
 			t.Fatalf("%s: goccy %+v, encoding/json %+v", k, fast, std)
 		}
 	})
+}
+
+// The stored message is what encoding/json would write, so every stage can
+// read it with the standard library.
+func TestEventEncodingMatchesStandardLibrary(t *testing.T) {
+	for _, c := range fixtureCases {
+		evs, err := Events(c.kind, Input{Body: readFixture(t, c.file), Header: fixtureHeader(c), Host: c.host})
+		if err != nil {
+			continue
+		}
+		for _, ev := range evs {
+			ev.ID, ev.Receiver, ev.HostAliases = newEventID(ev.PushedAt), "r", []string{"a.example"}
+			fast, err1 := fastjson.Marshal(ev)
+			std, err2 := json.Marshal(ev)
+			if err1 != nil || err2 != nil || !bytes.Equal(fast, std) {
+				t.Errorf("%s: goccy %s (%v), encoding/json %s (%v)", c.file, fast, err1, std, err2)
+			}
+		}
+	}
 }

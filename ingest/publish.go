@@ -2,8 +2,9 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+
+	fastjson "github.com/goccy/go-json"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,7 +21,7 @@ func (s *Server) publish(ctx context.Context, evs []bus.PushEvent) (duplicates i
 	ctx, cancel := context.WithTimeout(ctx, s.publishTimeout)
 	defer cancel()
 	for _, ev := range evs {
-		data, err := json.Marshal(ev)
+		data, err := fastjson.Marshal(ev)
 		if err != nil {
 			return duplicates, fmt.Errorf("encode event %s: %w", ev.ID, err)
 		}
