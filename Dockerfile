@@ -27,14 +27,17 @@ ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     make build VERSION=${VERSION} \
- && ./bin/hoist version
+ && ./bin/hoist version \
+ && mkdir -p /out/var/lib/hoist
 
 # Optional runtime with the git binary (local-path and file:// repository URLs only).
 FROM alpine:3.22 AS with-git
 RUN apk add --no-cache git ca-certificates tzdata \
  && adduser -D -H -u 65532 nonroot
 COPY --from=build /src/bin/hoist /usr/local/bin/hoist
+COPY --from=build --chown=65532:65532 /out/var/lib/hoist /var/lib/hoist
 USER 65532:65532
+WORKDIR /var/lib/hoist
 ENTRYPOINT ["/usr/local/bin/hoist"]
 CMD ["serve", "--config", "/etc/hoist/hoist.yaml"]
 
@@ -52,7 +55,12 @@ LABEL org.opencontainers.image.title="hoist" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 COPY --from=build /src/bin/hoist /usr/local/bin/hoist
+# hoist's state (dataDir ./data, nats.dataDir ./data/nats by default) lives under the working
+# directory, the one place the non-root user may write; mount a volume here to keep it.
+COPY --from=build --chown=65532:65532 /out/var/lib/hoist /var/lib/hoist
 USER 65532:65532
+WORKDIR /var/lib/hoist
+VOLUME /var/lib/hoist
 # Webhooks (/hooks/...), /metrics, /healthz and /readyz all share the `listen` address.
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/hoist"]

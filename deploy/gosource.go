@@ -292,7 +292,7 @@ var zerologFieldMethods = map[string]bool{
 }
 
 // LogFields lists the log field names hoist's Go source writes with zerolog under root:
-// the first argument of Str, Int, Dur, ... calls in files that import zerolog, and
+// the first argument of Str, Int, Dur, ... calls in packages that import zerolog, and
 // "error" for Err. Folders named testdata or starting with "." and the skip list are
 // not scanned.
 func LogFields(root string, skip ...string) (map[string][]string, error) {
@@ -310,8 +310,12 @@ func LogFields(root string, skip ...string) (map[string][]string, error) {
 		if err != nil {
 			return err
 		}
+		logs := false // a package that imports zerolog anywhere may log from any file
 		for _, f := range files {
-			if !importsZerolog(f) {
+			logs = logs || importsZerolog(f)
+		}
+		for _, f := range files {
+			if !logs {
 				continue
 			}
 			rel, _ := filepath.Rel(root, fset.Position(f.Pos()).Filename)
@@ -328,7 +332,8 @@ func LogFields(root string, skip ...string) (map[string][]string, error) {
 				switch {
 				case sel.Sel.Name == "Err" && len(call.Args) == 1:
 					field = "error"
-				case zerologFieldMethods[sel.Sel.Name] && len(call.Args) >= 1:
+				case zerologFieldMethods[sel.Sel.Name] && (len(call.Args) == 2 || sel.Sel.Name == "TimeDiff" && len(call.Args) == 3):
+					// (key, value): flag.FlagSet's Bool, Int, ... take three arguments.
 					if s, ok := stringValue(call.Args[0], nil); ok {
 						field = s
 					}

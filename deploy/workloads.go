@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/yaml"
 )
 
 // Components are hoist's three services, each run as `hoist <component>`.
@@ -241,8 +243,17 @@ func checkDeployment(s Set, component string, d *appsv1.Deployment) error {
 		fail("/etc/hoist must mount the ConfigMap holding hoist.yaml")
 	} else if cm := findConfigMap(s, v.ConfigMap.Name); cm == nil {
 		fail("ConfigMap %s is not in the manifests", v.ConfigMap.Name)
-	} else if _, ok := cm.Data["hoist.yaml"]; !ok {
+	} else if y, ok := cm.Data["hoist.yaml"]; !ok {
 		fail("ConfigMap %s has no hoist.yaml", cm.Name)
+	} else if component == "commit" {
+		// The committer writes its clones under dataDir: it must be a writable volume,
+		// the root filesystem being read-only.
+		dir, err := configDataDir(y)
+		if err != nil {
+			fail("ConfigMap %s hoist.yaml: %v", cm.Name, err)
+		} else if !writableMount(c, volumes, dir) {
+			fail("dataDir %s (from hoist.yaml) is not on a writable emptyDir or volume claim", dir)
+		}
 	}
 
 	// Secrets: referenced, never embedded, and only the one the docs tell operators to create.
@@ -286,4 +297,41 @@ func (s Set) HoistConfigs() map[string]string {
 		}
 	}
 	return out
+}
+
+// ImageWorkDir is the working directory of hoist's container image (Dockerfile), against
+// which relative paths in hoist.yaml resolve.
+const ImageWorkDir = "/var/lib/hoist"
+
+// configDataDir reads dataDir from a hoist.yaml (default ./data), as an absolute path.
+func configDataDir(hoistYAML string) (string, error) {
+	var cfg struct {
+		DataDir string `json:"dataDir"`
+	}
+	if err := yaml.Unmarshal([]byte(hoistYAML), &cfg); err != nil {
+		return "", err
+	}
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "./data"
+	}
+	if !path.IsAbs(dir) {
+		dir = path.Join(ImageWorkDir, dir)
+	}
+	return path.Clean(dir), nil
+}
+
+// writableMount reports whether dir lies on a read-write emptyDir or PVC mount of c.
+func writableMount(c corev1.Container, volumes map[string]corev1.Volume, dir string) bool {
+	for _, m := range c.VolumeMounts {
+		v := volumes[m.Name]
+		if m.ReadOnly || (v.EmptyDir == nil && v.PersistentVolumeClaim == nil) {
+			continue
+		}
+		mp := path.Clean(m.MountPath)
+		if dir == mp || strings.HasPrefix(dir, mp+"/") {
+			return true
+		}
+	}
+	return false
 }

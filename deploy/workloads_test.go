@@ -77,6 +77,15 @@ func TestCheckHoistCatches(t *testing.T) {
 			s.Deployments()["match"].Spec.Template.Spec.Containers[0].Args[0] = "serve"
 			return s
 		}, `args ["serve" "--config" "/etc/hoist/hoist.yaml"]`},
+		{"clones on the read-only root", func(s Set) Set {
+			for _, o := range s.Find("ConfigMap") {
+				cm := o.Value.(*corev1.ConfigMap)
+				if y, ok := cm.Data["hoist.yaml"]; ok {
+					cm.Data["hoist.yaml"] = strings.Replace(y, "dataDir: /var/lib/hoist", "dataDir: /srv/hoist", 1)
+				}
+			}
+			return s
+		}, "dataDir /srv/hoist (from hoist.yaml) is not on a writable emptyDir"},
 		{"no commit deployment", func(s Set) Set {
 			var out Set
 			for _, o := range s {

@@ -15,3 +15,9 @@ func metrics(log zerolog.Logger) {
 	prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hoist", Name: "wait_seconds"})
 	log.Info().Str("event_id", "x").Int("count", 1).Err(nil).Msg("done")
 }
+
+func flags(fl interface {
+	Bool(string, bool, string) *bool
+}) {
+	fl.Bool("write", false, "a flag, not a log field")
+}
