@@ -179,8 +179,8 @@ func TestBenchReportIngest(t *testing.T) {
 	if path == "" {
 		t.Skip("set HOIST_BENCH_REPORT to the BENCHMARKS.md path (make bench)")
 	}
-	const conc, rounds = 32, 3
-	dur := 2 * time.Second
+	const conc, rounds = 32, 5
+	dur := 1500 * time.Millisecond
 	tcpURL, bareURL, tcpTS := benchServers(t, false)
 	inprocURL, _, inprocTS := benchServers(t, true)
 	body := benchBody(t)
