@@ -10,7 +10,6 @@ package imageref
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -21,15 +20,11 @@ const DockerHub = "docker.io"
 // distribution grammar accepts.
 const maxNameLength = 255
 
-var (
-	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
-	// hostRE accepts a DNS name or IPv4 address, an optional port, or a
-	// bracketed IPv6 address.
-	hostRE   = regexp.MustCompile(`^(?:(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])(?:\.(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]))*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$`)
-	digestRE = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
-	sha256RE = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-)
+// The grammar is checked by hand rather than by regular expressions: a
+// repository index validates tens of thousands of references, and these
+// loops are an order of magnitude faster. imageref_test.go holds the
+// distribution grammar's regular expressions and fuzzes the two against
+// each other.
 
 // Reference is a parsed image reference. Host is empty when the reference
 // names none (Docker Hub is then implied); Tag and Digest are empty when absent.
@@ -96,45 +91,188 @@ func SplitHost(name string) (host, path string) {
 	return "", name
 }
 
-// ValidateTag reports whether tag matches the tag grammar.
+// ValidateTag reports whether tag matches the tag grammar
+// [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
 func ValidateTag(tag string) error {
-	if !tagRE.MatchString(tag) {
+	if !validTag(tag) {
 		return fmt.Errorf("invalid tag %q", tag)
 	}
 	return nil
 }
 
-// ValidateDigest reports whether d is a well-formed digest (algorithm:hex).
-// sha256 digests must have exactly 64 lower-case hex digits.
+func validTag(tag string) bool {
+	if tag == "" || len(tag) > 128 || tag[0] == '.' || tag[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool { return isLowerAlnum(c) || c >= 'A' && c <= 'Z' }
+
+func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// ValidateDigest reports whether d is a well-formed digest (algorithm:hex):
+// algorithm components [a-z0-9]+ joined by one of .+_-, then at least 32 of
+// [a-zA-Z0-9=_-]. sha256 digests must have exactly 64 lower-case hex digits.
 func ValidateDigest(d string) error {
-	if !digestRE.MatchString(d) {
+	alg, enc, ok := strings.Cut(d, ":")
+	if !ok || !validAlgorithm(alg) || len(enc) < 32 {
 		return fmt.Errorf("invalid digest %q", d)
 	}
-	if strings.HasPrefix(d, "sha256:") && !sha256RE.MatchString(d) {
-		return fmt.Errorf("invalid sha256 digest %q", d)
+	for i := 0; i < len(enc); i++ {
+		if c := enc[i]; !isAlnum(c) && c != '=' && c != '_' && c != '-' {
+			return fmt.Errorf("invalid digest %q", d)
+		}
+	}
+	if alg == "sha256" {
+		if len(enc) != 64 {
+			return fmt.Errorf("invalid sha256 digest %q", d)
+		}
+		for i := 0; i < len(enc); i++ {
+			if c := enc[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return fmt.Errorf("invalid sha256 digest %q", d)
+			}
+		}
 	}
 	return nil
 }
 
-// ValidateHost reports whether h is a valid registry host, with optional port.
+// validAlgorithm checks [a-z0-9]+(?:[.+_-][a-z0-9]+)*.
+func validAlgorithm(a string) bool {
+	if a == "" {
+		return false
+	}
+	run := 0
+	for i := 0; i < len(a); i++ {
+		switch c := a[i]; {
+		case isLowerAlnum(c):
+			run++
+		case (c == '.' || c == '+' || c == '_' || c == '-') && run > 0:
+			run = 0
+		default:
+			return false
+		}
+	}
+	return run > 0
+}
+
+// ValidateHost reports whether h is a valid registry host, with optional
+// port: a DNS name or IPv4 address, or a bracketed IPv6 address.
 func ValidateHost(h string) error {
-	if !hostRE.MatchString(h) {
+	if !validHost(h) {
 		return fmt.Errorf("invalid registry host %q", h)
 	}
 	return nil
 }
 
-// ValidatePath reports whether p is a valid repository path.
+func validHost(h string) bool {
+	name, port := h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 2 {
+			return false
+		}
+		for i := 1; i < end; i++ {
+			if c := h[i]; !isHex(c) && c != ':' && c != '.' {
+				return false
+			}
+		}
+		name, port = "", h[end+1:]
+		if port != "" && port[0] != ':' {
+			return false
+		}
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		name, port = h[:i], h[i:]
+	}
+	if port != "" {
+		if len(port) < 2 {
+			return false
+		}
+		for i := 1; i < len(port); i++ {
+			if port[i] < '0' || port[i] > '9' {
+				return false
+			}
+		}
+	}
+	if strings.HasPrefix(h, "[") {
+		return true
+	}
+	// DNS labels: [A-Za-z0-9] or [A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9], joined by dots.
+	if name == "" {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) && name[i] != '.' {
+			if c := name[i]; !isAlnum(c) && c != '-' {
+				return false
+			}
+			continue
+		}
+		if i == start || name[start] == '-' || name[i-1] == '-' {
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
+
+// ValidatePath reports whether p is a valid repository path: components
+// [a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)* joined by slashes.
 func ValidatePath(p string) error {
 	if p == "" {
 		return errors.New("empty repository path")
 	}
-	for _, c := range strings.Split(p, "/") {
-		if !componentRE.MatchString(c) {
+	for rest := p; ; {
+		c, more, found := strings.Cut(rest, "/")
+		if !validComponent(c) {
 			return fmt.Errorf("invalid repository path %q", p)
 		}
+		if !found {
+			return nil
+		}
+		rest = more
 	}
-	return nil
+}
+
+func validComponent(c string) bool {
+	i := 0
+	for {
+		// a run of lower-case alphanumerics
+		start := i
+		for i < len(c) && isLowerAlnum(c[i]) {
+			i++
+		}
+		if i == start {
+			return false
+		}
+		if i == len(c) {
+			return true
+		}
+		// a separator: ".", "_", "__" or one or more "-"
+		switch c[i] {
+		case '.':
+			i++
+		case '_':
+			i++
+			if i < len(c) && c[i] == '_' {
+				i++
+			}
+		case '-':
+			for i < len(c) && c[i] == '-' {
+				i++
+			}
+		default:
+			return false
+		}
+	}
 }
 
 // ValidateRepository validates a repository name that may start with a host.

@@ -1,6 +1,7 @@
 package imageref
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -218,4 +219,49 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q: name %q does not validate: %v", s, r.Name(), err)
 		}
 	})
+}
+
+// The distribution reference grammar as regular expressions: the
+// reference the hand-written validators are fuzzed against.
+var (
+	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+	hostRE      = regexp.MustCompile(`^(?:(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])(?:\.(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]))*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$`)
+	digestRE    = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+	sha256RE    = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+)
+
+// checkGrammar compares each validator with its regular expression on s.
+func checkGrammar(t *testing.T, s string) {
+	if got, want := ValidateTag(s) == nil, tagRE.MatchString(s); got != want {
+		t.Errorf("ValidateTag(%q) = %v, grammar says %v", s, got, want)
+	}
+	if got, want := validComponent(s), componentRE.MatchString(s); got != want {
+		t.Errorf("validComponent(%q) = %v, grammar says %v", s, got, want)
+	}
+	if got, want := ValidateHost(s) == nil, hostRE.MatchString(s); got != want {
+		t.Errorf("ValidateHost(%q) = %v, grammar says %v", s, got, want)
+	}
+	want := digestRE.MatchString(s) && (!strings.HasPrefix(s, "sha256:") || sha256RE.MatchString(s))
+	if got := ValidateDigest(s) == nil; got != want {
+		t.Errorf("ValidateDigest(%q) = %v, grammar says %v", s, got, want)
+	}
+}
+
+func TestValidatorsMatchGrammar(t *testing.T) {
+	for _, s := range []string{"", "a", "A", "_", ".", "-", "a.b", "a..b", "a__b", "a___b", "a--b", "a-", "-a", "a_-b",
+		"a.-b", "host:5000", "host:", ":5000", "host:50a0", "[::1]", "[::1]:80", "[]", "[::1", "[:g]", "a.b.c", "a.b.",
+		".a", "a-b.c-d", "a.-b", "A-1.B", "sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("A", 64),
+		"sha256:" + strings.Repeat("a", 63), "sha512:" + strings.Repeat("a", 32), "a+b:" + strings.Repeat("Z", 32),
+		"a++b:" + strings.Repeat("a", 32), "+a:" + strings.Repeat("a", 32), "a:" + strings.Repeat("=", 32), "a:b:c",
+		strings.Repeat("a", 128), strings.Repeat("a", 129), "v1.2.3-rc.1", "1.0", "sha256:" + strings.Repeat("a", 64) + ":x"} {
+		checkGrammar(t, s)
+	}
+}
+
+func FuzzValidators(f *testing.F) {
+	for _, s := range []string{"a", "a__b", "host:5000", "[::1]:80", "sha256:" + strings.Repeat("a", 64), "v1.2", "a-b.c"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkGrammar)
 }
