@@ -230,3 +230,48 @@ func TestNewer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecideNeverOlder checks the rule hoist adds to Flux: under a semver
+// filter an approved update always moves to a higher version, and an update
+// never changes the repository as written.
+func FuzzDecideNeverOlder(f *testing.F) {
+	for _, s := range [][3]string{
+		{"1.2.3", "1.2.4", "semver:~1.2"}, {"v2.3.1", "2.3", "semver:>=2"}, {"latest", "1.0.0", "semver:*"},
+		{"1.0.0-rc.1", "1.0.0", "semver:>=1.0.0-0"}, {"main-a", "main-b", "glob:main-*"}, {"", "1.0", ""},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, current, cand, filter string) {
+		image := "registry.example.com/team/app"
+		if current != "" {
+			image += ":" + current
+		}
+		ref, err := imageref.Parse(image)
+		if err != nil {
+			return
+		}
+		s := manifest.Site{Ref: ref, Policy: manifest.Policy{Automated: true, Filter: filter}}
+		d := Decide(s, Candidate{Tag: cand}, nil)
+		if !d.Update {
+			return
+		}
+		if d.New.Name() != ref.Name() || d.New.Tag != cand {
+			t.Fatalf("update %s → %s changes more than the tag", ref, d.New)
+		}
+		flt, err := ParseFilter(filter)
+		if err != nil {
+			t.Fatalf("update under invalid filter %q", filter)
+		}
+		if !flt.Match(cand) {
+			t.Fatalf("update to %q which %s does not match", cand, flt)
+		}
+		if flt.Kind != Semver || current == "" {
+			return
+		}
+		cv, err1 := parseVersion(cand)
+		ov, err2 := parseVersion(current)
+		if err1 == nil && err2 == nil && !cv.GreaterThan(ov) {
+			t.Fatalf("semver update %s → %s is not to a higher version", current, cand)
+		}
+	})
+}
