@@ -39,6 +39,8 @@ const (
 	scaleDuplicates = 400
 	scaleRegistry   = "127.0.0.1:5000"
 	scaleSecret     = "scale-out-secret"
+	// scaleRate is how many webhooks per second the senders start: 2,000 take 20 s.
+	scaleRate = 100
 	// scaleDeadline bounds the wait for the pipeline to settle. It must exceed the
 	// rewrite stream's ack wait (bus.RewriteBackOff[0]): the rewrites a killed
 	// committer held come back only then.
@@ -151,6 +153,9 @@ func TestScaleOut(t *testing.T) {
 			}
 		}, sendErrs)
 	}()
+	start := time.Now()
+	var restarted sync.WaitGroup
+	readyErrs := make(chan error, len(kills))
 	for _, k := range kills {
 		select {
 		case <-milestones[k.after]:
@@ -159,14 +164,26 @@ func TestScaleOut(t *testing.T) {
 		}
 		p := procs[k.stage][0]
 		p.kill(t)
-		t.Logf("SIGKILLed %s after %d deliveries; restarting it", p.name, answered.Load())
+		t.Logf("%6.1fs SIGKILLed %s after %d deliveries; restarting it", time.Since(start).Seconds(), p.name, answered.Load())
 		p.start(t)
-		p.waitReady(t, time.Minute)
+		restarted.Add(1)
+		go func() { // the schedule goes on while it starts up
+			defer restarted.Done()
+			readyErrs <- p.ready(time.Minute)
+		}()
 	}
 	<-sendDone
+	t.Logf("%6.1fs all %d deliveries answered", time.Since(start).Seconds(), answered.Load())
 	close(sendErrs)
 	for err := range sendErrs {
 		t.Error(err)
+	}
+	restarted.Wait()
+	close(readyErrs)
+	for err := range readyErrs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
 	if t.Failed() {
 		t.FailNow()
@@ -182,6 +199,7 @@ func TestScaleOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), scaleDeadline)
 	defer cancel()
 	var last string
+	var gitDone time.Time
 	settled := scalePoll(ctx, 250*time.Millisecond, func() bool {
 		for _, p := range all {
 			if p.exited() {
@@ -203,6 +221,10 @@ func TestScaleOut(t *testing.T) {
 			last = "git: " + missing
 			return false
 		}
+		if gitDone.IsZero() {
+			gitDone = time.Now()
+			t.Logf("%6.1fs every site at its newest tag in git", gitDone.Sub(start).Seconds())
+		}
 		for _, name := range []string{bus.PushStream, bus.RewriteStream} {
 			info, err := scaleStreamInfo(ctx, js, name)
 			if err != nil {
@@ -220,6 +242,7 @@ func TestScaleOut(t *testing.T) {
 	if !settled || last != "" {
 		t.Fatalf("the pipeline did not settle within %s: %s", scaleDeadline, last)
 	}
+	t.Logf("%6.1fs both streams drained: every push handled, every rewrite acknowledged", time.Since(start).Seconds())
 
 	// JetStream stored each distinct push exactly once, whichever ingest got it and
 	// however often it was delivered.
@@ -508,7 +531,12 @@ func scaleSend(deliveries []scaleDelivery, ingests []*scaleProc, answered func()
 			}
 		}()
 	}
+	// Registries deliver over time, not all at once: pace the deliveries so that the
+	// kills land while pushes, rewrites and commits are all in flight.
+	pace := time.NewTicker(time.Second / scaleRate)
+	defer pace.Stop()
 	for i := range deliveries {
+		<-pace.C
 		work <- i
 	}
 	close(work)
@@ -759,9 +787,16 @@ func (p *scaleProc) stop(t *testing.T) int {
 	return cmd.ProcessState.ExitCode()
 }
 
-// waitReady polls the process's /readyz until it answers 200.
+// waitReady polls the process's /readyz until it answers 200, failing the test otherwise.
 func (p *scaleProc) waitReady(t *testing.T, within time.Duration) {
 	t.Helper()
+	if err := p.ready(within); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ready polls the process's /readyz until it answers 200; safe from any goroutine.
+func (p *scaleProc) ready(within time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -781,8 +816,9 @@ func (p *scaleProc) waitReady(t *testing.T, within time.Duration) {
 		return resp.StatusCode == http.StatusOK
 	})
 	if !ok || last == "exited" {
-		t.Fatalf("%s not ready within %s: %s", p.name, within, last)
+		return fmt.Errorf("%s not ready within %s: %s", p.name, within, last)
 	}
+	return nil
 }
 
 // dumpLogs shows the last lines each start of the process wrote.
