@@ -118,7 +118,7 @@ var bareHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) 
 func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *testServer) {
 	cfg := Config{Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
 	ts = newTestServerOn(t, cfg, startJetStreamConn(t, inProcess))
-	ts.log = zerolog.New(io.Discard) // formatted as in production, written nowhere
+	ts.log = zerolog.New(io.Discard).Level(zerolog.InfoLevel) // formatted as in production (info), written nowhere
 	bare := httptest.NewServer(bareHandler)
 	t.Cleanup(bare.Close)
 	return ts.http.URL + "/hooks/reg", bare.URL, ts
