@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"strings"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -18,18 +20,19 @@ func (d *doc) finish(res Resource, cands []*cand, p *policies) []Site {
 	for i, c := range cands {
 		containers[c.container] = true
 		s := Site{
-			File: d.file, Document: d.c.index, Resource: res, Container: c.container,
+			File: d.file, Document: d.c.index, Resource: res, Container: strings.Clone(c.container),
 			Shape: c.shape, Ref: c.ref, Parts: make(map[Role]Scalar, 2),
 			Policy: Policy{Automated: p.automated, Locked: p.locked, Ignored: p.ignored},
 		}
 		if f, ok := p.filters[c.container]; ok {
-			s.Policy.Filter = f.value
+			s.Policy.Filter = strings.Clone(f.value)
 		}
 		for r, n := range c.nodes {
 			if n == nil {
 				continue
 			}
 			sc := d.scalar(n, c.parents[r])
+			sc.Value = strings.Clone(sc.Value)
 			s.Parts[roleOf[r]] = sc
 			if s.Line == 0 || sc.Line < s.Line {
 				s.Line = sc.Line
@@ -74,6 +77,12 @@ func (d *doc) readOnly(c *cand, s Site, cands []*cand) string {
 		if sc.Frozen {
 			return "the " + string(roleOf[i]) + " at line " + itoa(sc.Line) + " is written as a " +
 				frozenWhat(sc) + "; hoist edits single-line scalars only"
+		}
+		for j, n := range c.nodes {
+			if j != i && n == c.nodes[i] {
+				return "the " + string(roleOf[i]) + " at line " + itoa(sc.Line) + " is also the site's " + string(roleOf[j]) +
+					"; editing it would change both, so hoist leaves it alone"
+			}
 		}
 		for _, o := range cands {
 			if o == c || !o.uses(c.nodes[i]) {

@@ -3,6 +3,7 @@ package manifest
 import (
 	"sort"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -190,7 +191,7 @@ func (d *doc) assemble(c *cand, where string, line int) bool {
 	if n := c.nodes[iDigest]; n != nil {
 		s += "@" + n.Value
 	}
-	ref, err := imageref.Parse(s)
+	ref, err := imageref.Parse(strings.Clone(s))
 	if err != nil {
 		d.problem(line, "%s: %s is not a valid image: %v", where, describe(c), err)
 		return false

@@ -22,8 +22,9 @@ func Parse(file string, data []byte) ([]Site, []Problem) {
 	}
 	var sites []Site
 	var problems []Problem
+	lf := onlyLF(data)
 	for _, c := range splitDocuments(data) {
-		s, p := parseChunk(file, data, c)
+		s, p := parseChunk(file, data, c, lf)
 		sites = append(sites, s...)
 		problems = append(problems, p...)
 	}
@@ -31,11 +32,11 @@ func Parse(file string, data []byte) ([]Site, []Problem) {
 }
 
 // parseChunk reads the sites of one document.
-func parseChunk(file string, data []byte, c chunk) ([]Site, []Problem) {
+func parseChunk(file string, data []byte, c chunk, lf bool) ([]Site, []Problem) {
 	if !c.doc || !mayHoldSite(data[c.start:c.end]) {
 		return nil, nil
 	}
-	d := &doc{file: file, data: data, c: c}
+	d := &doc{file: file, data: data, c: c, lf: lf}
 	sites := d.parse()
 	sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
 	return sites, d.problems
@@ -45,7 +46,7 @@ func parseChunk(file string, data []byte, c chunk) ([]Site, []Problem) {
 func documentSites(file string, data []byte, index int) []Site {
 	for _, c := range splitDocuments(data) {
 		if c.doc && c.index == index {
-			s, _ := parseChunk(file, data, c)
+			s, _ := parseChunk(file, data, c, onlyLF(data))
 			return s
 		}
 	}
@@ -76,6 +77,7 @@ type doc struct {
 	data     []byte // the whole file
 	c        chunk
 	lines    []int // file offsets of the chunk's line starts, built on demand
+	lf       bool  // the file's only line break is LF (see onlyLF)
 	resource string
 	problems []Problem
 	dups     map[*yaml.Node]bool
@@ -113,7 +115,10 @@ func (d *doc) duplicate(k *yaml.Node) {
 
 // parse decodes the document and reads its sites.
 func (d *doc) parse() []Site {
-	root, err := decode(d.data[d.c.start:d.c.end])
+	root, release, err := decode(d.data[d.c.start:d.c.end])
+	if release != nil {
+		defer release()
+	}
 	if err != nil {
 		line, msg := errorLine(err)
 		d.problems = append(d.problems, Problem{File: d.file, Line: d.absLine(line),
@@ -141,12 +146,14 @@ func (d *doc) parse() []Site {
 		return nil
 	}
 	meta := d.lookup(top, "metadata").value
-	res := Resource{Kind: kind.Value, Namespace: "default"}
+	// Strings kept in sites are cloned: node values may be slices of the
+	// whole document (see fastDecode), which a site must not keep alive.
+	res := Resource{Kind: strings.Clone(kind.Value), Namespace: "default"}
 	if n := d.lookup(meta, "name").value; n != nil && n.Kind == yaml.ScalarNode {
-		res.Name = n.Value
+		res.Name = strings.Clone(n.Value)
 	}
 	if n := d.lookup(meta, "namespace").value; n != nil && n.Kind == yaml.ScalarNode && n.Value != "" && n.Tag != "!!null" {
-		res.Namespace = n.Value
+		res.Namespace = strings.Clone(n.Value)
 	}
 	d.resource = res.String()
 	pol := d.policies(d.lookup(meta, "annotations").value, kind.Value == "HelmRelease")
@@ -168,9 +175,14 @@ func (d *doc) path(n *yaml.Node, keys ...string) *yaml.Node {
 	return n
 }
 
-// decode parses one document into a node tree; yaml.v3 panics on some
-// inputs are turned into errors.
-func decode(b []byte) (n *yaml.Node, err error) {
+// decode parses one document into a node tree: by the fast reader when the
+// document is in its subset, else by yaml.v3 (whose panics on some inputs
+// are turned into errors).
+// The caller calls release when done with the tree.
+func decode(b []byte) (n *yaml.Node, release func(), err error) {
+	if n, release, ok := fastDecode(b); ok {
+		return n, release, nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			n, err = nil, fmt.Errorf("yaml: %v", r)
@@ -178,9 +190,9 @@ func decode(b []byte) (n *yaml.Node, err error) {
 	}()
 	n = new(yaml.Node)
 	if err := yaml.Unmarshal(b, n); err != nil {
-		return nil, err
+		return nil, func() {}, err
 	}
-	return n, nil
+	return n, func() {}, nil
 }
 
 // errorLine extracts the chunk-relative line from a yaml.v3 error

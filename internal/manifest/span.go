@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -18,13 +19,24 @@ func (d *doc) lineStart(line int) int {
 			start = 3
 		}
 		d.lines = append(d.lines, start)
-		for i := start; i < d.c.end; {
-			if n := breakLen(d.data, i); n > 0 {
-				i += n
+		if d.lf {
+			for i := start; ; {
+				j := bytes.IndexByte(d.data[i:d.c.end], '\n')
+				if j < 0 {
+					break
+				}
+				i += j + 1
 				d.lines = append(d.lines, i)
-				continue
 			}
-			i++
+		} else {
+			for i := start; i < d.c.end; {
+				if n := breakLen(d.data, i); n > 0 {
+					i += n
+					d.lines = append(d.lines, i)
+					continue
+				}
+				i++
+			}
 		}
 	}
 	if line < 1 {
@@ -41,6 +53,13 @@ func (d *doc) lineStart(line int) int {
 func (d *doc) offset(line, column int) int {
 	off := d.lineStart(line)
 	for i := 1; i < column && off < d.c.end; i++ {
+		if c := d.data[off]; c < utf8.RuneSelf {
+			if c == '\n' || c == '\r' {
+				break
+			}
+			off++
+			continue
+		}
 		if breakLen(d.data, off) > 0 {
 			break
 		}

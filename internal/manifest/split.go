@@ -1,5 +1,7 @@
 package manifest
 
+import "bytes"
+
 // chunk is one YAML document's bytes within a file, found by splitting at
 // document markers ("---" and "..." at the start of a line, which YAML
 // forbids inside any scalar), so a document that does not parse leaves the
@@ -14,6 +16,7 @@ type chunk struct {
 // splitDocuments cuts data into chunks at document markers. Directive and
 // comment lines before a "---" stay with the document they introduce.
 func splitDocuments(data []byte) []chunk {
+	lf := onlyLF(data)
 	var out []chunk
 	cur := chunk{start: 0, line: 1}
 	content, marker := false, false
@@ -38,7 +41,12 @@ func splitDocuments(data []byte) []chunk {
 	}
 	ls := pos // start of the current line's text (after a BOM on line 1)
 	for ls <= len(data) {
-		le, next := lineEnd(data, ls)
+		var le, next int
+		if lf {
+			le, next = lfLineEnd(data, ls)
+		} else {
+			le, next = lineEnd(data, ls)
+		}
 		text := data[ls:le]
 		switch {
 		case isMarker(text, '-'):
@@ -98,6 +106,21 @@ func lineEnd(data []byte, i int) (end, next int) {
 		if n := breakLen(data, j); n > 0 {
 			return j, j + n
 		}
+	}
+	return len(data), len(data)
+}
+
+// onlyLF reports whether LF is the only line break data can hold (no CR,
+// and no lead byte of NEL, LS or PS), so lines can be found with
+// bytes.IndexByte.
+func onlyLF(data []byte) bool {
+	return bytes.IndexByte(data, '\r') < 0 && bytes.IndexByte(data, 0xC2) < 0 && bytes.IndexByte(data, 0xE2) < 0
+}
+
+// lfLineEnd is lineEnd for data where onlyLF holds.
+func lfLineEnd(data []byte, i int) (end, next int) {
+	if j := bytes.IndexByte(data[i:], '\n'); j >= 0 {
+		return i + j, i + j + 1
 	}
 	return len(data), len(data)
 }

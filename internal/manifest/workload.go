@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"strings"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hoist-gitops/hoist/internal/imageref"
@@ -34,7 +36,7 @@ func (d *doc) workload(podSpec *yaml.Node) []*cand {
 				d.problem(img.key.Line, "container %s: image is %s, not a string", name.Value, typeName(img.value))
 				continue
 			}
-			ref, err := imageref.Parse(img.value.Value)
+			ref, err := imageref.Parse(strings.Clone(img.value.Value))
 			if err != nil {
 				d.problem(img.key.Line, "container %s: %v", name.Value, err)
 				continue
