@@ -44,9 +44,13 @@ type Registry struct {
 }
 
 // Start runs the registry built by `make tools` (skipped or failed per
-// testenv.Tool when it is missing) until the test ends.
+// testenv.Tool when it is missing) until the test ends. With -short the
+// test is skipped: it drives an external program.
 func Start(t testing.TB, o Options) *Registry {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the CNCF registry; skipped with -short")
+	}
 	bin := testenv.Tool(t, "registry")
 	r := &Registry{dir: t.TempDir(), crane: testenv.Tool(t, "crane")}
 	if err := os.MkdirAll(filepath.Join(r.dir, "docker"), 0o755); err != nil {
