@@ -264,12 +264,21 @@ func TestScaleOut(t *testing.T) {
 	scaleCheckHistory(t, repo.Dir, seed)
 	t.Logf("%d webhooks, %d distinct pushes, %d commits", len(deliveries), unique, len(hist.Commits)-1)
 
-	// Graceful shutdown: SIGTERM, and each process exits 0.
-	for _, p := range all {
-		if code := p.stop(t); code != 0 {
-			t.Errorf("%s exited %d on SIGTERM, want 0", p.name, code)
+	t.Logf("%6.1fs history checked", time.Since(start).Seconds())
+
+	// Graceful shutdown: SIGTERM to all at once, and each process exits 0.
+	codes := make([]int, len(all))
+	var stopping sync.WaitGroup
+	for i, p := range all {
+		stopping.Go(func() { codes[i] = p.stop(t) })
+	}
+	stopping.Wait()
+	for i, p := range all {
+		if codes[i] != 0 {
+			t.Errorf("%s exited %d on SIGTERM, want 0", p.name, codes[i])
 		}
 	}
+	t.Logf("%6.1fs all processes stopped", time.Since(start).Seconds())
 }
 
 // scaleSiteNames are the site names: app-000 ... app-799.
