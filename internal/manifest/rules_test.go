@@ -104,3 +104,10 @@ func TestRules(t *testing.T) {
 		})
 	}
 }
+
+func TestUTF16IsReported(t *testing.T) {
+	sites, problems := Parse("f.yaml", []byte("\xff\xfek\x00i\x00n\x00d\x00"))
+	if len(sites) != 0 || len(problems) != 1 || !strings.Contains(problems[0].Message, "UTF-16") {
+		t.Errorf("sites %v problems %v", sites, problems)
+	}
+}
