@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	fastjson "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
@@ -107,12 +107,12 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	t = s.phase("read", t)
+	t = s.phase(phaseRead, t)
 	if !rc.Open() && !rc.auth.authenticate(rc.Secret, rc.AuthHeader, credentials{header: r.Header, body: body, pathSecret: pathSecret}) {
 		d.fail(http.StatusUnauthorized, outcomeUnauthorized, "bad or missing credentials")
 		return
 	}
-	t = s.phase("auth", t)
+	t = s.phase(phaseAuth, t)
 	if rc.limiter != nil && !rc.limiter.Allow() {
 		w.Header().Set("Retry-After", "1")
 		d.fail(http.StatusTooManyRequests, outcomeRateLimited, "over the receiver's rate limit")
@@ -123,7 +123,7 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		d.fail(http.StatusBadRequest, outcomeMalformed, err.Error())
 		return
 	}
-	t = s.phase("parse", t)
+	t = s.phase(phaseParse, t)
 	d.deliveryID = deliveryID(r.Header, evs)
 	tagged, untagged := splitUntagged(evs)
 	d.untagged = untagged
@@ -133,7 +133,7 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stamp(tagged, rc, d)
 	dups, err := s.publish(r.Context(), tagged)
-	s.phase("publish", t)
+	s.phase(phasePublish, t)
 	if err != nil {
 		d.fail(http.StatusServiceUnavailable, outcomeUnavailable, "cannot store events: "+err.Error())
 		return
@@ -173,10 +173,10 @@ func (s *Server) stamp(evs []bus.PushEvent, rc *receiver, d *delivery) {
 	}
 }
 
-// phase observes the time since t in the named phase and returns now.
-func (s *Server) phase(name string, t time.Time) time.Time {
+// phase observes the time since t in phase p and returns now.
+func (s *Server) phase(p phase, t time.Time) time.Time {
 	now := time.Now()
-	s.metrics.phase.WithLabelValues(name).Observe(now.Sub(t).Seconds())
+	s.metrics.phases[p].Observe(now.Sub(t).Seconds())
 	return now
 }
 
@@ -184,10 +184,11 @@ func (s *Server) phase(name string, t time.Time) time.Time {
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(d.status)
-	_ = json.NewEncoder(w).Encode(response{
+	body, _ := fastjson.Marshal(response{
 		Outcome: d.outcome, Events: d.stored, Duplicates: d.duplicates, Untagged: d.untagged,
 		EventIDs: d.eventIDs, Error: d.err,
 	})
+	_, _ = w.Write(append(body, '\n'))
 	latency := s.now().Sub(d.start)
 	label := d.receiver
 	if !d.known {

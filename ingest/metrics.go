@@ -12,7 +12,23 @@ type metrics struct {
 	latency    *prometheus.HistogramVec // by receiver, outcome
 	events     *prometheus.CounterVec   // by receiver, result (stored, duplicate, untagged)
 	phase      *prometheus.HistogramVec // by phase (read, auth, parse, publish)
+	phases     [numPhases]prometheus.Observer
 }
+
+// phase is a step of a delivery whose duration is observed.
+type phase int
+
+// The phases of a delivery, in order.
+const (
+	phaseRead phase = iota
+	phaseAuth
+	phaseParse
+	phasePublish
+	numPhases
+)
+
+// phaseNames are the "phase" label values.
+var phaseNames = [numPhases]string{"read", "auth", "parse", "publish"}
 
 // newMetrics creates and registers the series on reg.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,6 +51,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time spent per delivery in each phase: read, auth, parse, publish.",
 			Buckets: []float64{.00001, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .05, .1, 1, 10},
 		}, []string{"phase"}),
+	}
+	for p, name := range phaseNames {
+		m.phases[p] = m.phase.WithLabelValues(name)
 	}
 	if reg == nil {
 		return m, nil
