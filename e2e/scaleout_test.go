@@ -198,8 +198,9 @@ func TestScaleOut(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), scaleDeadline)
 	defer cancel()
-	var last string
+	var last, checkedHead, headMissing string
 	var gitDone time.Time
+	blobs := newScaleBlobs(t, repo.Dir)
 	settled := scalePoll(ctx, 250*time.Millisecond, func() bool {
 		for _, p := range all {
 			if p.exited() {
@@ -212,13 +213,16 @@ func TestScaleOut(t *testing.T) {
 			last = err.Error()
 			return false
 		}
-		got, err := scaleSitesAt(repo.Dir, strings.TrimSpace(head))
-		if err != nil {
-			last = err.Error()
-			return false
+		if head = strings.TrimSpace(head); head != checkedHead {
+			got, err := scaleSitesAt(repo.Dir, blobs, head)
+			if err != nil {
+				last = err.Error()
+				return false
+			}
+			checkedHead, headMissing = head, scaleDiff(got, want)
 		}
-		if missing := scaleDiff(got, want); missing != "" {
-			last = "git: " + missing
+		if headMissing != "" {
+			last = "git: " + headMissing
 			return false
 		}
 		if gitDone.IsZero() {
@@ -261,7 +265,7 @@ func TestScaleOut(t *testing.T) {
 	if len(hist.Merges) > 0 {
 		t.Errorf("merge commits in hoist's history: %v", hist.Merges)
 	}
-	scaleCheckHistory(t, repo.Dir, seed)
+	scaleCheckHistory(t, repo.Dir, blobs, seed)
 	t.Logf("%d webhooks, %d distinct pushes, %d commits", len(deliveries), unique, len(hist.Commits)-1)
 
 	t.Logf("%6.1fs history checked", time.Since(start).Seconds())
@@ -363,15 +367,69 @@ func scaleParseSites(content string, into map[string]string) {
 	}
 }
 
+// scaleBlobs reads file contents at revisions through one `git cat-file --batch`
+// process, instead of one git process per file.
+type scaleBlobs struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+func newScaleBlobs(t *testing.T, gitDir string) *scaleBlobs {
+	t.Helper()
+	cmd := testgit.Command(gitDir, "cat-file", "--batch")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b := &scaleBlobs{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	t.Cleanup(func() {
+		in.Close()
+		_ = cmd.Wait()
+	})
+	return b
+}
+
+// read returns the content of path at rev. Not safe for concurrent use.
+func (b *scaleBlobs) read(rev, path string) (string, error) {
+	if _, err := fmt.Fprintf(b.in, "%s:%s\n", rev, path); err != nil {
+		return "", err
+	}
+	header, err := b.out.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	f := strings.Fields(header)
+	if len(f) != 3 || f[1] != "blob" {
+		return "", fmt.Errorf("git cat-file %s:%s: %s", rev, path, strings.TrimSpace(header))
+	}
+	var size int
+	if _, err := fmt.Sscan(f[2], &size); err != nil {
+		return "", err
+	}
+	buf := make([]byte, size+1) // the content and a line feed
+	if _, err := io.ReadFull(b.out, buf); err != nil {
+		return "", err
+	}
+	return string(buf[:size]), nil
+}
+
 // scaleSitesAt reads every site's tag at a commit of the bare repository.
-func scaleSitesAt(gitDir, rev string) (map[string]string, error) {
+func scaleSitesAt(gitDir string, blobs *scaleBlobs, rev string) (map[string]string, error) {
 	out := map[string]string{}
 	files, err := testgit.Run(gitDir, "ls-tree", "-r", "--name-only", rev, "apps")
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range testgit.Lines(files) {
-		content, err := testgit.Run(gitDir, "show", rev+":"+f)
+		content, err := blobs.read(rev, f)
 		if err != nil {
 			return nil, err
 		}
@@ -401,13 +459,13 @@ func scaleDiff(got, want map[string]string) string {
 // scaleCheckHistory walks every commit after the seed with the git binary: each one
 // changes at least one site and nothing but site tags, each change moves a site to a
 // newer tag, and no site is ever moved to the same tag twice.
-func scaleCheckHistory(t *testing.T, gitDir, seed string) {
+func scaleCheckHistory(t *testing.T, gitDir string, blobs *scaleBlobs, seed string) {
 	t.Helper()
 	rank := map[string]int{}
 	for i, tag := range scaleTags {
 		rank[tag] = i
 	}
-	before, err := scaleSitesAt(gitDir, seed)
+	before, err := scaleSitesAt(gitDir, blobs, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +489,11 @@ func scaleCheckHistory(t *testing.T, gitDir, seed string) {
 				t.Errorf("commit %s changes %s, outside the manifests", c, f)
 				continue
 			}
-			scaleParseSites(testgit.Git(t, gitDir, "show", c+":"+f), after)
+			content, err := blobs.read(c, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scaleParseSites(content, after)
 		}
 		changed := 0
 		for site, tag := range after {
@@ -453,11 +515,14 @@ func scaleCheckHistory(t *testing.T, gitDir, seed string) {
 		}
 		// Only the tags changed: the file bytes equal the parent's with the tags swapped.
 		for _, f := range files {
-			parent, err := testgit.Run(gitDir, "show", c+"^:"+f)
+			parent, err := blobs.read(c+"^", f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			now := testgit.Git(t, gitDir, "show", c+":"+f)
+			now, err := blobs.read(c, f)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if scaleMaskTags(parent) != scaleMaskTags(now) {
 				t.Errorf("commit %s changes %s beyond the image tags", c, f)
 			}
