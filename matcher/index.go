@@ -28,10 +28,11 @@ import (
 type Index struct {
 	mu    sync.RWMutex
 	files map[string]fileEntry
-	// byRepo maps imageref.Canonical of a site's reference to its sites.
-	// Slices handed out by Lookup are never modified in place: removal
-	// builds a new slice, and appends only write beyond every reader's length.
-	byRepo map[string][]manifest.Site
+	// byRepo maps imageref.Canonical of a site's reference to its sites,
+	// which live in files (each site is stored once). Slices handed out by
+	// Lookup are never modified in place: removal builds a new slice, and
+	// appends only write beyond every reader's length.
+	byRepo map[string][]*manifest.Site
 	sites  int
 }
 
@@ -42,7 +43,7 @@ type fileEntry struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{files: map[string]fileEntry{}, byRepo: map[string][]manifest.Site{}}
+	return &Index{files: map[string]fileEntry{}, byRepo: map[string][]*manifest.Site{}}
 }
 
 // SetFile parses data as the manifest file named file (slash-separated,
@@ -70,9 +71,9 @@ func (x *Index) setParsed(file string, sites []manifest.Site, problems []manifes
 		sites[i].Parts = nil
 	}
 	x.files[file] = fileEntry{sites: sites, problems: problems}
-	for _, s := range sites {
-		key := s.Ref.Canonical()
-		x.byRepo[key] = append(x.byRepo[key], s)
+	for i := range sites {
+		key := sites[i].Ref.Canonical()
+		x.byRepo[key] = append(x.byRepo[key], &sites[i])
 	}
 	x.sites += len(sites)
 }
@@ -98,7 +99,7 @@ func (x *Index) removeLocked(file string) {
 			continue
 		}
 		done[key] = true
-		kept := make([]manifest.Site, 0, len(x.byRepo[key]))
+		kept := make([]*manifest.Site, 0, len(x.byRepo[key]))
 		for _, t := range x.byRepo[key] {
 			if t.File != file {
 				kept = append(kept, t)
@@ -113,9 +114,10 @@ func (x *Index) removeLocked(file string) {
 }
 
 // Lookup returns the sites whose reference has the canonical repository
-// name canonical (imageref.Canonical), in index order. The slice is shared:
-// callers must not modify it.
-func (x *Index) Lookup(canonical string) []manifest.Site {
+// name canonical (imageref.Canonical), in index order. The slice and the
+// sites are shared and never modified by the index (SetFile replaces them):
+// callers must not modify them either.
+func (x *Index) Lookup(canonical string) []*manifest.Site {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.byRepo[canonical]

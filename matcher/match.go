@@ -25,17 +25,16 @@ func Match(idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
 	primary := imageref.Canonical(ev.Registry, ev.Repository)
 	sites := idx.Lookup(primary)
 	out := make([]Outcome, 0, len(sites))
-	for i := range sites {
-		out = append(out, Outcome{Site: &sites[i], Decision: policy.Decide(sites[i], c, times)})
+	for _, s := range sites {
+		out = append(out, Outcome{Site: s, Decision: policy.Decide(*s, c, times)})
 	}
 	for i, alias := range ev.HostAliases {
 		key := imageref.Canonical(alias, ev.Repository)
 		if key == primary || seenAlias(ev.HostAliases[:i], key, ev.Repository) {
 			continue
 		}
-		more := idx.Lookup(key)
-		for i := range more {
-			out = append(out, Outcome{Site: &more[i], Decision: policy.Decide(more[i], c, times)})
+		for _, s := range idx.Lookup(key) {
+			out = append(out, Outcome{Site: s, Decision: policy.Decide(*s, c, times)})
 		}
 	}
 	return out
