@@ -63,7 +63,7 @@ func TestScaleOut(t *testing.T) {
 		t.Skip("starts 7 processes and sends 2,000 webhooks")
 	}
 	natsBin := testenv.Tool(t, "nats-server")
-	hoistBin := scaleBuildHoist(t)
+	hoistBin := hoistBinary(t) // harness_test.go: built once per run, as `make build` does
 	scaleRequireCommands(t, hoistBin, "ingest", "match", "commit")
 	work := t.TempDir()
 
@@ -92,7 +92,7 @@ func TestScaleOut(t *testing.T) {
 			p := &scaleProc{
 				name: fmt.Sprintf("%s-%d", stage, i+1),
 				bin:  hoistBin,
-				addr: scaleFreeAddr(t),
+				addr: freeAddr(t), // a fixed port: a restarted process must listen where the senders send
 				dir:  filepath.Join(work, fmt.Sprintf("%s-%d", stage, i+1)),
 			}
 			if err := os.MkdirAll(p.dir, 0o755); err != nil {
@@ -653,23 +653,6 @@ repositories:
 `, natsURL, listen, scaleSecret, repoURL)
 }
 
-// scaleBuildHoist builds cmd/hoist into a temporary folder: the processes under test
-// are the real binary.
-func scaleBuildHoist(t *testing.T) string {
-	t.Helper()
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "hoist")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/hoist")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/hoist: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // scaleRequireCommands skips the test while the built hoist lacks a stage command
 // (the pipeline is written in parallel with this test).
 func scaleRequireCommands(t *testing.T, bin string, names ...string) {
@@ -691,23 +674,11 @@ func scaleRequireCommands(t *testing.T, bin string, names ...string) {
 	}
 }
 
-// scaleFreeAddr reserves a free 127.0.0.1 port for a process to listen on (the
-// process must keep it across a restart, so it cannot pick its own).
-func scaleFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // scaleStartNATS runs nats-server with JetStream on 127.0.0.1 until the test ends and
 // returns its URL once it accepts connections.
 func scaleStartNATS(t *testing.T, bin, storeDir string) string {
 	t.Helper()
-	addr := scaleFreeAddr(t)
+	addr := freeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
 	p := &scaleProc{name: "nats-server", bin: bin, dir: filepath.Dir(storeDir),
 		args: []string{"-a", host, "-p", port, "-js", "-sd", storeDir, "-n", "hoist-scale-out"}}
