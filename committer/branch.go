@@ -249,7 +249,10 @@ func (c *Committer) announce(w *writer, res Result, pushedAt time.Time) {
 	ids := eventIDs(res.Applied)
 	w.log.Info().Str("commit", res.Commit.String()).Strs("event_ids", ids).
 		Int("applied", len(res.Applied)).Int("dropped", len(res.Dropped)).Int("attempts", res.Attempts).
-		Int64("latency_ms", worst.Milliseconds()).Msg("commit pushed")
+		Int64("latency_ms", worst.Milliseconds()).
+		Int64("refs_ms", res.Timings.Refs.Milliseconds()).Int64("fetch_ms", res.Timings.Fetch.Milliseconds()).
+		Int64("build_ms", res.Timings.Build.Milliseconds()).Int64("push_ms", res.Timings.Push.Milliseconds()).
+		Msg("commit pushed")
 	head := bus.Head{Repo: w.repo.Name, Branch: res.Branch, Commit: res.Commit.String(), EventIDs: ids}
 	if err := bus.AnnounceHead(c.js.Conn(), head); err != nil {
 		w.log.Warn().Err(err).Msg("announce head")

@@ -50,7 +50,9 @@ func (c *localClone) open() error {
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return fmt.Errorf("local clone: %w", err)
 	}
-	c.st = filesystem.NewStorageWithOptions(osfs.New(c.dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+	// Not ExclusiveAccess: with it, go-git v5.19's HasEncodedObject reports
+	// packed objects as missing.
+	c.st = filesystem.NewStorage(osfs.New(c.dir), cache.NewObjectLRUDefault())
 	if _, err := git.Init(c.st, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
 		return fmt.Errorf("local clone %s: %w", c.dir, err)
 	}

@@ -30,6 +30,16 @@ type Result struct {
 	Dropped []Dropped
 	// Attempts counts commit-and-push attempts (1 without races).
 	Attempts int
+	// Timings of the last attempt.
+	Timings Timings
+}
+
+// Timings splits the last attempt of a batch into its steps.
+type Timings struct {
+	// Refs is listing the remote's refs; Fetch bringing new heads into the
+	// clone (zero when the clone had them); Build the re-check, edits and
+	// new objects; Push sending them and the remote accepting the update.
+	Refs, Fetch, Build, Push time.Duration
 }
 
 // writer commits batches to one repository branch: fetch when needed,
@@ -155,11 +165,18 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 			return Result{}, err
 		}
 	}
+	var tm Timings
+	lap := time.Now()
+	step := func(d *time.Duration) {
+		now := time.Now()
+		*d, lap = now.Sub(lap), now
+	}
 	sess, ar, err := w.rem.receivePack(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	defer sess.Close()
+	step(&tm.Refs)
 
 	tracked, ok := ar.References["refs/heads/"+w.repo.Branch]
 	if !ok {
@@ -188,6 +205,7 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 		if err != nil {
 			return Result{}, err
 		}
+		step(&tm.Fetch)
 		if h, ok := heads[w.repo.Branch]; ok {
 			tracked = h
 			if w.repo.PushBranch == "" {
@@ -219,7 +237,8 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 		}
 		return Result{}, err
 	}
-	res := Result{Branch: w.repo.target(), Applied: b.Applied, Dropped: b.Dropped}
+	step(&tm.Build)
+	res := Result{Branch: w.repo.target(), Applied: b.Applied, Dropped: b.Dropped, Timings: tm}
 	if b.Commit.IsZero() {
 		return res, nil // no effective change: no commit
 	}
@@ -231,6 +250,7 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	if err := push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+w.repo.target()), old, b.Commit, pack); err != nil {
 		return Result{}, err
 	}
+	step(&res.Timings.Push)
 	if err := w.clone.storePushed(w.repo.target(), b.Commit, pack); err != nil {
 		// The push landed; a clone that cannot keep it is rebuilt and fetches it.
 		w.log.Warn().Err(err).Msg("keeping the pushed commit in the local clone failed")

@@ -247,3 +247,30 @@ func TestWriterGivesUpAfterTheBound(t *testing.T) {
 		t.Fatalf("head is %q, want the person's last commit", got)
 	}
 }
+
+func TestWriterOneFinalValuePerSite(t *testing.T) {
+	r := testgit.NewLocalRepo(t)
+	seed := seedApps(t, r, 1)
+	w := newTestWriter(t, Repo{URL: r.URL})
+	res, err := w.commit(context.Background(), []bus.Rewrite{
+		appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1"),
+		appRewrite("gitops", 0, "1.0.0", "1.3.0", "ev-3"),
+		appRewrite("gitops", 0, "1.0.0", "1.2.0", "ev-2"),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != 1 || res.Applied[0].Tag != "1.3.0" || len(res.Dropped) != 2 {
+		t.Fatalf("applied %+v dropped %+v, want 1.3.0 to win", res.Applied, res.Dropped)
+	}
+	if got := testgit.Lines(testgit.Git(t, r.Dir, "rev-list", seed+"..main")); len(got) != 1 {
+		t.Fatalf("%d commits, want 1", len(got))
+	}
+	if diff := testgit.Git(t, r.Dir, "diff", "--unified=0", seed, "main"); !strings.Contains(diff, "+          image: registry.example/app0:1.3.0\n") || strings.Count(diff, "\n+ ") != 1 {
+		t.Fatalf("diff:\n%s", diff)
+	}
+	trailer := testgit.Git(t, r.Dir, "log", "-1", "--format=%(trailers:key=Hoist-Event-Ids,valueonly)", "main")
+	if strings.TrimSpace(trailer) != "ev-3" {
+		t.Fatalf("trailer %q, want the winning event only", trailer)
+	}
+}
