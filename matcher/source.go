@@ -49,15 +49,23 @@ func (s *source) trackingRef() plumbing.ReferenceName {
 	return plumbing.ReferenceName("refs/remotes/origin/" + s.repo.Branch)
 }
 
-// fetch brings the branch head into the store (depth 1: only the head's
-// objects, minus those the store already has) and returns it.
+// fetch brings the branch head into the store and returns it. The first
+// fetch is shallow (depth 1: the head's objects only); later ones ask for
+// no depth, so the server sends only what the new commits add on top of
+// the head the store has. (Asking for depth 1 again makes git's upload-pack
+// send the head's whole tree every time: seconds on a 10,000-file
+// repository instead of milliseconds.)
 func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
 	before, _ := s.st.Reference(s.trackingRef())
+	depth := 0
+	if before == nil {
+		depth = 1
+	}
 	rem := git.NewRemote(s.st, &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.repo.URL}})
 	err := rem.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: "origin",
 		RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec("+refs/heads/" + s.repo.Branch + ":" + s.trackingRef().String())},
-		Depth:      1,
+		Depth:      depth,
 		Auth:       s.auth,
 		Tags:       git.NoTags,
 	})

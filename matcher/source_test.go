@@ -2,7 +2,16 @@ package matcher
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sort"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -136,4 +145,63 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// countingProxy forwards to target and counts the bytes of the answers.
+func countingProxy(t *testing.T, target string) (string, *atomic.Int64) {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(r *http.Response) error {
+		r.Body = countingBody{r.Body, &n}
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL, &n
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c countingBody) Read(p []byte) (int, error) {
+	k, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+// After the first (shallow) fetch, a fetch transfers what the new commit
+// adds, not the head's whole tree again.
+func TestSourceFetchIsIncremental(t *testing.T) {
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	files := map[string]string{}
+	for i := range 300 {
+		b := make([]byte, 512)
+		rand.Read(b)
+		files[fmt.Sprintf("apps/f%03d.yaml", i)] = hex.EncodeToString(b)
+	}
+	repo.SeedFiles(t, "main", files)
+	proxied, n := countingProxy(t, srv.URL)
+	s, err := newSource(Repo{Name: "gitops", URL: proxied + "/gitops.git", Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := n.Swap(0)
+	files["apps/f000.yaml"] = "changed"
+	repo.SeedFiles(t, "main", files)
+	if _, err := s.fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if second := n.Load(); second*10 > first {
+		t.Fatalf("second fetch transferred %d bytes, first %d: the whole tree was sent again", second, first)
+	}
 }
