@@ -11,6 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// rewarmEvery is how often a branch whose clone could not be loaded tries again.
+const rewarmEvery = 30 * time.Second
+
 // maxPull is how many messages are fetched ahead of the batch.
 const maxPull = 1000
 
@@ -79,6 +82,8 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	// Held messages are marked in progress well inside the ack wait.
 	keepAlive := time.NewTicker(max(cc.BackOff[0]/4, 10*time.Millisecond))
 	defer keepAlive.Stop()
+	rewarm := time.NewTicker(rewarmEvery)
+	defer rewarm.Stop()
 	add := func(m jetstream.Msg) {
 		h, ok := c.decode(w, m)
 		if !ok {
@@ -132,30 +137,40 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			}
 		case <-keepAlive.C:
 			inProgress(pending)
+		case <-rewarm.C:
+			if !w.loaded.Load() {
+				c.warm(ctx, w)
+			}
 		}
 	}
 }
 
-// warm fetches the branch head once at start, so the first batch does not
+// warm brings the branch head into the clone, so the first batch does not
 // wait for a clone and readiness means the repository is loaded. Failures
-// are logged; the first batch retries.
+// are logged and retried by the caller.
 func (c *Committer) warm(ctx context.Context, w *writer) {
-	defer c.ready.Add(1)
 	sess, ar, err := w.rem.receivePack(ctx)
 	if err != nil {
-		w.log.Warn().Err(err).Msg("remote not reachable at start; the first batch will retry")
+		w.log.Warn().Err(err).Msg("remote not reachable; retrying")
 		return
 	}
 	sess.Close()
-	if h, ok := ar.References["refs/heads/"+w.repo.Branch]; ok && !w.clone.has(h) {
+	h, ok := ar.References["refs/heads/"+w.repo.Branch]
+	if !ok {
+		w.log.Warn().Msg("the branch does not exist on the remote; retrying")
+		return
+	}
+	if !w.clone.has(h) {
 		depth := 1
 		if w.repo.PushBranch != "" {
 			depth = pushBranchDepth
 		}
 		if _, err := w.clone.fetch(ctx, w.rem, []string{w.repo.Branch}, depth); err != nil {
-			w.log.Warn().Err(err).Msg("fetch at start failed; the first batch will retry")
+			w.log.Warn().Err(err).Msg("fetch failed; retrying")
+			return
 		}
 	}
+	w.loaded.Store(true)
 }
 
 // decode reads a rewrite message; one that cannot be a rewrite of this
@@ -193,16 +208,18 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		rws[i] = h.rw
 	}
 	c.m.batchSize.Observe(float64(len(rws)))
-	// An in-flight batch finishes even when shutdown starts; only the
+	// An in-flight attempt finishes even when shutdown starts; only the
 	// retries stop.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
-	stop := context.AfterFunc(ctx, cancel)
-	defer stop()
-	res, err := w.commit(fctx, rws, func() { inProgress(hs) })
+	res, err := w.commitUntil(fctx, ctx, rws, func() { inProgress(hs) })
 	if err != nil {
 		for _, h := range hs {
-			h.msg.NakWithDelay(w.retry.NakDelay)
+			if ctx.Err() != nil {
+				h.msg.Nak() // shutting down: another replica may take it now
+			} else {
+				h.msg.NakWithDelay(w.retry.NakDelay)
+			}
 		}
 		c.m.batches.WithLabelValues(w.repo.Name, "handed_back").Inc()
 		c.m.rewrites.WithLabelValues(w.repo.Name, "handed_back").Add(float64(len(hs)))

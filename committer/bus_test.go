@@ -157,3 +157,25 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name string, labels ...
 	}
 	return 0
 }
+
+// waitHeld waits until the branch's consumer has delivered n messages that
+// are not acknowledged yet (a committer holds them in a batch).
+func (b *testBus) waitHeld(t testing.TB, repo, branch string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c, err := b.js.Consumer(ctx, bus.RewriteStream, bus.RewriteConsumerName(repo, branch)); err == nil {
+			if info, err := c.Info(ctx); err == nil && info.NumAckPending == n {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("consumer of %s %s never held %d messages", repo, branch, n)
+		case <-tick.C:
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -56,6 +57,9 @@ func (c *localClone) open() error {
 	if _, err := git.Init(c.st, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
 		return fmt.Errorf("local clone %s: %w", c.dir, err)
 	}
+	// A clone kept from an earlier run counts the packs it already has.
+	packs, _ := filepath.Glob(filepath.Join(c.dir, "objects", "pack", "*.pack"))
+	c.updates = len(packs)
 	return nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,7 +24,6 @@ type Committer struct {
 	log     zerolog.Logger
 	m       *metrics
 	writers []*writer
-	ready   atomic.Int32
 }
 
 // New validates cfg and opens the local clones. Metrics are registered on
@@ -51,9 +49,16 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	return c, nil
 }
 
-// Ready reports whether every repository branch is bound to its consumer
-// and its clone holds the branch head (for /readyz).
-func (c *Committer) Ready() bool { return int(c.ready.Load()) == len(c.writers) }
+// Ready reports whether every repository branch's clone holds its branch
+// head (for /readyz).
+func (c *Committer) Ready() bool {
+	for _, w := range c.writers {
+		if !w.loaded.Load() {
+			return false
+		}
+	}
+	return true
+}
 
 // Run consumes and commits until ctx is cancelled, then hands back the
 // batches it holds (an in-flight push is finished first). It returns an

@@ -1,6 +1,7 @@
 package committer
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -236,4 +237,55 @@ func pushLoop(dir, who string, n int) error {
 		}
 	}
 	return nil
+}
+
+// TestCommitterHandsBackHeldBatchAtShutdown stops a committer that holds a
+// batch (its window has not passed): the messages go back to JetStream at
+// once, so the next committer commits them without waiting for the ack
+// deadline (two minutes).
+func TestCommitterHandsBackHeldBatchAtShutdown(t *testing.T) {
+	srv := testgit.NewServer(t)
+	r := srv.NewRepo(t, "gitops")
+	seed := seedApps(t, r, 3)
+	b := startBus(t)
+	heads := b.heads(t)
+	repo := Repo{Name: "gitops", URL: r.URL, Branch: "main", Commit: Commit{Window: time.Hour, MaxWait: time.Hour}}
+	first, err := New(Config{Repos: []Repo{repo}, DataDir: t.TempDir(), Editor: testEditor()}, b.js, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Ready() {
+		t.Fatal("ready before the clone was loaded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx) }()
+	b.publish(t, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-0"), appRewrite("gitops", 1, "1.0.0", "1.1.0", "ev-1"))
+	b.waitHeld(t, "gitops", "main", 2)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Head(t, "main"); got != seed {
+		t.Fatalf("committed %s inside the window", got)
+	}
+
+	repo.Commit = Commit{}
+	second, err := New(Config{Repos: []Repo{repo}, DataDir: t.TempDir(), Editor: testEditor()}, b.js, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCommitter(t, second)
+	landed := map[string]bool{}
+	deadline := time.After(time.Minute) // well before the ack deadline
+	for len(landed) < 2 {
+		select {
+		case h := <-heads:
+			for _, id := range h.EventIDs {
+				landed[id] = true
+			}
+		case <-deadline:
+			t.Fatalf("handed-back rewrites not committed by the next committer (landed %v)", landed)
+		}
+	}
 }

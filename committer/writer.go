@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync/atomic"
 	"text/template"
 	"time"
 
@@ -54,6 +55,8 @@ type writer struct {
 	failpoint func(string)
 	log       zerolog.Logger
 	m         *metrics
+	// loaded is set once the clone holds the branch head (readiness).
+	loaded atomic.Bool
 }
 
 // newWriter prepares the writer of a repository branch; dataDir "" keeps
@@ -98,20 +101,31 @@ func newWriter(repo Repo, dataDir string, edit Editor, retry Retry, m *metrics, 
 // keepAlive is called before each retry (to extend the messages' ack
 // deadline). The error after the last attempt means: hand the batch back.
 func (w *writer) commit(ctx context.Context, rws []bus.Rewrite, keepAlive func()) (Result, error) {
+	return w.commitUntil(ctx, ctx, rws, keepAlive)
+}
+
+// commitUntil is commit whose attempts run under ctx while retries stop
+// as soon as retryCtx is done: at shutdown the push in flight finishes,
+// and no new attempt starts.
+func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, keepAlive func()) (Result, error) {
 	var last error
 	for attempt := 1; attempt <= w.retry.Attempts; attempt++ {
 		if attempt > 1 {
+			if err := retryCtx.Err(); err != nil {
+				return Result{}, fmt.Errorf("stopped before retrying: %w (last: %v)", err, last)
+			}
 			w.m.pushRetries.WithLabelValues(w.repo.Name).Inc()
 			if keepAlive != nil {
 				keepAlive()
 			}
-			if err := sleep(ctx, w.backoff(attempt-1)); err != nil {
-				return Result{}, err
+			if err := sleep(retryCtx, w.backoff(attempt-1)); err != nil {
+				return Result{}, fmt.Errorf("stopped before retrying: %w (last: %v)", err, last)
 			}
 		}
 		res, err := w.attempt(ctx, rws)
 		res.Attempts = attempt
 		if err == nil {
+			w.loaded.Store(true)
 			return res, nil
 		}
 		last = err
