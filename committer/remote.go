@@ -135,6 +135,7 @@ type RejectedError struct {
 	Status string
 }
 
+// Error implements error.
 func (e *RejectedError) Error() string { return "push to " + e.Ref + " rejected: " + e.Status }
 
 // push sends one compare-and-swap update of ref from old (zero: create) to

@@ -20,6 +20,7 @@ type PathError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *PathError) Error() string { return e.Path + ": " + e.Reason }
 
 // splitPath validates a repository-relative, slash-separated path and
