@@ -17,6 +17,11 @@ type Config struct {
 	// taken before its in-memory clone is rebuilt from a fresh shallow clone,
 	// dropping the objects of old heads (default 64).
 	CompactEvery int
+	// FetchGap is the least time between two fetches of one repository
+	// (default 1 s): a busy branch announces a head per commit, and one
+	// fetch per gap covers them all without competing with the committer
+	// for the git server. Announcements during the gap are not lost.
+	FetchGap time.Duration
 }
 
 // Repo is one repository branch whose manifests the matcher indexes.

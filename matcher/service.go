@@ -56,6 +56,9 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	if cfg.CompactEvery <= 0 {
 		cfg.CompactEvery = 64
 	}
+	if cfg.FetchGap <= 0 {
+		cfg.FetchGap = time.Second
+	}
 	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: newMetrics(reg)}
 	for _, r := range cfg.Repos {
 		src, err := newSource(r)
@@ -210,6 +213,13 @@ func (s *Service) refresher(ctx context.Context, r *repoState) {
 		}
 		if err := s.update(ctx, r, trigger); err != nil && ctx.Err() == nil {
 			s.log.Warn().Err(err).Str("repo", r.Name).Str("trigger", trigger).Msg("reindex failed; the next head or interval retries")
+		}
+		gap := time.NewTimer(s.cfg.FetchGap) // a head announced meanwhile waits in r.kick
+		select {
+		case <-ctx.Done():
+			gap.Stop()
+			return
+		case <-gap.C:
 		}
 	}
 }
