@@ -134,6 +134,34 @@ func committerPhases(t *testing.T, logPath string) string {
 	return out.String()
 }
 
+// burstTimeline says when the matcher handled the last push of the burst
+// and how long each burst commit took to build and push.
+func burstTimeline(t *testing.T, logPath string, start time.Time) string {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lastMatched time.Time
+	var out strings.Builder
+	for _, line := range strings.Split(string(b), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(m["time"]))
+		switch m["message"] {
+		case "push matched":
+			if at.After(lastMatched) {
+				lastMatched = at
+			}
+		case "commit pushed":
+			fmt.Fprintf(&out, "* commit of %v rewrites pushed at %s: refs %v ms, fetch %v ms, build %v ms, push %v ms\n",
+				m["applied"], ms(at.Sub(start)), m["refs_ms"], m["fetch_ms"], m["build_ms"], m["push_ms"])
+		}
+	}
+	return fmt.Sprintf("* last push matched (rewrite stored) at %s\n", ms(lastMatched.Sub(start))) + out.String()
+}
+
 // waitEvent waits for the head whose commit carries event id.
 func (p *pipeline) waitEvent(id string) {
 	p.t.Helper()
@@ -265,6 +293,7 @@ func TestBenchReportPipeline(t *testing.T) {
 	lastLanded := time.Now()
 	burstCommits := bp.commits() - before
 	bp.proc.stop(t)
+	burstPhases := burstTimeline(t, bp.proc.log, burstStart)
 
 	// The figures.
 	p50, p99, pmax := percentile(lat, .5), percentile(lat, .99), percentile(lat, 1)
@@ -298,6 +327,8 @@ committer's head announcement, i.e. after the git server accepted the push.
 
 Where a window-0 push's time goes (medians over the latency run, from hoist's own log lines):
 %s
+The burst, from hoist's log (times after the first webhook was sent):
+%s
 `,
 		benchmd.Machine(), strings.Join(strings.Fields(string(load))[:3], " "),
 		benchFiles, st.HelmReleases, st.Workloads, st.Broken, st.Sites, 1+benchBurstN,
@@ -308,7 +339,7 @@ Where a window-0 push's time goes (medians over the latency run, from hoist's ow
 		ms(lastLanded.Sub(burstStart)),
 		ms(afterLast), benchWindow+time.Second, met(afterLast <= benchWindow+time.Second),
 		idleRSS, smallRSS, idleRSS/smallRSS, met(idleRSS < 200),
-		peakRSS, phases)
+		peakRSS, phases, burstPhases)
 	t.Log("\n" + md)
 	if err := benchmd.Update(report, "pipeline", md); err != nil {
 		t.Fatal(err)
