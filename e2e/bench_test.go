@@ -237,7 +237,7 @@ func TestBenchReportPipeline(t *testing.T) {
 	testgit.Git(t, base.Dir, "gc", "--quiet")
 	work := base.Clone(t, "main")
 	target := filepath.Join(work, "bench", "target.yaml")
-	var baseLat []time.Duration
+	var baseLat, pushLat []time.Duration
 	for i := 1; i <= benchBaselineN; i++ {
 		start := time.Now()
 		b, err := os.ReadFile(target)
@@ -248,11 +248,14 @@ func TestBenchReportPipeline(t *testing.T) {
 		if err := os.WriteFile(target, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		var pushStart time.Time
 		for _, args := range [][]string{{"commit", "-qam", "Update images"}, {"push", "-q", "origin", "main"}} {
+			pushStart = time.Now()
 			if out, err := testgit.RunCmd(testgit.Command(work, args...)); err != nil {
 				t.Fatalf("git %v: %v\n%s", args, err, out)
 			}
 		}
+		pushLat = append(pushLat, time.Since(pushStart))
 		baseLat = append(baseLat, time.Since(start))
 	}
 
@@ -318,6 +321,7 @@ committer's head announcement, i.e. after the git server accepted the push.
 |---|---|---|---|---|
 | one push, window 0: p50 (%d pushes, sequential); baseline: `+"`git commit -am` + `git push`"+` of the same change in a checkout (%d times) | %s | %s | %.2f | |
 | one push, window 0: p99 | %s (max %s) | %s | %.2f | < 300 ms: %s |
+| the git server's share: `+"`git push`"+` alone of the same change, p50 / p99 | | %s / %s | | |
 | %d pushes within one second, window %s: commits | %d | | | ≤ 2: %s |
 | all %d changes present | yes | | | |
 | time until the last lands, from the first webhook | %s | | | |
@@ -334,6 +338,7 @@ The burst, from hoist's log (times after the first webhook was sent):
 		benchFiles, st.HelmReleases, st.Workloads, st.Broken, st.Sites, 1+benchBurstN,
 		benchLatencyN, benchBaselineN, ms(p50), ms(b50), float64(p50)/float64(b50),
 		ms(p99), ms(pmax), ms(b99), float64(p99)/float64(b99), met(p99 < 300*time.Millisecond),
+		ms(percentile(pushLat, .5)), ms(percentile(pushLat, .99)),
 		benchBurstN, benchWindow, burstCommits, met(burstCommits <= 2),
 		benchBurstN,
 		ms(lastLanded.Sub(burstStart)),
