@@ -29,6 +29,7 @@ type held struct {
 // runBranch binds the repository branch's durable consumer and commits its
 // rewrites in batches until ctx is cancelled.
 func (c *Committer) runBranch(ctx context.Context, w *writer) error {
+	defer w.clone.close()
 	repo := w.repo
 	cc := bus.RewriteConsumerConfig(repo.Name, repo.Branch)
 	if len(c.cfg.RedeliveryBackOff) > 0 {

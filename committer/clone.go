@@ -53,7 +53,9 @@ func (c *localClone) open() error {
 	}
 	// Not ExclusiveAccess: with it, go-git v5.19's HasEncodedObject reports
 	// packed objects as missing.
-	c.st = filesystem.NewStorage(osfs.New(c.dir), cache.NewObjectLRUDefault())
+	// MaxOpenDescriptors keeps the packs open between reads: a batch reads
+	// a blob per file, and opening the pack each time dominated.
+	c.st = filesystem.NewStorageWithOptions(osfs.New(c.dir), cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: 32})
 	if _, err := git.Init(c.st, nil); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
 		return fmt.Errorf("local clone %s: %w", c.dir, err)
 	}
@@ -63,12 +65,17 @@ func (c *localClone) open() error {
 	return nil
 }
 
+// close releases the clone's open files.
+func (c *localClone) close() {
+	if cl, ok := c.st.(interface{ Close() error }); ok {
+		cl.Close()
+	}
+}
+
 // reset throws the clone away; the next fetch rebuilds it.
 func (c *localClone) reset() error {
 	if c.dir != "" {
-		if cl, ok := c.st.(interface{ Close() error }); ok {
-			cl.Close()
-		}
+		c.close()
 		if err := os.RemoveAll(c.dir); err != nil {
 			return fmt.Errorf("reset local clone: %w", err)
 		}
