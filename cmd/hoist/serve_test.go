@@ -116,17 +116,23 @@ repositories:
 	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
 		t.Fatalf("apps/app.yaml after the commit:\n%s", got)
 	}
-	_, metrics := httpGet(base + "/metrics")
-	for _, want := range []string{
+	// The committer counts a commit once the push is accepted, just after
+	// the branch moved: wait for the series rather than read them once.
+	wantSeries := []string{
 		`hoist_end_to_end_latency_seconds_count{repo="gitops"} 1`,
 		`hoist_matcher_rewrites_total{repo="gitops"} 1`,
 		`hoist_committer_commits_total{repo="gitops"} 1`,
 		`hoist_ingest_deliveries_total{outcome="stored",receiver="ci"} 1`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %s", want)
-		}
 	}
+	pollUntil(t, "the pipeline's metrics", func() bool {
+		_, metrics := httpGet(base + "/metrics")
+		for _, want := range wantSeries {
+			if !strings.Contains(metrics, want) {
+				return false
+			}
+		}
+		return true
+	})
 
 	cancel()
 	select {
