@@ -144,7 +144,7 @@ type commitParams struct {
 func buildCommit(s storer.EncodedObjectStorer, base plumbing.Hash, rws []bus.Rewrite, edit Editor, p commitParams) (built, error) {
 	bc, err := object.GetCommit(s, base)
 	if err != nil {
-		return built{}, fmt.Errorf("read head commit %s: %w", base, err)
+		return built{}, fmt.Errorf("%w: read head commit %s: %v", errObjectMissing, base, err)
 	}
 	sn := newSnapshot(s, bc.TreeHash)
 	e, err := editBatch(sn, rws, edit)

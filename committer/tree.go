@@ -66,7 +66,7 @@ func (sn *snapshot) tree(h plumbing.Hash) (*indexedTree, error) {
 	}
 	t, err := object.GetTree(sn.s, h)
 	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
+		return nil, fmt.Errorf("%w: read tree %s: %v", errObjectMissing, h, err)
 	}
 	it := &indexedTree{entries: t.Entries, byName: make(map[string]int, len(t.Entries))}
 	for i, e := range t.Entries {
@@ -128,16 +128,16 @@ func regular(m filemode.FileMode) bool {
 func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
 	o, err := s.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
+		return nil, fmt.Errorf("%w: read blob %s: %v", errObjectMissing, h, err)
 	}
 	r, err := o.Reader()
 	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
+		return nil, fmt.Errorf("%w: read blob %s: %v", errObjectMissing, h, err)
 	}
 	defer r.Close()
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
+		return nil, fmt.Errorf("%w: read blob %s: %v", errObjectMissing, h, err)
 	}
 	return data, nil
 }
@@ -274,6 +274,6 @@ func (w *treeWriter) store(obj plumbing.EncodedObject) (plumbing.Hash, error) {
 	return h, nil
 }
 
-// errObjectMissing marks a local clone that lacks an object it should have;
-// the clone is rebuilt.
+// errObjectMissing marks a local clone that cannot give an object it
+// should have (missing, or its files damaged); the clone is rebuilt.
 var errObjectMissing = errors.New("object missing from the local clone")

@@ -246,9 +246,6 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	ov := newOverlay(w.clone.st)
 	b, err := buildCommit(ov, base, rws, w.edit, w.params)
 	if err != nil {
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return Result{}, fmt.Errorf("%w: %v", errObjectMissing, err)
-		}
 		return Result{}, err
 	}
 	step(&tm.Build)

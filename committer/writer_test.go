@@ -274,3 +274,48 @@ func TestWriterOneFinalValuePerSite(t *testing.T) {
 		t.Fatalf("trailer %q, want the winning event only", trailer)
 	}
 }
+
+func TestWriterRebuildsItsClone(t *testing.T) {
+	r := testgit.NewLocalRepo(t)
+	seedApps(t, r, 3)
+	w := newTestWriter(t, Repo{URL: r.URL})
+	ctx := context.Background()
+	if _, err := w.commit(ctx, []bus.Rewrite{appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-0")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	packs := func() int {
+		p, _ := filepath.Glob(filepath.Join(w.clone.dir, "objects", "pack", "*.pack"))
+		return len(p)
+	}
+	if packs() < 2 {
+		t.Fatalf("%d packs after a fetch and a push", packs())
+	}
+
+	// Too many packs: the clone starts over from one shallow fetch.
+	w.clone.updates = maxCloneUpdates
+	res, err := w.commit(ctx, []bus.Rewrite{appRewrite("gitops", 1, "1.0.0", "1.1.0", "ev-1")}, nil)
+	if err != nil || res.Attempts != 1 {
+		t.Fatalf("%v after %d attempts", err, res.Attempts)
+	}
+	if n := packs(); n != 2 {
+		t.Fatalf("%d packs after the rebuild, want the fetched one and the pushed one", n)
+	}
+
+	// A damaged clone (its packs gone) is rebuilt and the batch still lands.
+	all, _ := filepath.Glob(filepath.Join(w.clone.dir, "objects", "pack", "*"))
+	for _, p := range all {
+		os.Remove(p)
+	}
+	w.clone.close()
+	res, err = w.commit(ctx, []bus.Rewrite{appRewrite("gitops", 2, "1.0.0", "1.1.0", "ev-2")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Head(t, "main"); got != res.Commit.String() {
+		t.Fatalf("remote head %s, want %s", got, res.Commit)
+	}
+	r.Fsck(t)
+	if h := r.Log(t, "main"); len(h.Commits) != 4 || len(h.Merges) != 0 {
+		t.Fatalf("history %v", h.Commits)
+	}
+}
