@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/hoist-gitops/hoist/internal/manifest"
 )
 
 // update fetches the repository branch and brings its index to the new
@@ -85,6 +87,11 @@ func setFiles(idx *Index, files []file) {
 	for range workers {
 		wg.Go(func() {
 			for f := range next {
+				if f.Link {
+					idx.RemoveFile(f.Path)
+					idx.AddProblem(manifest.Problem{File: f.Path, Message: "symbolic link not followed"})
+					continue
+				}
 				idx.SetFile(f.Path, f.Data)
 			}
 		})

@@ -30,10 +30,12 @@ type source struct {
 	updates int
 }
 
-// file is one manifest file's path and content.
+// file is one manifest file's path and content; Link marks a symbolic
+// link with a manifest's name, which is reported and never followed.
 type file struct {
 	Path string
 	Data []byte
+	Link bool
 }
 
 func newSource(r Repo) (*source, error) {
@@ -119,7 +121,11 @@ func (s *source) snapshot(h plumbing.Hash) ([]file, error) {
 	}
 	var out []file
 	err = tree.Files().ForEach(func(f *object.File) error {
-		if !f.Mode.IsFile() || f.Mode == filemode.Symlink || !s.inScope(f.Name) {
+		if !f.Mode.IsFile() || !s.inScope(f.Name) {
+			return nil
+		}
+		if f.Mode == filemode.Symlink {
+			out = append(out, file{Path: f.Name, Link: true})
 			return nil
 		}
 		data, err := s.blob(f.Hash)
@@ -165,7 +171,11 @@ func (s *source) changes(ctx context.Context, old, new plumbing.Hash) (changed [
 		if action == merkletrie.Delete || !s.inScope(ch.To.Name) {
 			continue
 		}
-		if m := ch.To.TreeEntry.Mode; !m.IsFile() || m == filemode.Symlink {
+		switch m := ch.To.TreeEntry.Mode; {
+		case m == filemode.Symlink:
+			changed = append(changed, file{Path: ch.To.Name, Link: true})
+			continue
+		case !m.IsFile():
 			removed = append(removed, ch.To.Name)
 			continue
 		}

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -203,5 +205,39 @@ func TestSourceFetchIsIncremental(t *testing.T) {
 	}
 	if second := n.Load(); second*10 > first {
 		t.Fatalf("second fetch transferred %d bytes, first %d: the whole tree was sent again", second, first)
+	}
+}
+
+// A symbolic link with a manifest's name is reported, never followed.
+func TestSourceSymlinkIsNotFollowed(t *testing.T) {
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "real.yaml"), []byte("real"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(src, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	repo.SeedDir(t, "main", src)
+	s, err := newSource(Repo{Name: "gitops", URL: repo.URL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.snapshot(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap) != 2 || snap[0].Path != "link.yaml" || !snap[0].Link || snap[0].Data != nil || snap[1].Path != "real.yaml" {
+		t.Fatalf("snapshot = %+v", snap)
+	}
+	idx := NewIndex()
+	setFiles(idx, snap)
+	if ps := idx.Problems(); len(ps) != 1 || ps[0].File != "link.yaml" {
+		t.Fatalf("problems = %+v", ps)
 	}
 }
