@@ -342,5 +342,5 @@ func suggestWord(s string, list []string) string {
 	for i, w := range list {
 		m[w] = i
 	}
-	return suggest(s, m)
+	return closestKey(s, m)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/hoist-gitops/hoist/internal/suggest"
 	"math"
 	"reflect"
 	"strconv"
@@ -173,7 +174,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = k.Line
 		idx, ok := fields[k.Value]
 		if !ok {
-			d.addf(k.Line, "unknown key %q in %s%s", k.Value, orTop(path), suggest(k.Value, fields))
+			d.addf(k.Line, "unknown key %q in %s%s", k.Value, orTop(path), closestKey(k.Value, fields))
 			continue
 		}
 		fp := join(path, k.Value)
@@ -266,14 +267,14 @@ func orTop(path string) string {
 	return path
 }
 
-// suggest names the known key closest to a misspelt one, if any is close.
-func suggest(key string, fields map[string]int) string {
+// closestKey names the known key closest to a misspelt one, if any is close.
+func closestKey(key string, fields map[string]int) string {
 	best, bestDist := "", 3
 	for k := range fields {
 		if strings.EqualFold(k, key) {
 			return fmt.Sprintf(" (did you mean %q?)", k)
 		}
-		if dist := levenshtein(strings.ToLower(key), strings.ToLower(k)); dist < bestDist || dist == bestDist && k < best {
+		if dist := suggest.Distance(strings.ToLower(key), strings.ToLower(k)); dist < bestDist || dist == bestDist && k < best {
 			best, bestDist = k, dist
 		}
 	}
@@ -281,24 +282,4 @@ func suggest(key string, fields map[string]int) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

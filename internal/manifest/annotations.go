@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"github.com/hoist-gitops/hoist/internal/suggest"
 	"sort"
 	"strings"
 
@@ -176,7 +177,7 @@ func (p *policies) addFilter(d *doc, container string, f filterDef) {
 // fluxcd.io/ probably meant.
 func suggestName(prefix, name string) string {
 	for _, n := range policyNames {
-		if levenshtein(strings.ToLower(name), n) <= 2 {
+		if suggest.Distance(strings.ToLower(name), n) <= 2 {
 			return ": did you mean " + prefix + "/" + n + "?"
 		}
 	}
@@ -184,7 +185,7 @@ func suggestName(prefix, name string) string {
 		switch {
 		case head == "filter":
 			return ": did you mean " + prefixFilter + "/" + rest + "?"
-		case levenshtein(strings.ToLower(head), "tag") <= 1 || strings.ToLower(head) == "tags":
+		case suggest.Distance(strings.ToLower(head), "tag") <= 1 || strings.ToLower(head) == "tags":
 			return ": did you mean " + prefix + "/tag." + rest + "?"
 		}
 	}
@@ -200,7 +201,7 @@ func suggestPrefix(prefix string) string {
 		if lp == k {
 			return k // only the case differs
 		}
-		if dist := levenshtein(lp, k); dist < bestD {
+		if dist := suggest.Distance(lp, k); dist < bestD {
 			best, bestD = k, dist
 		}
 	}
@@ -208,33 +209,6 @@ func suggestPrefix(prefix string) string {
 		return ""
 	}
 	return best
-}
-
-// levenshtein is the edit distance between a and b (bytes).
-func levenshtein(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		if a == b {
-			return 0
-		}
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // checkFilters reports filters for containers the resource does not have.
@@ -248,7 +222,7 @@ func (d *doc) checkFilters(p *policies, containers map[string]bool) {
 		msg := "filter " + f.key + " is for container " + quote(c) + ", which this resource does not have"
 		best, bestD := "", 3
 		for _, n := range names {
-			if dist := levenshtein(c, n); dist < bestD {
+			if dist := suggest.Distance(c, n); dist < bestD {
 				best, bestD = n, dist
 			}
 		}
