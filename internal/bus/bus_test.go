@@ -227,3 +227,12 @@ func TestConnectOverLoopback(t *testing.T) {
 		t.Fatalf("streams not ensured: %v", err)
 	}
 }
+
+func TestEmbeddedListensOnLoopbackOnly(t *testing.T) {
+	for _, host := range []string{"0.0.0.0", "::", "192.0.2.1", "example.com"} {
+		if s, err := StartEmbedded(EmbeddedOptions{StoreDir: t.TempDir(), Host: host, Port: -1}); err == nil {
+			s.Shutdown()
+			t.Errorf("embedded server started on %s", host)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -20,10 +21,14 @@ type EmbeddedOptions struct {
 }
 
 // StartEmbedded starts a NATS server with JetStream in this process and
-// waits until it accepts connections.
+// waits until it accepts connections. It has no authentication, so it
+// listens on a loopback address only (or on none, with DontListen).
 func StartEmbedded(o EmbeddedOptions) (*server.Server, error) {
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
+	}
+	if ip := net.ParseIP(o.Host); !o.DontListen && o.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("embedded nats: host %q is not a loopback address", o.Host)
 	}
 	opts := &server.Options{
 		ServerName: "hoist-embedded",
