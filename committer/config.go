@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/gitauth"
 )
 
 // Config is everything a committer process needs besides its connections.
@@ -49,18 +50,7 @@ type Repo struct {
 }
 
 // Auth is how the committer authenticates to the remote.
-type Auth struct {
-	// Username and Password are HTTP basic credentials; a token goes in
-	// Password (the username is then anything the host accepts, e.g. "git").
-	// For SSH, Username overrides the URL's user.
-	Username, Password string
-	// SSHKeyFile is a private key for ssh:// and user@host:path URLs;
-	// SSHKeyPassphrase unlocks it when it is encrypted.
-	SSHKeyFile, SSHKeyPassphrase string
-	// KnownHostsFile lists the accepted SSH host keys; empty uses
-	// $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts. Host keys are always checked.
-	KnownHostsFile string
-}
+type Auth = gitauth.Credentials
 
 // Commit configures batches and commit content.
 type Commit struct {

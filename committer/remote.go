@@ -6,16 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/hoist-gitops/hoist/internal/gitauth"
 )
 
 // remote is the git server of one repository: its endpoint, transport and
@@ -32,7 +30,7 @@ func newRemote(url string, a Auth) (*remote, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository url: %w", err)
 	}
-	auth, err := newAuth(ep, a)
+	auth, err := gitauth.Method(ep, a)
 	if err != nil {
 		return nil, err
 	}
@@ -41,65 +39,6 @@ func newRemote(url string, a Auth) (*remote, error) {
 		return nil, fmt.Errorf("repository url %s: %w", redact(url), err)
 	}
 	return &remote{url: url, ep: ep, client: c, auth: auth}, nil
-}
-
-// newAuth picks the credentials for the endpoint's protocol: basic auth
-// (or a token as password) over HTTP(S), a private key with known_hosts
-// checking over SSH, nothing for file:// and local paths.
-func newAuth(ep *transport.Endpoint, a Auth) (transport.AuthMethod, error) {
-	switch ep.Protocol {
-	case "http", "https":
-		if a.Username == "" && a.Password == "" {
-			return nil, nil
-		}
-		user := a.Username
-		if user == "" {
-			user = "git" // hosts that take a token as password ignore the user name
-		}
-		return &githttp.BasicAuth{Username: user, Password: a.Password}, nil
-	case "ssh":
-		user := ep.User
-		if a.Username != "" {
-			user = a.Username
-		}
-		if user == "" {
-			user = "git"
-		}
-		var files []string
-		if a.KnownHostsFile != "" {
-			files = []string{a.KnownHostsFile}
-		}
-		db, err := gitssh.NewKnownHostsDb(files...)
-		if err != nil {
-			return nil, fmt.Errorf("known_hosts: %w", err)
-		}
-		port := ep.Port
-		if port == 0 {
-			port = 22
-		}
-		helper := gitssh.HostKeyCallbackHelper{
-			HostKeyCallback:   db.HostKeyCallback(),
-			HostKeyAlgorithms: db.HostKeyAlgorithms(net.JoinHostPort(ep.Host, strconv.Itoa(port))),
-		}
-		if a.SSHKeyFile == "" {
-			agent, err := gitssh.NewSSHAgentAuth(user)
-			if err != nil {
-				return nil, fmt.Errorf("ssh: no sshKeyFile configured and no SSH agent: %w", err)
-			}
-			agent.HostKeyCallbackHelper = helper
-			return agent, nil
-		}
-		keys, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
-		if err != nil {
-			return nil, fmt.Errorf("ssh key %s: %w", a.SSHKeyFile, err)
-		}
-		keys.HostKeyCallbackHelper = helper
-		return keys, nil
-	case "file":
-		return nil, nil
-	default:
-		return nil, fmt.Errorf("unsupported protocol %q (use http(s)://, ssh://, user@host:path, file:// or a local path)", ep.Protocol)
-	}
 }
 
 // redact hides a password written into a URL.

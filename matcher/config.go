@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hoist-gitops/hoist/internal/gitauth"
 )
 
 // Config is everything a matcher service needs besides its connections;
@@ -43,14 +45,7 @@ type Repo struct {
 }
 
 // Auth is how the matcher authenticates to a remote (read access is enough).
-type Auth struct {
-	// Username and Password are HTTP basic credentials (a token goes in Password).
-	Username, Password string
-	// SSHKeyFile and SSHKeyPassphrase are the private key for SSH URLs.
-	SSHKeyFile, SSHKeyPassphrase string
-	// KnownHostsFile lists accepted SSH host keys; empty: $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts.
-	KnownHostsFile string
-}
+type Auth = gitauth.Credentials
 
 // DefaultFetchInterval is the periodic fetch of SPEC §8's matcher.
 const DefaultFetchInterval = 30 * time.Second

@@ -39,7 +39,7 @@ type file struct {
 }
 
 func newSource(r Repo) (*source, error) {
-	auth, err := newAuth(r.URL, r.Auth)
+	auth, err := repoAuth(r.URL, r.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", r.Name, err)
 	}
