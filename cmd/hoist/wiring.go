@@ -203,7 +203,7 @@ func connectBus(ctx context.Context, name string, st stages, cfg *config.Config,
 		case n.User != "":
 			opts = append(opts, nats.UserInfo(n.User, n.Password))
 		}
-		conn, err := bus.Connect(ctx, n.URL, "hoist-"+name, opts...)
+		conn, err := bus.Connect(ctx, n.URL, "hoist-"+name, n.Replicas, opts...)
 		return conn, nil, err
 	}
 	if !st.embedded {

@@ -218,7 +218,7 @@ func TestConnectOverLoopback(t *testing.T) {
 	if url := s.ClientURL(); url[:17] != "nats://127.0.0.1:" {
 		t.Fatalf("embedded server listens on %s, want 127.0.0.1", url)
 	}
-	c, err := Connect(context.Background(), s.ClientURL(), t.Name())
+	c, err := Connect(context.Background(), s.ClientURL(), t.Name(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

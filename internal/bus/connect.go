@@ -29,13 +29,15 @@ func (c *Conn) Close() {
 
 // Connect dials an external NATS server (url may list several, comma
 // separated), reconnecting for ever, and makes sure every stream and bucket
-// exists. opts add credentials (nats.UserCredentials, nats.UserInfo, nats.Token).
-func Connect(ctx context.Context, url, name string, opts ...nats.Option) (*Conn, error) {
+// exists with the given number of replicas (1 for a single server, 3 on a
+// 3-node cluster). opts add credentials (nats.UserCredentials,
+// nats.UserInfo, nats.Token).
+func Connect(ctx context.Context, url, name string, replicas int, opts ...nats.Option) (*Conn, error) {
 	nc, err := nats.Connect(url, append(connectOptions(name), opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}
-	return setup(ctx, nc)
+	return setup(ctx, nc, replicas)
 }
 
 // ConnectEmbedded connects in-process to a server started with
@@ -46,7 +48,7 @@ func ConnectEmbedded(ctx context.Context, s *server.Server, name string) (*Conn,
 	if err != nil {
 		return nil, fmt.Errorf("connect embedded nats: %w", err)
 	}
-	return setup(ctx, nc)
+	return setup(ctx, nc, 1)
 }
 
 func connectOptions(name string) []nats.Option {
@@ -58,13 +60,13 @@ func connectOptions(name string) []nats.Option {
 	}
 }
 
-func setup(ctx context.Context, nc *nats.Conn) (*Conn, error) {
+func setup(ctx context.Context, nc *nats.Conn, replicas int) (*Conn, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := EnsureStreams(ctx, js); err != nil {
+	if err := EnsureStreamsReplicated(ctx, js, replicas); err != nil {
 		nc.Close()
 		return nil, err
 	}

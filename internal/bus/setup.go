@@ -13,6 +13,7 @@ import (
 // window covering registry retries.
 func PushStreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
+		Replicas:   1,
 		Name:       PushStream,
 		Subjects:   []string{PushSubjects},
 		Storage:    jetstream.FileStorage,
@@ -26,6 +27,7 @@ func PushStreamConfig() jetstream.StreamConfig {
 // way by committer replicas.
 func RewriteStreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
+		Replicas:   1,
 		Name:       RewriteStream,
 		Subjects:   []string{RewriteSubjects},
 		Storage:    jetstream.FileStorage,
@@ -42,18 +44,33 @@ func TagTimesConfig() jetstream.KeyValueConfig {
 		Description: "first-seen time of each pushed tag, by canonical repository",
 		Storage:     jetstream.FileStorage,
 		History:     1,
+		Replicas:    1,
 	}
 }
 
 // EnsureStreams creates or updates every stream and bucket hoist uses, so
-// any stage may start first.
+// any stage may start first, with one replica each (a single server).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	return EnsureStreamsReplicated(ctx, js, 1)
+}
+
+// EnsureStreamsReplicated is EnsureStreams on a NATS cluster: every stream
+// and the bucket keep replicas copies, so losing a NATS node loses no push.
+// Every stage applies the same number on start, so it must be configured
+// alike for all of them (nats.replicas).
+func EnsureStreamsReplicated(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	if replicas < 1 {
+		replicas = 1
+	}
 	for _, cfg := range []jetstream.StreamConfig{PushStreamConfig(), RewriteStreamConfig()} {
+		cfg.Replicas = replicas
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
-	if _, err := js.CreateOrUpdateKeyValue(ctx, TagTimesConfig()); err != nil {
+	kv := TagTimesConfig()
+	kv.Replicas = replicas
+	if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
 		return fmt.Errorf("kv %s: %w", TagTimesBucket, err)
 	}
 	return nil

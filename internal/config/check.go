@@ -62,7 +62,7 @@ func (c *Config) checkTop(d *decoder) {
 				d.addf(c.line("nats.listen"), "nats.listen: the embedded server has no authentication, so it listens on a loopback address only (127.0.0.1 or ::1), not %q", h)
 			}
 		}
-		for _, k := range []string{"credsFile", "user", "password", "passwordFile", "token", "tokenFile"} {
+		for _, k := range []string{"replicas", "credsFile", "user", "password", "passwordFile", "token", "tokenFile"} {
 			if c.has("nats." + k) {
 				d.addf(c.line("nats."+k), "nats.%s applies to an external server; nats.url is empty", k)
 			}
@@ -75,6 +75,9 @@ func (c *Config) checkTop(d *decoder) {
 		}
 		if c.has("nats.listen") && n.Listen != "" {
 			d.addf(c.line("nats.listen"), "nats.listen applies to the embedded server; nats.url is set")
+		}
+		if n.Replicas < 1 || n.Replicas > 5 {
+			d.addf(c.line("nats.replicas"), "nats.replicas must be between 1 and 5 (JetStream's limit), not %d", n.Replicas)
 		}
 		if n.Token != "" && (n.User != "" || n.CredsFile != "") {
 			d.addf(c.line("nats.token"), "nats: use one of token, user/password or credsFile")

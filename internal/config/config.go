@@ -40,6 +40,9 @@ type NATS struct {
 	// clients on this loopback address (for the nats CLI); empty means
 	// in-process only.
 	Listen string `yaml:"listen"`
+	// Replicas is how many copies of each stream and bucket an external
+	// NATS cluster keeps (3 on a 3-node cluster); the embedded server keeps 1.
+	Replicas int `yaml:"replicas"`
 	// CredsFile is a NATS credentials file for an external server.
 	CredsFile string `yaml:"credsFile"`
 	// User and Password (or PasswordFile), or Token (or TokenFile),
@@ -160,6 +163,7 @@ func (c *Config) setDefaults() {
 	c.Listen = DefaultListen
 	c.DataDir = DefaultDataDir
 	c.NATS.DataDir = DefaultNATSDataDir
+	c.NATS.Replicas = 1
 	c.Log.Level = DefaultLogLevel
 }
 

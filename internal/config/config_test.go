@@ -117,6 +117,8 @@ func TestProblems(t *testing.T) {
 		{"secret file missing", "receivers:\n - name: a\n   kind: generic\n   secretFile: testdata/nope\n", "hoist.yaml:4: receivers[0].secretFile: cannot read testdata/nope: no such file or directory"},
 		{"nats listen public", "nats: {listen: 0.0.0.0:4222}\n", "hoist.yaml:1: nats.listen: the embedded server has no authentication"},
 		{"nats creds without url", "nats:\n  credsFile: x\n", "hoist.yaml:2: nats.credsFile applies to an external server"},
+		{"nats replicas without url", "nats:\n  replicas: 3\n", "hoist.yaml:2: nats.replicas applies to an external server"},
+		{"nats replicas out of range", "nats:\n  url: nats://127.0.0.1:4222\n  replicas: 7\n", "hoist.yaml:3: nats.replicas must be between 1 and 5 (JetStream's limit), not 7"},
 		{"same branch twice", "repositories:\n - {name: a, url: /x}\n - {name: b, url: /x}\n", "hoist.yaml:3: repositories[1]: commits to the same branch as repositories[0]"},
 		{"refs prefix", "repositories:\n - name: a\n   url: /x\n   branch: refs/heads/main\n", "hoist.yaml:4: repositories[0].branch: \"refs/heads/main\": write the branch name without refs/heads/"},
 		{"empty paths", "repositories:\n - name: a\n   url: /x\n   paths: []\n", "hoist.yaml:4: repositories[0].paths: list at least one folder"},
