@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,26 +22,8 @@ type testBus struct {
 
 func startBus(t testing.TB) *testBus {
 	t.Helper()
-	s, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := bus.EnsureStreams(ctx, js); err != nil {
-		t.Fatal(err)
-	}
-	return &testBus{url: s.ClientURL(), nc: nc, js: js}
+	b := bustest.Start(t)
+	return &testBus{url: b.URL, nc: b.NC, js: b.JS}
 }
 
 // publish stores rewrites in the rewrite stream.

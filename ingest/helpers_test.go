@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 )
 
 // startJetStream runs an embedded NATS server with file storage in a temp
@@ -30,30 +30,11 @@ func startJetStream(t testing.TB) jetstream.JetStream {
 // with inProcess, through the embedded server's in-process pipe.
 func startJetStreamConn(t testing.TB, inProcess bool) jetstream.JetStream {
 	t.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	var opts []nats.Option
+	b := bustest.Start(t)
 	if inProcess {
-		opts = append(opts, nats.InProcessServer(srv))
+		return b.InProcess(t).JS
 	}
-	nc, err := nats.Connect(srv.ClientURL(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := bus.EnsureStreams(ctx, js); err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return b.JS
 }
 
 // syncBuffer is a goroutine-safe log sink.

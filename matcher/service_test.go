@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -53,16 +54,7 @@ type harness struct {
 
 func startService(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	s, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), DontListen: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	conn, err := bus.ConnectEmbedded(context.Background(), s, t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
+	conn := bustest.Start(t).Conn
 	reg := prometheus.NewRegistry()
 	svc, err := New(cfg, conn.JS, reg, zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
