@@ -1,6 +1,7 @@
 package committer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -31,10 +32,7 @@ type edits struct {
 // applies the survivors, one file at a time. Rewrites of a file that is
 // missing, unsafe (symlink, outside the repository) or no longer parses are
 // dropped; only a store failure is an error.
-//
-// memo (may be nil) holds edits worked out earlier; one is used only when
-// it was made on the blob the file has in sn, for the same rewrites.
-func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor, memo *editMemo) (edits, error) {
+func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor) (edits, error) {
 	out := edits{Files: map[string][]byte{}}
 	byFile := map[string][]bus.Rewrite{}
 	var files []string
@@ -52,7 +50,7 @@ func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor, memo *editMemo) (ed
 	}
 	for _, file := range files {
 		list := byFile[file]
-		blob, _, err := sn.fileEntry(file)
+		data, _, err := sn.readFile(file)
 		var pe *PathError
 		if errors.As(err, &pe) {
 			dropAll(list, pe.Reason)
@@ -61,17 +59,7 @@ func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor, memo *editMemo) (ed
 		if err != nil {
 			return edits{}, err
 		}
-		var newData []byte
-		var outcomes []Outcome
-		if m, ok := memo.lookup(file, blob, list); ok {
-			newData, outcomes, err = m.data, m.outcomes, m.err
-		} else {
-			data, rerr := readBlob(sn.s, blob)
-			if rerr != nil {
-				return edits{}, rerr
-			}
-			newData, outcomes, err = edit(file, data, list)
-		}
+		newData, outcomes, err := edit(file, data, list)
 		if err != nil {
 			dropAll(list, "re-check at the head: "+err.Error())
 			continue
@@ -86,7 +74,7 @@ func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor, memo *editMemo) (ed
 				out.Dropped = append(out.Dropped, Dropped{o.Rewrite, o.Reason})
 			}
 		}
-		if plumbing.ComputeHash(plumbing.BlobObject, newData) != blob {
+		if !bytes.Equal(newData, data) {
 			out.Files[file] = newData
 		}
 	}
@@ -153,14 +141,13 @@ type commitParams struct {
 
 // buildCommit applies rws on the commit base and writes the commit into s
 // (normally an overlay), touching only the trees on the changed paths.
-// memo (may be nil) holds edits prepared while the batch was held.
-func buildCommit(s storer.EncodedObjectStorer, base plumbing.Hash, rws []bus.Rewrite, edit Editor, memo *editMemo, p commitParams) (built, error) {
+func buildCommit(s storer.EncodedObjectStorer, base plumbing.Hash, rws []bus.Rewrite, edit Editor, p commitParams) (built, error) {
 	bc, err := object.GetCommit(s, base)
 	if err != nil {
 		return built{}, fmt.Errorf("%w: read head commit %s: %v", errObjectMissing, base, err)
 	}
 	sn := newSnapshot(s, bc.TreeHash)
-	e, err := editBatch(sn, rws, edit, memo)
+	e, err := editBatch(sn, rws, edit)
 	if err != nil {
 		return built{}, err
 	}

@@ -92,8 +92,6 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 		}
 		pending = append(pending, h)
 		timer.Reset(time.Until(b.add(time.Now())))
-		// Edit while the window is open; the flush reuses what still holds.
-		w.prepare(h.rw)
 	}
 	flush := func() {
 		timer.Stop()
@@ -113,7 +111,6 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			}
 		}
 		c.flush(ctx, w, pending)
-		w.dropMemo()
 		pending = nil
 		b.reset()
 	}
