@@ -1,7 +1,6 @@
 package committer
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -32,7 +31,10 @@ type edits struct {
 // applies the survivors, one file at a time. Rewrites of a file that is
 // missing, unsafe (symlink, outside the repository) or no longer parses are
 // dropped; only a store failure is an error.
-func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor) (edits, error) {
+//
+// memo (may be nil) holds edits worked out earlier; one is used only when
+// it was made on the blob the file has in sn, for the same rewrites.
+func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor, memo *editMemo) (edits, error) {
 	out := edits{Files: map[string][]byte{}}
 	byFile := map[string][]bus.Rewrite{}
 	var files []string
@@ -50,7 +52,7 @@ func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor) (edits, error) {
 	}
 	for _, file := range files {
 		list := byFile[file]
-		data, _, err := sn.readFile(file)
+		blob, _, err := sn.fileEntry(file)
 		var pe *PathError
 		if errors.As(err, &pe) {
 			dropAll(list, pe.Reason)
@@ -59,7 +61,17 @@ func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor) (edits, error) {
 		if err != nil {
 			return edits{}, err
 		}
-		newData, outcomes, err := edit(file, data, list)
+		var newData []byte
+		var outcomes []Outcome
+		if m, ok := memo.lookup(file, blob, list); ok {
+			newData, outcomes, err = m.data, m.outcomes, m.err
+		} else {
+			data, rerr := readBlob(sn.s, blob)
+			if rerr != nil {
+				return edits{}, rerr
+			}
+			newData, outcomes, err = edit(file, data, list)
+		}
 		if err != nil {
 			dropAll(list, "re-check at the head: "+err.Error())
 			continue
@@ -74,7 +86,7 @@ func editBatch(sn *snapshot, rws []bus.Rewrite, edit Editor) (edits, error) {
 				out.Dropped = append(out.Dropped, Dropped{o.Rewrite, o.Reason})
 			}
 		}
-		if !bytes.Equal(newData, data) {
+		if plumbing.ComputeHash(plumbing.BlobObject, newData) != blob {
 			out.Files[file] = newData
 		}
 	}
@@ -141,13 +153,14 @@ type commitParams struct {
 
 // buildCommit applies rws on the commit base and writes the commit into s
 // (normally an overlay), touching only the trees on the changed paths.
-func buildCommit(s storer.EncodedObjectStorer, base plumbing.Hash, rws []bus.Rewrite, edit Editor, p commitParams) (built, error) {
+// memo (may be nil) holds edits prepared while the batch was held.
+func buildCommit(s storer.EncodedObjectStorer, base plumbing.Hash, rws []bus.Rewrite, edit Editor, memo *editMemo, p commitParams) (built, error) {
 	bc, err := object.GetCommit(s, base)
 	if err != nil {
 		return built{}, fmt.Errorf("%w: read head commit %s: %v", errObjectMissing, base, err)
 	}
 	sn := newSnapshot(s, bc.TreeHash)
-	e, err := editBatch(sn, rws, edit)
+	e, err := editBatch(sn, rws, edit, memo)
 	if err != nil {
 		return built{}, err
 	}

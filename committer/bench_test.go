@@ -134,6 +134,9 @@ func TestBenchReportCommitter(t *testing.T) {
 		build, gitPush time.Duration
 		hoistN, gitCLN time.Duration
 		buildN         time.Duration
+		// prepN, prepBuildN: 1,000 rewrites whose edits were prepared
+		// while held (as runBranch does during the window).
+		prepN, prepBuildN time.Duration
 	}
 	type setup struct {
 		n      int
@@ -181,6 +184,18 @@ func TestBenchReportCommitter(t *testing.T) {
 			if got := len(testgit.Lines(testgit.Git(t, s.hr.Dir, "diff", "--name-only", "main^", "main"))); got != 1000 {
 				t.Fatalf("the 1,000-rewrite commit changed %d files", got)
 			}
+			batch = batch[:0]
+			for j := range 1000 {
+				i := (j*7 + 1) % s.n
+				batch = append(batch, rewrite("gitops", "main", benchPath(i), benchName(i), "1.2.0", "1.3.0", fmt.Sprintf("prep-%d", j)))
+				s.h.w.prepare(batch[j])
+			}
+			ro.prepN = s.h.commit(t, batch)
+			ro.prepBuildN = s.h.builds[len(s.h.builds)-1]
+			s.h.w.dropMemo()
+			if got := len(testgit.Lines(testgit.Git(t, s.hr.Dir, "diff", "--name-only", "main^", "main"))); got != 1000 {
+				t.Fatalf("the prepared 1,000-rewrite commit changed %d files", got)
+			}
 		}
 		s.hr.Fsck(t)
 		rows = append(rows, ro)
@@ -206,6 +221,8 @@ func TestBenchReportCommitter(t *testing.T) {
 	for _, r := range rows {
 		if r.hoistN > 0 {
 			fmt.Fprintf(&b, "* 1,000 rewrites in one commit (%d-file repository, 1,000 files changed): hoist **%s** (target < 1 s; hoist's own work %s), git CLI %s.\n", r.files, ms(r.hoistN), ms(r.buildN), ms(r.gitCLN))
+			fmt.Fprintf(&b, "* The same with the edits prepared while the batch was held (as `hoist serve` does during `commit.window`): "+
+				"hoist **%s** after the window closes (own work %s, i.e. %.2f of the unprepared).\n", ms(r.prepN), ms(r.prepBuildN), float64(r.prepBuildN)/float64(r.buildN))
 		}
 	}
 	if err := benchmd.Update(path, "committer", b.String()); err != nil {

@@ -92,6 +92,8 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 		}
 		pending = append(pending, h)
 		timer.Reset(time.Until(b.add(time.Now())))
+		// Edit while the window is open; the flush reuses what still holds.
+		w.prepare(h.rw)
 	}
 	flush := func() {
 		timer.Stop()
@@ -111,6 +113,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			}
 		}
 		c.flush(ctx, w, pending)
+		w.dropMemo()
 		pending = nil
 		b.reset()
 	}

@@ -45,9 +45,11 @@ func splitPath(p string) ([]string, error) {
 // snapshot reads files of one commit's tree, decoding each tree on the
 // paths once.
 type snapshot struct {
-	s     storer.EncodedObjectStorer
-	root  plumbing.Hash
-	trees map[plumbing.Hash]*indexedTree
+	s storer.EncodedObjectStorer
+	// commit is the commit whose tree root is, when made by snapshotAt.
+	commit plumbing.Hash
+	root   plumbing.Hash
+	trees  map[plumbing.Hash]*indexedTree
 }
 
 // indexedTree is a decoded tree with its entries by name.
@@ -58,6 +60,17 @@ type indexedTree struct {
 
 func newSnapshot(s storer.EncodedObjectStorer, root plumbing.Hash) *snapshot {
 	return &snapshot{s: s, root: root, trees: map[plumbing.Hash]*indexedTree{}}
+}
+
+// snapshotAt reads the tree of commit.
+func snapshotAt(s storer.EncodedObjectStorer, commit plumbing.Hash) (*snapshot, error) {
+	c, err := object.GetCommit(s, commit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read commit %s: %v", errObjectMissing, commit, err)
+	}
+	sn := newSnapshot(s, c.TreeHash)
+	sn.commit = commit
+	return sn, nil
 }
 
 func (sn *snapshot) tree(h plumbing.Hash) (*indexedTree, error) {
@@ -81,43 +94,53 @@ func (sn *snapshot) tree(h plumbing.Hash) (*indexedTree, error) {
 // submodule or a missing file is a *PathError; a missing object in the
 // store is an ordinary error.
 func (sn *snapshot) readFile(path string) ([]byte, filemode.FileMode, error) {
-	parts, err := splitPath(path)
+	h, mode, err := sn.fileEntry(path)
 	if err != nil {
 		return nil, 0, err
+	}
+	data, err := readBlob(sn.s, h)
+	if err != nil {
+		return nil, 0, err
+	}
+	return data, mode, nil
+}
+
+// fileEntry returns the blob and mode of the regular file at path, with
+// the checks of readFile, without reading the blob.
+func (sn *snapshot) fileEntry(path string) (plumbing.Hash, filemode.FileMode, error) {
+	parts, err := splitPath(path)
+	if err != nil {
+		return plumbing.ZeroHash, 0, err
 	}
 	tree := sn.root
 	for i, name := range parts {
 		t, err := sn.tree(tree)
 		if err != nil {
-			return nil, 0, err
+			return plumbing.ZeroHash, 0, err
 		}
 		j, ok := t.byName[name]
 		if !ok {
-			return nil, 0, &PathError{path, "file not found at the head"}
+			return plumbing.ZeroHash, 0, &PathError{path, "file not found at the head"}
 		}
 		e := t.entries[j]
 		last := i == len(parts)-1
 		switch {
 		case e.Mode == filemode.Symlink:
-			return nil, 0, &PathError{path, "path is or goes through a symlink"}
+			return plumbing.ZeroHash, 0, &PathError{path, "path is or goes through a symlink"}
 		case e.Mode == filemode.Submodule:
-			return nil, 0, &PathError{path, "path is or goes through a submodule"}
+			return plumbing.ZeroHash, 0, &PathError{path, "path is or goes through a submodule"}
 		case !last && e.Mode != filemode.Dir:
-			return nil, 0, &PathError{path, "a parent of the path is not a folder"}
+			return plumbing.ZeroHash, 0, &PathError{path, "a parent of the path is not a folder"}
 		case last && !regular(e.Mode):
-			return nil, 0, &PathError{path, "not a regular file"}
+			return plumbing.ZeroHash, 0, &PathError{path, "not a regular file"}
 		}
 		if !last {
 			tree = e.Hash
 			continue
 		}
-		data, err := readBlob(sn.s, e.Hash)
-		if err != nil {
-			return nil, 0, err
-		}
-		return data, e.Mode, nil
+		return e.Hash, e.Mode, nil
 	}
-	return nil, 0, &PathError{path, "file not found at the head"}
+	return plumbing.ZeroHash, 0, &PathError{path, "file not found at the head"}
 }
 
 // regular is true for the modes of ordinary files.

@@ -109,7 +109,7 @@ func TestBuildCommitRewritesOnlyTheChangedPaths(t *testing.T) {
 		rewrite("gitops", "main", "clusters/prod/apps/svcd0.yaml", "svcd0", "1.0.0", "2.0.0", "ev-2"),
 	}
 	ov := newOverlay(st)
-	b, err := buildCommit(ov, head, rws, testEditor(), testParams())
+	b, err := buildCommit(ov, head, rws, testEditor(), nil, testParams())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestBuildCommitDropsUnsafeAndMissingPaths(t *testing.T) {
 		{"apps", "not a regular file"},
 	} {
 		rw := rewrite("gitops", "main", tc.file, "real", "1.0.0", "1.1.0", "ev-"+tc.file)
-		b, err := buildCommit(newOverlay(st), head, []bus.Rewrite{rw}, testEditor(), testParams())
+		b, err := buildCommit(newOverlay(st), head, []bus.Rewrite{rw}, testEditor(), nil, testParams())
 		if err != nil {
 			t.Fatalf("%s: %v", tc.file, err)
 		}
@@ -196,7 +196,7 @@ func TestBuildCommitDropsUnsafeAndMissingPaths(t *testing.T) {
 	b, err := buildCommit(ov, head, []bus.Rewrite{
 		rewrite("gitops", "main", "linked/real.yaml", "real", "1.0.0", "1.1.0", "ev-bad"),
 		rewrite("gitops", "main", "apps/other.yaml", "other", "1.0.0", "1.2.0", "ev-good"),
-	}, testEditor(), testParams())
+	}, testEditor(), nil, testParams())
 	if err != nil {
 		t.Fatal(err)
 	}

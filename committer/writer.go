@@ -57,6 +57,9 @@ type writer struct {
 	m         *metrics
 	// loaded is set once the clone holds the branch head (readiness).
 	loaded atomic.Bool
+	// memo holds the edits of the batch being held (only runBranch's
+	// goroutine touches it).
+	memo *editMemo
 }
 
 // newWriter prepares the writer of a repository branch; dataDir "" keeps
@@ -244,7 +247,7 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	}
 
 	ov := newOverlay(w.clone.st)
-	b, err := buildCommit(ov, base, rws, w.edit, w.params)
+	b, err := buildCommit(ov, base, rws, w.edit, w.memo, w.params)
 	if err != nil {
 		return Result{}, err
 	}
