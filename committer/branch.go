@@ -120,6 +120,14 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Close the pull first: a message handed back while this
+			// committer's pull request is still open is redelivered into
+			// it, and sits there until the ack wait instead of going to
+			// the next committer.
+			it.Stop()
+			for m := range in {
+				m.Nak()
+			}
 			for _, h := range pending {
 				h.msg.Nak() // hand back: another replica or the next start commits it
 			}
