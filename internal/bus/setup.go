@@ -8,28 +8,26 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// PushStreamConfig is the JetStream stream for push events: file storage,
-// work-queue retention so matcher replicas share the work, and a dedupe
-// window covering registry retries.
+// PushStreamConfig is the JetStream stream for push events, shared by
+// matcher replicas.
 func PushStreamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Replicas:   1,
-		Name:       PushStream,
-		Subjects:   []string{PushSubjects},
-		Storage:    jetstream.FileStorage,
-		Retention:  jetstream.WorkQueuePolicy,
-		Duplicates: DedupeWindow,
-		MaxAge:     7 * 24 * time.Hour,
-	}
+	return workQueueStream(PushStream, PushSubjects)
 }
 
-// RewriteStreamConfig is the JetStream stream for rewrites, shared the same
-// way by committer replicas.
+// RewriteStreamConfig is the JetStream stream for rewrites, shared by
+// committer replicas.
 func RewriteStreamConfig() jetstream.StreamConfig {
+	return workQueueStream(RewriteStream, RewriteSubjects)
+}
+
+// workQueueStream is what both of hoist's streams are: file storage,
+// work-queue retention so replicas of the consuming stage share the work,
+// and a dedupe window covering retried deliveries.
+func workQueueStream(name, subjects string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
+		Name:       name,
+		Subjects:   []string{subjects},
 		Replicas:   1,
-		Name:       RewriteStream,
-		Subjects:   []string{RewriteSubjects},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.WorkQueuePolicy,
 		Duplicates: DedupeWindow,
