@@ -75,6 +75,12 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '"' {
+		// Registries' times have no escapes; only a string with one needs
+		// a JSON decoder to read it.
+		if len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+			f.Time = parseTime(string(b[1 : len(b)-1]))
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return nil

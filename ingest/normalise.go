@@ -15,7 +15,7 @@ const maxNameLength = 255
 // parse is unknown (""), and a tag that is a digest (Harbor and Gitea name
 // by-digest pushes that way) or equals the digest is no tag.
 func Normalise(ev bus.PushEvent) bus.PushEvent {
-	if ev.Tag != "" && (ev.Tag == ev.Digest || strings.HasPrefix(ev.Tag, "sha256:") || imageref.ValidateDigest(ev.Tag) == nil) {
+	if ev.Tag != "" && (ev.Tag == ev.Digest || digestShaped(ev.Tag)) {
 		ev.Tag = "" // a tag never has a ':'; a digest-shaped one is no tag
 	}
 	if ev.Digest != "" && validDigest(ev.Digest) != nil {
@@ -25,6 +25,13 @@ func Normalise(ev bus.PushEvent) bus.PushEvent {
 		ev.PushedAt = ev.PushedAt.UTC()
 	}
 	return ev
+}
+
+// digestShaped reports whether a tag is really a digest. Only a ':' can make
+// it one, and nearly no tag has one, so that is looked at first: the digest
+// check builds an error for every tag that is not a digest.
+func digestShaped(tag string) bool {
+	return strings.IndexByte(tag, ':') >= 0 && (strings.HasPrefix(tag, "sha256:") || imageref.ValidateDigest(tag) == nil)
 }
 
 // Validate checks an event's host, repository and tag against the image
@@ -72,7 +79,9 @@ func validDigest(d string) error {
 // splitUntagged separates the events that can choose an update (they carry
 // a tag) from those that cannot: an event without a tag (digest-only pushes,
 // multi-arch children) chooses nothing (SPEC §4.1), so it is never stored.
+// The tagged events are moved to the front of evs, in order.
 func splitUntagged(evs []bus.PushEvent) (tagged []bus.PushEvent, untagged int) {
+	tagged = evs[:0]
 	for _, ev := range evs {
 		if ev.Tag == "" {
 			untagged++
