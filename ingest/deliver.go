@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -43,7 +42,7 @@ var deliveryIDHeaders = []string{"X-GitHub-Delivery", "X-Gitea-Delivery", "X-For
 type delivery struct {
 	start      time.Time
 	receiver   string
-	known      bool
+	series     *receiverSeries // of the receiver, or of deliveries to none
 	kind       Kind
 	status     int
 	outcome    outcome
@@ -74,7 +73,7 @@ type response struct {
 // content type, size, authentication, rate limit, parse and validate, then
 // publish; every step that fails answers with its own status.
 func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
-	d := &delivery{start: s.now(), receiver: r.PathValue("receiver")}
+	d := &delivery{start: s.now(), receiver: r.PathValue("receiver"), series: s.unknown}
 	defer s.finish(w, r, d)
 	rc := s.receivers[d.receiver]
 	pathSecret := r.PathValue("secret")
@@ -82,7 +81,7 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		d.fail(http.StatusNotFound, outcomeUnknownReceiver, "no such receiver")
 		return
 	}
-	d.known, d.kind = true, rc.Kind
+	d.series, d.kind = rc.series, rc.Kind
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		d.fail(http.StatusMethodNotAllowed, outcomeMethod, "use POST")
@@ -97,7 +96,10 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := time.Now()
-	body, err := readBody(http.MaxBytesReader(w, r.Body, s.bodyLimit), r.ContentLength)
+	buf := takeBody()
+	defer putBody(buf) // runs before finish, which never reads the body
+	err := buf.read(http.MaxBytesReader(w, r.Body, s.bodyLimit), r.ContentLength)
+	body := buf.b
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -141,18 +143,6 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	d.status, d.outcome, d.stored, d.duplicates = http.StatusAccepted, outcomeStored, len(tagged), dups
 }
 
-// readBody reads a request body, in one allocation when its length is known.
-func readBody(r io.Reader, length int64) ([]byte, error) {
-	if length <= 0 {
-		return io.ReadAll(r)
-	}
-	buf := make([]byte, length)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
-}
-
 // stamp fills in what the server knows of each event: its id, the
 // receiver, the receipt time (also the push time when the payload had none)
 // and the host aliases.
@@ -180,31 +170,34 @@ func (s *Server) phase(p phase, t time.Time) time.Time {
 	return now
 }
 
+// jsonContentType is the Content-Type of every answer, shared so that
+// setting it allocates nothing (net/http never writes to header values).
+var jsonContentType = []string{"application/json"}
+
 // finish answers, logs one line and counts the delivery.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(d.status)
 	body, _ := fastjson.Marshal(response{
 		Outcome: d.outcome, Events: d.stored, Duplicates: d.duplicates, Untagged: d.untagged,
 		EventIDs: d.eventIDs, Error: d.err,
 	})
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
+	_, _ = w.Write(newline)
 	latency := s.now().Sub(d.start)
-	label := d.receiver
-	if !d.known {
-		label = unknownReceiverLabel
-	}
-	s.metrics.deliveries.WithLabelValues(label, string(d.outcome)).Inc()
-	s.metrics.latency.WithLabelValues(label, string(d.outcome)).Observe(latency.Seconds())
+	d.series.deliveries[d.outcome].Inc()
+	d.series.latency[d.outcome].Observe(latency.Seconds())
 	if d.stored > 0 {
-		s.metrics.events.WithLabelValues(label, "stored").Add(float64(d.stored - d.duplicates))
-		s.metrics.events.WithLabelValues(label, "duplicate").Add(float64(d.duplicates))
+		d.series.stored.Add(float64(d.stored - d.duplicates))
+		d.series.duplicate.Add(float64(d.duplicates))
 	}
 	if d.untagged > 0 {
-		s.metrics.events.WithLabelValues(label, "untagged").Add(float64(d.untagged))
+		d.series.untagged.Add(float64(d.untagged))
 	}
 	s.logDelivery(r, d, latency)
 }
+
+var newline = []byte{'\n'}
 
 // logDelivery writes the delivery's one JSON log line.
 func (s *Server) logDelivery(r *http.Request, d *delivery, latency time.Duration) {
@@ -254,11 +247,25 @@ func deliveryID(h http.Header, evs []bus.PushEvent) string {
 // jsonMediaType reports whether a Content-Type is JSON: application/json or
 // application/*+json (distribution's events types, CloudEvents).
 func jsonMediaType(ct string) bool {
+	if commonJSONTypes[ct] {
+		return true // what registries send, known without parsing
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false
 	}
 	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+// commonJSONTypes are the Content-Type values registries send, spelt
+// exactly; jsonMediaType accepts them without parsing (ParseMediaType
+// allocates a parameter map on every call).
+var commonJSONTypes = map[string]bool{
+	"application/json":                                   true,
+	"application/json; charset=utf-8":                    true,
+	"application/vnd.docker.distribution.events.v1+json": true,
+	"application/vnd.docker.distribution.events.v2+json": true,
+	"application/cloudevents+json":                       true,
 }
 
 // truncate bounds attacker-chosen strings in logs.

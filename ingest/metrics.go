@@ -30,6 +30,35 @@ const (
 // phaseNames are the "phase" label values.
 var phaseNames = [numPhases]string{"read", "auth", "parse", "publish"}
 
+// outcomes are every outcome, for the series made ahead of time.
+var outcomes = []outcome{outcomeStored, outcomeIgnored, outcomeMalformed, outcomeUnauthorized, outcomeUnknownReceiver,
+	outcomeMethod, outcomeTooLarge, outcomeMediaType, outcomeRateLimited, outcomeUnavailable}
+
+// receiverSeries are one receiver label's series, looked up once at start
+// rather than by label values on every delivery; made ahead, they are also
+// on /metrics at zero before the first delivery, as alert rules like.
+type receiverSeries struct {
+	deliveries                  map[outcome]prometheus.Counter
+	latency                     map[outcome]prometheus.Observer
+	stored, duplicate, untagged prometheus.Counter
+}
+
+// seriesFor makes the series of receiver label l, for every outcome.
+func (m *metrics) seriesFor(l string) *receiverSeries {
+	rs := &receiverSeries{
+		deliveries: make(map[outcome]prometheus.Counter, len(outcomes)),
+		latency:    make(map[outcome]prometheus.Observer, len(outcomes)),
+		stored:     m.events.WithLabelValues(l, "stored"),
+		duplicate:  m.events.WithLabelValues(l, "duplicate"),
+		untagged:   m.events.WithLabelValues(l, "untagged"),
+	}
+	for _, o := range outcomes {
+		rs.deliveries[o] = m.deliveries.WithLabelValues(l, string(o))
+		rs.latency[o] = m.latency.WithLabelValues(l, string(o))
+	}
+	return rs
+}
+
 // newMetrics creates and registers the series on reg.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{

@@ -32,6 +32,7 @@ type Server struct {
 	gatherer       prometheus.Gatherer
 	log            zerolog.Logger
 	metrics        *metrics
+	unknown        *receiverSeries // of deliveries to no receiver
 	now            func() time.Time
 }
 
@@ -40,6 +41,7 @@ type receiver struct {
 	Receiver
 	auth    authScheme
 	limiter *rate.Limiter // nil = unlimited
+	series  *receiverSeries
 }
 
 // New checks cfg and builds a Server that publishes to js (whose push
@@ -64,6 +66,7 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		gatherer:       cfg.Gatherer,
 		log:            log,
 		metrics:        m,
+		unknown:        m.seriesFor(unknownReceiverLabel),
 		now:            time.Now,
 	}
 	if s.bodyLimit == 0 {
@@ -76,7 +79,7 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		log.Warn().Msg("ingest has no receivers: every webhook will get 404")
 	}
 	for _, r := range cfg.Receivers {
-		rc := &receiver{Receiver: r, auth: kindAuth[r.Kind]}
+		rc := &receiver{Receiver: r, auth: kindAuth[r.Kind], series: m.seriesFor(r.Name)}
 		if r.RateLimit > 0 {
 			burst := r.RateBurst
 			if burst == 0 {
