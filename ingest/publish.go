@@ -18,7 +18,11 @@ import (
 // delivery must be answered 503 so that the registry retries, and the retry
 // is stored once thanks to the message ids.
 func (s *Server) publish(ctx context.Context, evs []bus.PushEvent) (duplicates int, err error) {
-	ctx, cancel := context.WithTimeout(ctx, s.publishTimeout)
+	// A registry that hangs up does not cancel the publish: storing what it
+	// announced costs nothing, and its retry is then a duplicate. (Detached,
+	// the timeout is also cheaper: nothing is registered with the request's
+	// context.)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.publishTimeout)
 	defer cancel()
 	for _, ev := range evs {
 		data, err := fastjson.Marshal(ev)

@@ -38,8 +38,32 @@ type PushEvent struct {
 // delivery of the same (host, repository, tag, digest), so a registry's retry
 // is stored once.
 func (e PushEvent) DedupeID() string {
-	h := sha256.Sum256([]byte(strings.ToLower(e.Registry) + "\x00" + e.Repository + "\x00" + e.Tag + "\x00" + e.Digest))
-	return "push-" + hex.EncodeToString(h[:16])
+	// Built in a buffer on the stack: ingest asks for this once per event.
+	var buf [512]byte
+	b := appendLower(buf[:0], e.Registry)
+	b = append(append(append(append(append(append(b, 0), e.Repository...), 0), e.Tag...), 0), e.Digest...)
+	h := sha256.Sum256(b)
+	var id [len("push-") + 32]byte
+	copy(id[:], "push-")
+	hex.Encode(id[len("push-"):], h[:16])
+	return string(id[:])
+}
+
+// appendLower appends strings.ToLower(s) to b.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // Rewrite is one approved change to one image site, sent from the matcher to
