@@ -134,7 +134,9 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stamp(tagged, rc, d)
-	dups, err := s.publish(r.Context(), tagged)
+	// Not tied to the request's context: a registry that hangs up does not
+	// cancel storing what it announced, and its retry is then a duplicate.
+	dups, err := s.publish(tagged)
 	s.phase(phasePublish, t)
 	if err != nil {
 		d.fail(http.StatusServiceUnavailable, outcomeUnavailable, "cannot store events: "+err.Error())

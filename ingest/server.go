@@ -16,10 +16,11 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 )
 
-// JetStream is the part of a JetStream context ingest uses;
+// JetStream is the part of a JetStream context ingest uses: its connection
+// to publish on, and the push stream to check readiness with.
 // jetstream.JetStream satisfies it.
 type JetStream interface {
-	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+	Conn() *nats.Conn
 	Stream(ctx context.Context, name string) (jetstream.Stream, error)
 }
 
