@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -14,6 +15,12 @@ const DefaultBodyLimit = 1 << 20
 
 // DefaultPublishTimeout bounds how long a delivery waits for JetStream to store its events.
 const DefaultPublishTimeout = 10 * time.Second
+
+// PublishConns is how many NATS connections hoist opens for ingest to
+// publish on (Config.Conns). On two cores, two connections took the
+// in-process rate from 0.45 to 0.50 of a bare handler's and left TCP as it
+// was (0.49); three were worse than two for both (BENCHMARKS.md, ingest).
+const PublishConns = 2
 
 // Config is everything a Server needs; the caller maps hoist.yaml onto it.
 type Config struct {
@@ -25,6 +32,11 @@ type Config struct {
 	PublishTimeout time.Duration
 	// Gatherer, when set, is served on /metrics; otherwise the caller mounts /metrics.
 	Gatherer prometheus.Gatherer
+	// Conns are the NATS connections events are published on, taken in
+	// turn; empty means the JetStream's own. One connection serialises its
+	// publishers on its lock and its flusher, most of all through the
+	// embedded server's in-process pipe, whose writes wait for the reader.
+	Conns []*nats.Conn
 }
 
 // Receiver is one webhook endpoint: a name in the URL, a kind, and the

@@ -23,18 +23,7 @@ import (
 // dir and returns a JetStream context with hoist's streams created.
 func startJetStream(t testing.TB) jetstream.JetStream {
 	t.Helper()
-	return startJetStreamConn(t, false)
-}
-
-// startJetStreamConn is startJetStream, connected over TCP on 127.0.0.1 or,
-// with inProcess, through the embedded server's in-process pipe.
-func startJetStreamConn(t testing.TB, inProcess bool) jetstream.JetStream {
-	t.Helper()
-	b := bustest.Start(t)
-	if inProcess {
-		return b.InProcess(t).JS
-	}
-	return b.JS
+	return bustest.Start(t).JS
 }
 
 // syncBuffer is a goroutine-safe log sink.

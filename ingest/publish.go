@@ -42,7 +42,7 @@ type pubAck struct {
 // much as ingest's own parsing of the webhook, on every event.
 func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
 	deadline := time.Now().Add(s.publishTimeout)
-	nc := s.js.Conn()
+	nc := s.conns[s.next.Add(1)%uint32(len(s.conns))]
 	for _, ev := range evs {
 		data, err := fastjson.Marshal(ev)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -27,6 +28,8 @@ type JetStream interface {
 // Server serves the webhook receivers, /healthz, /readyz and (optionally) /metrics.
 type Server struct {
 	js             JetStream
+	conns          []*nats.Conn  // publish on these, in turn
+	next           atomic.Uint32 // the connection of the next delivery
 	receivers      map[string]*receiver
 	bodyLimit      int64
 	publishTimeout time.Duration
@@ -61,6 +64,7 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 	}
 	s := &Server{
 		js:             js,
+		conns:          cfg.Conns,
 		receivers:      map[string]*receiver{},
 		bodyLimit:      cfg.BodyLimit,
 		publishTimeout: cfg.PublishTimeout,
@@ -69,6 +73,9 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		metrics:        m,
 		unknown:        m.seriesFor(unknownReceiverLabel),
 		now:            time.Now,
+	}
+	if len(s.conns) == 0 {
+		s.conns = []*nats.Conn{js.Conn()}
 	}
 	if s.bodyLimit == 0 {
 		s.bodyLimit = DefaultBodyLimit

@@ -7,13 +7,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 )
 
 const testSecret = "s3cret"
@@ -431,5 +435,34 @@ func TestConfigValidation(t *testing.T) {
 	lines := logs.lines(t)
 	if len(lines) != 1 || lines[0]["level"] != "warn" || lines[0]["receiver"] != "ci" {
 		t.Errorf("open receiver: log %v, want one warning naming it", lines)
+	}
+}
+
+// With several connections, deliveries are published on each in turn, and
+// every event is stored once whichever connection carried it (also a
+// retry on another connection than the first delivery's).
+func TestPublishOverSeveralConns(t *testing.T) {
+	b := bustest.Start(t)
+	conns := []*nats.Conn{b.InProcess(t).NC, b.NC, b.InProcess(t).NC}
+	cfg := Config{Conns: conns, Receivers: []Receiver{{Name: "ci", Kind: KindGeneric, Secret: testSecret, SecretSet: true}}}
+	ts := newTestServerOn(t, cfg, b.JS)
+	before := make([]uint64, len(conns))
+	for i, c := range conns {
+		before[i] = c.Stats().OutMsgs
+	}
+	h := hdr("Content-Type", "application/json", "Authorization", "Bearer "+testSecret)
+	for i := range 2 * len(conns) {
+		body := []byte(fmt.Sprintf(`{"image":"127.0.0.1:5000/team/app:1.0.%d"}`, i/2)) // each sent twice
+		if status, r := ts.post(t, "/hooks/ci", body, h); status != 202 || r.Duplicates != i%2 {
+			t.Fatalf("delivery %d: %d %+v, want 202 with %d duplicates", i, status, r, i%2)
+		}
+	}
+	for i, c := range conns {
+		if sent := c.Stats().OutMsgs - before[i]; sent != 2 {
+			t.Errorf("connection %d published %d events, want 2", i, sent)
+		}
+	}
+	if evs, _ := storedEvents(t, ts.js); len(evs) != len(conns) {
+		t.Errorf("stored %d events, want %d", len(evs), len(conns))
 	}
 }

@@ -104,7 +104,16 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	checks := []readiness{{"nats", conn.Ready}}
 	mux := http.NewServeMux()
 	if st.ingest {
-		ing, err := ingest.New(cfg.IngestConfig(), conn.JS, reg, log.With().Str("component", "ingest").Logger())
+		icfg := cfg.IngestConfig()
+		for range ingest.PublishConns {
+			nc, err := conn.Dial()
+			if err != nil {
+				return err
+			}
+			defer bus.Drain(nc) // before the embedded server stops
+			icfg.Conns = append(icfg.Conns, nc)
+		}
+		ing, err := ingest.New(icfg, conn.JS, reg, log.With().Str("component", "ingest").Logger())
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,19 @@ import (
 type Conn struct {
 	NC *nats.Conn
 	JS jetstream.JetStream
+	// dial opens another connection the way NC was opened.
+	dial func() (*nats.Conn, error)
+}
+
+// Dial opens another connection to the same server, made as NC was, for
+// a stage that spreads its traffic over several (ingest publishes on a
+// few: one connection's lock and flusher serialise every publish). The
+// caller closes it.
+func (c *Conn) Dial() (*nats.Conn, error) {
+	if c == nil || c.dial == nil {
+		return nil, fmt.Errorf("nats: no connection to dial again")
+	}
+	return c.dial()
 }
 
 // Close drains the connection: in-flight publishes and acks are flushed
@@ -22,8 +35,13 @@ func (c *Conn) Close() {
 	if c == nil || c.NC == nil {
 		return
 	}
-	if err := c.NC.Drain(); err != nil {
-		c.NC.Close()
+	Drain(c.NC)
+}
+
+// Drain flushes a connection's in-flight publishes and acks, then closes it.
+func Drain(nc *nats.Conn) {
+	if err := nc.Drain(); err != nil {
+		nc.Close()
 	}
 }
 
@@ -33,22 +51,27 @@ func (c *Conn) Close() {
 // 3-node cluster). opts add credentials (nats.UserCredentials,
 // nats.UserInfo, nats.Token).
 func Connect(ctx context.Context, url, name string, replicas int, opts ...nats.Option) (*Conn, error) {
-	nc, err := nats.Connect(url, append(connectOptions(name), opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("connect nats %s: %w", url, err)
+	dial := func() (*nats.Conn, error) {
+		nc, err := nats.Connect(url, append(connectOptions(name), opts...)...)
+		if err != nil {
+			return nil, fmt.Errorf("connect nats %s: %w", url, err)
+		}
+		return nc, nil
 	}
-	return setup(ctx, nc, replicas)
+	return setup(ctx, dial, replicas)
 }
 
 // ConnectEmbedded connects in-process to a server started with
 // StartEmbedded, with no network socket involved.
 func ConnectEmbedded(ctx context.Context, s *server.Server, name string) (*Conn, error) {
-	opts := append(connectOptions(name), nats.InProcessServer(s))
-	nc, err := nats.Connect("", opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect embedded nats: %w", err)
+	dial := func() (*nats.Conn, error) {
+		nc, err := nats.Connect("", append(connectOptions(name), nats.InProcessServer(s))...)
+		if err != nil {
+			return nil, fmt.Errorf("connect embedded nats: %w", err)
+		}
+		return nc, nil
 	}
-	return setup(ctx, nc, 1)
+	return setup(ctx, dial, 1)
 }
 
 func connectOptions(name string) []nats.Option {
@@ -60,7 +83,11 @@ func connectOptions(name string) []nats.Option {
 	}
 }
 
-func setup(ctx context.Context, nc *nats.Conn, replicas int) (*Conn, error) {
+func setup(ctx context.Context, dial func() (*nats.Conn, error), replicas int) (*Conn, error) {
+	nc, err := dial()
+	if err != nil {
+		return nil, err
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
@@ -70,7 +97,7 @@ func setup(ctx context.Context, nc *nats.Conn, replicas int) (*Conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &Conn{NC: nc, JS: js}, nil
+	return &Conn{NC: nc, JS: js, dial: dial}, nil
 }
 
 // Ready reports whether the connection is up and JetStream answers; it is
