@@ -116,11 +116,30 @@ func SubjectToken(s string) string {
 	if s == "" {
 		return "_"
 	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '.', '*', '>', ' ', '\t', '\r', '\n':
-			return '_'
+	return strings.Map(subjectRune, s)
+}
+
+// subjectRune is what SubjectToken turns r into.
+func subjectRune(r rune) rune {
+	switch r {
+	case '.', '*', '>', ' ', '\t', '\r', '\n':
+		return '_'
+	}
+	return r
+}
+
+// writeToken writes SubjectToken(s) to b.
+func writeToken(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			b.WriteString(SubjectToken(s)) // runes, as strings.Map reads them
+			return
 		}
-		return r
-	}, s)
+	}
+	if s == "" {
+		b.WriteByte('_')
+	}
+	for i := 0; i < len(s); i++ {
+		b.WriteByte(byte(subjectRune(rune(s[i]))))
+	}
 }

@@ -29,3 +29,24 @@ func TestDedupeIDIsStable(t *testing.T) {
 		t.Error("fields run together: a/bc and ab/c share an id")
 	}
 }
+
+// A push subject is the prefix and one token each for host and repository,
+// whatever characters they hold: none of them can add a token or a wildcard.
+func TestPushSubject(t *testing.T) {
+	cases := []struct{ host, repo, want string }{
+		{"127.0.0.1:5000", "team/app", "hoist.push.127_0_0_1:5000.team/app"},
+		{"docker.io", "library/nginx", "hoist.push.docker_io.library/nginx"},
+		{"", "", "hoist.push._._"},
+		{"a*b>c", "x y\tz\r\n", "hoist.push.a_b_c.x_y_z__"},
+		{"räksmörgås.example", "åäö/x.y", "hoist.push.räksmörgås_example.åäö/x_y"},
+		{"bad\xffutf8.x", "r", "hoist.push.bad\uFFFDutf8_x.r"},
+	}
+	for _, c := range cases {
+		if got := PushSubject(c.host, c.repo); got != c.want {
+			t.Errorf("PushSubject(%q, %q) = %q, want %q", c.host, c.repo, got, c.want)
+		}
+		if got := "hoist.push." + SubjectToken(c.host) + "." + SubjectToken(c.repo); got != c.want {
+			t.Errorf("tokens of %q, %q = %q, want %q", c.host, c.repo, got, c.want)
+		}
+	}
+}

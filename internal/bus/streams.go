@@ -1,6 +1,9 @@
 package bus
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Stream, subject and bucket names shared by every stage.
 const (
@@ -23,7 +26,14 @@ const (
 
 // PushSubject is the subject a push event for host/repository is published on.
 func PushSubject(host, repository string) string {
-	return "hoist.push." + SubjectToken(host) + "." + SubjectToken(repository)
+	// In one allocation: ingest makes one per event.
+	var b strings.Builder
+	b.Grow(len("hoist.push.") + len(host) + 1 + len(repository))
+	b.WriteString("hoist.push.")
+	writeToken(&b, host)
+	b.WriteByte('.')
+	writeToken(&b, repository)
+	return b.String()
 }
 
 // RewriteSubject is the subject rewrites for a repository's branch are published on.
