@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
@@ -464,5 +465,24 @@ func TestPublishOverSeveralConns(t *testing.T) {
 	}
 	if evs, _ := storedEvents(t, ts.js); len(evs) != len(conns) {
 		t.Errorf("stored %d events, want %d", len(evs), len(conns))
+	}
+}
+
+// An event stored by another stream than hoist's (one that took hoist's
+// subjects while the push stream was missing) is not reported as stored.
+func TestForeignStreamIsUnavailable(t *testing.T) {
+	cfg := Config{PublishTimeout: 2 * time.Second, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
+	ts := newTestServer(t, cfg)
+	ctx := context.Background()
+	if err := ts.js.DeleteStream(ctx, bus.PushStream); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.js.CreateStream(ctx, jetstream.StreamConfig{Name: "SOMEONE_ELSES", Subjects: []string{bus.PushSubjects}}); err != nil {
+		t.Fatal(err)
+	}
+	h := hdr("Content-Type", "application/vnd.docker.distribution.events.v2+json", "Authorization", "Bearer "+testSecret)
+	status, r := ts.post(t, "/hooks/reg", readFixture(t, "webhooks/distribution-captured-tag-push.json"), h)
+	if status != 503 || r.Outcome != outcomeUnavailable || !strings.Contains(r.Error, "SOMEONE_ELSES") {
+		t.Fatalf("stored by another stream: %d %+v, want 503 naming the stream", status, r)
 	}
 }
