@@ -68,58 +68,68 @@ type credentials struct {
 // authenticate reports whether the delivery proves knowledge of secret.
 // Every comparison is constant-time in the secret; it runs before the body
 // is parsed. authHeader names the header static schemes read ("" = Authorization).
-func (s authScheme) authenticate(secret, authHeader string, c credentials) bool {
+func (s authScheme) authenticate(sec secret, authHeader string, c credentials) bool {
 	switch s {
 	case authStatic:
-		return staticHeaderOK(c.header, authHeader, secret)
+		return staticHeaderOK(c.header, authHeader, sec)
 	case authWholeAuthorization:
-		return equalSecret(c.header.Get("Authorization"), secret)
+		return equalSecret(c.header.Get("Authorization"), sec)
 	case authJFrog:
 		v := c.header.Get("X-JFrog-Event-Auth")
-		return equalSecret(v, secret) || signatureOK(sha256.New, secret, c.body, v)
+		return equalSecret(v, sec) || signatureOK(sha256.New, sec.s, c.body, v)
 	case authHubSignature:
-		return hubSignatureOK(c.header, secret, c.body)
+		return hubSignatureOK(c.header, sec.s, c.body)
 	case authGiteaSignature:
 		if v := headerOf(c.header, "X-Gitea-Signature", "X-Forgejo-Signature"); v != "" {
-			return signatureOK(sha256.New, secret, c.body, v)
+			return signatureOK(sha256.New, sec.s, c.body, v)
 		}
-		return hubSignatureOK(c.header, secret, c.body)
+		return hubSignatureOK(c.header, sec.s, c.body)
 	case authNexusSignature:
-		return signatureOK(sha1.New, secret, c.body, c.header.Get("X-Nexus-Webhook-Signature"))
+		return signatureOK(sha1.New, sec.s, c.body, c.header.Get("X-Nexus-Webhook-Signature"))
 	case authPath:
-		return c.pathSecret != "" && equalSecret(c.pathSecret, secret)
+		return c.pathSecret != "" && equalSecret(c.pathSecret, sec)
 	case authPathOrStatic:
 		if c.pathSecret != "" {
-			return equalSecret(c.pathSecret, secret)
+			return equalSecret(c.pathSecret, sec)
 		}
-		return staticHeaderOK(c.header, authHeader, secret)
+		return staticHeaderOK(c.header, authHeader, sec)
 	case authSignatureOrStatic:
 		if c.header.Get("X-Hub-Signature-256") != "" {
-			return hubSignatureOK(c.header, secret, c.body)
+			return hubSignatureOK(c.header, sec.s, c.body)
 		}
-		return staticHeaderOK(c.header, authHeader, secret)
+		return staticHeaderOK(c.header, authHeader, sec)
 	}
 	return false
 }
 
+// secret is a receiver's shared secret with its SHA-256, computed once
+// rather than on every comparison.
+type secret struct {
+	s   string
+	sum [sha256.Size]byte
+}
+
+// newSecret prepares s for equalSecret.
+func newSecret(s string) secret { return secret{s: s, sum: sha256.Sum256([]byte(s))} }
+
 // equalSecret compares in constant time, also in the length of either
 // side: both are hashed to 32 bytes first.
-func equalSecret(given, secret string) bool {
-	if given == "" || secret == "" {
+func equalSecret(given string, sec secret) bool {
+	if given == "" || sec.s == "" {
 		return false
 	}
-	g, s := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(g[:], s[:]) == 1
+	g := sha256.Sum256([]byte(given))
+	return subtle.ConstantTimeCompare(g[:], sec.sum[:]) == 1
 }
 
 // staticHeaderOK accepts "<secret>", "Bearer <secret>" or HTTP Basic with
 // the secret as password in the named header.
-func staticHeaderOK(h http.Header, name, secret string) bool {
+func staticHeaderOK(h http.Header, name string, sec secret) bool {
 	if name == "" {
 		name = "Authorization"
 	}
 	v := strings.TrimSpace(h.Get(name))
-	if equalSecret(v, secret) {
+	if equalSecret(v, sec) {
 		return true
 	}
 	scheme, rest, ok := strings.Cut(v, " ")
@@ -128,14 +138,14 @@ func staticHeaderOK(h http.Header, name, secret string) bool {
 	}
 	switch strings.ToLower(scheme) {
 	case "bearer":
-		return equalSecret(strings.TrimSpace(rest), secret)
+		return equalSecret(strings.TrimSpace(rest), sec)
 	case "basic":
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
 		if err != nil {
 			return false
 		}
 		_, password, found := strings.Cut(string(raw), ":")
-		return found && equalSecret(password, secret)
+		return found && equalSecret(password, sec)
 	}
 	return false
 }

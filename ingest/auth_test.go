@@ -28,17 +28,17 @@ func TestStaticHeader(t *testing.T) {
 		}
 		h := http.Header{}
 		h.Set(name, c.value)
-		if got := staticHeaderOK(h, c.header, "s3cret"); got != c.want {
+		if got := staticHeaderOK(h, c.header, newSecret("s3cret")); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
-	if staticHeaderOK(http.Header{"Authorization": {"s3cret"}}, "X-Api-Key", "s3cret") {
+	if staticHeaderOK(http.Header{"Authorization": {"s3cret"}}, "X-Api-Key", newSecret("s3cret")) {
 		t.Error("secret accepted from Authorization when the receiver names another header")
 	}
 }
 
 func TestEmptySecretNeverMatches(t *testing.T) {
-	if equalSecret("", "") || equalSecret("x", "") || signatureOK(nil, "", nil, "00") {
+	if equalSecret("", newSecret("")) || equalSecret("x", newSecret("")) || signatureOK(nil, "", nil, "00") {
 		t.Error("an empty secret matched")
 	}
 }

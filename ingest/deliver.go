@@ -36,7 +36,8 @@ const (
 const unknownReceiverLabel = "_unknown"
 
 // deliveryIDHeaders are the headers registries put their delivery id in.
-var deliveryIDHeaders = []string{"X-GitHub-Delivery", "X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Nexus-Webhook-Delivery", "Ce-Id", "X-Request-Id"}
+// Spelt canonically, so that looking them up never rewrites them.
+var deliveryIDHeaders = []string{"X-Github-Delivery", "X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Nexus-Webhook-Delivery", "Ce-Id", "X-Request-Id"}
 
 // delivery is the record of one webhook request, for the answer, the log line and the metrics.
 type delivery struct {
@@ -110,7 +111,7 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t = s.phase(phaseRead, t)
-	if !rc.Open() && !rc.auth.authenticate(rc.Secret, rc.AuthHeader, credentials{header: r.Header, body: body, pathSecret: pathSecret}) {
+	if !rc.Open() && !rc.auth.authenticate(rc.secret, rc.AuthHeader, credentials{header: r.Header, body: body, pathSecret: pathSecret}) {
 		d.fail(http.StatusUnauthorized, outcomeUnauthorized, "bad or missing credentials")
 		return
 	}

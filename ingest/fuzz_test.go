@@ -81,10 +81,10 @@ func FuzzAuthenticate(f *testing.F) {
 		for _, k := range []string{"Authorization", "X-JFrog-Event-Auth", "X-Hub-Signature-256", "X-Gitea-Signature", "X-Nexus-Webhook-Signature"} {
 			h.Set(k, value)
 		}
-		if s.authenticate("", "", credentials{header: h, body: body, pathSecret: pathSecret}) {
+		if s.authenticate(newSecret(""), "", credentials{header: h, body: body, pathSecret: pathSecret}) {
 			t.Fatalf("scheme %d accepted an empty secret", s)
 		}
-		s.authenticate("k", "", credentials{header: h, body: body, pathSecret: pathSecret})
+		s.authenticate(newSecret("k"), "", credentials{header: h, body: body, pathSecret: pathSecret})
 	})
 }
 

@@ -44,6 +44,7 @@ type Server struct {
 type receiver struct {
 	Receiver
 	auth    authScheme
+	secret  secret
 	limiter *rate.Limiter // nil = unlimited
 	series  *receiverSeries
 }
@@ -87,7 +88,7 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		log.Warn().Msg("ingest has no receivers: every webhook will get 404")
 	}
 	for _, r := range cfg.Receivers {
-		rc := &receiver{Receiver: r, auth: kindAuth[r.Kind], series: m.seriesFor(r.Name)}
+		rc := &receiver{Receiver: r, auth: kindAuth[r.Kind], secret: newSecret(r.Secret), series: m.seriesFor(r.Name)}
 		if r.RateLimit > 0 {
 			burst := r.RateBurst
 			if burst == 0 {
