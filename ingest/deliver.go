@@ -181,7 +181,7 @@ var jsonContentType = []string{"application/json"}
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(d.status)
-	body, _ := fastjson.Marshal(response{
+	body, _ := fastjson.Marshal(&response{
 		Outcome: d.outcome, Events: d.stored, Duplicates: d.duplicates, Untagged: d.untagged,
 		EventIDs: d.eventIDs, Error: d.err,
 	})

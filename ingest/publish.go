@@ -59,8 +59,9 @@ type pubAck struct {
 func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
 	deadline := time.Now().Add(s.publishTimeout)
 	nc := s.conns[s.next.Add(1)%uint32(len(s.conns))]
-	for _, ev := range evs {
-		data, err := fastjson.Marshal(ev)
+	for i := range evs {
+		ev := &evs[i]
+		data, err := fastjson.Marshal(ev) // a pointer: boxing the value would copy it to the heap
 		if err != nil {
 			return duplicates, fmt.Errorf("encode event %s: %w", ev.ID, err)
 		}
