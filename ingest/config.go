@@ -16,12 +16,6 @@ const DefaultBodyLimit = 1 << 20
 // DefaultPublishTimeout bounds how long a delivery waits for JetStream to store its events.
 const DefaultPublishTimeout = 10 * time.Second
 
-// PublishConns is how many NATS connections hoist opens for ingest to
-// publish on (Config.Conns). On two cores, two connections took the
-// in-process rate from 0.45 to 0.50 of a bare handler's and left TCP as it
-// was (0.49); three were worse than two for both (BENCHMARKS.md, ingest).
-const PublishConns = 2
-
 // Config is everything a Server needs; the caller maps hoist.yaml onto it.
 type Config struct {
 	// Receivers are the webhook endpoints, served at /hooks/<Name>.
@@ -33,9 +27,9 @@ type Config struct {
 	// Gatherer, when set, is served on /metrics; otherwise the caller mounts /metrics.
 	Gatherer prometheus.Gatherer
 	// Conns are the NATS connections events are published on, taken in
-	// turn; empty means the JetStream's own. One connection serialises its
-	// publishers on its lock and its flusher, most of all through the
-	// embedded server's in-process pipe, whose writes wait for the reader.
+	// turn; empty means the JetStream's own. Over TCP one connection
+	// serialises its publishers on its lock while it writes
+	// (bus.Conn.PublishConns says how many to use).
 	Conns []*nats.Conn
 }
 

@@ -53,12 +53,13 @@ type pubAck struct {
 // is stored once thanks to the message ids.
 //
 // It is the request jetstream's PublishMsg makes (same subject, Nats-Msg-Id
-// header and ack), sent with the core connection's RequestMsg: PublishMsg adds a
-// context, options and a reflective ack decode that together cost about as
-// much as ingest's own parsing of the webhook, on every event.
+// header and ack), made over replies: PublishMsg adds a context, options and
+// a reflective ack decode that together cost about as much as ingest's own
+// parsing of the webhook, on every event, and its reply subjects are new
+// for every request (see replies).
 func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
 	deadline := time.Now().Add(s.publishTimeout)
-	nc := s.conns[s.next.Add(1)%uint32(len(s.conns))]
+	conn := s.conns[s.next.Add(1)%uint32(len(s.conns))]
 	for i := range evs {
 		ev := &evs[i]
 		data, err := fastjson.Marshal(ev) // a pointer: boxing the value would copy it to the heap
@@ -67,7 +68,7 @@ func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
 		}
 		msg := outMsgs.Get().(*outMsg)
 		msg.Subject, msg.Data, msg.id[0] = bus.PushSubject(ev.Registry, ev.Repository), data, ev.DedupeID()
-		ack, err := request(nc, &msg.Msg, deadline)
+		ack, err := publishEvent(conn, &msg.Msg, deadline)
 		msg.Subject, msg.Data, msg.id[0] = "", nil, ""
 		outMsgs.Put(msg)
 		if err != nil {
@@ -83,15 +84,14 @@ func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
 	return duplicates, nil
 }
 
-// request publishes msg and waits until deadline for its JetStream ack,
-// asking again while no stream answers.
-func request(nc *nats.Conn, msg *nats.Msg, deadline time.Time) (pubAck, error) {
+// publishEvent publishes msg and waits until deadline for its JetStream
+// ack, asking again while no stream answers.
+func publishEvent(conn *replies, msg *nats.Msg, deadline time.Time) (pubAck, error) {
 	for retries := 0; ; retries++ {
-		wait := time.Until(deadline)
-		if wait <= 0 {
+		if time.Until(deadline) <= 0 {
 			return pubAck{}, context.DeadlineExceeded
 		}
-		resp, err := nc.RequestMsg(msg, wait)
+		resp, err := conn.request(msg, deadline)
 		if errors.Is(err, nats.ErrNoResponders) {
 			if retries == noResponderRetries || time.Until(deadline) <= noResponderRetry {
 				return pubAck{}, jetstream.ErrNoStreamResponse

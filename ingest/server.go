@@ -28,7 +28,7 @@ type JetStream interface {
 // Server serves the webhook receivers, /healthz, /readyz and (optionally) /metrics.
 type Server struct {
 	js             JetStream
-	conns          []*nats.Conn  // publish on these, in turn
+	conns          []*replies    // publish on these connections, in turn
 	next           atomic.Uint32 // the connection of the next delivery
 	receivers      map[string]*receiver
 	bodyLimit      int64
@@ -65,7 +65,6 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 	}
 	s := &Server{
 		js:             js,
-		conns:          cfg.Conns,
 		receivers:      map[string]*receiver{},
 		bodyLimit:      cfg.BodyLimit,
 		publishTimeout: cfg.PublishTimeout,
@@ -75,8 +74,11 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		unknown:        m.seriesFor(unknownReceiverLabel),
 		now:            time.Now,
 	}
-	if len(s.conns) == 0 {
-		s.conns = []*nats.Conn{js.Conn()}
+	if len(cfg.Conns) == 0 {
+		cfg.Conns = []*nats.Conn{js.Conn()}
+	}
+	for _, nc := range cfg.Conns {
+		s.conns = append(s.conns, newReplies(nc))
 	}
 	if s.bodyLimit == 0 {
 		s.bodyLimit = DefaultBodyLimit

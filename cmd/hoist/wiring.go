@@ -105,7 +105,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	mux := http.NewServeMux()
 	if st.ingest {
 		icfg := cfg.IngestConfig()
-		for range ingest.PublishConns {
+		for range conn.PublishConns() {
 			nc, err := conn.Dial()
 			if err != nil {
 				return err
