@@ -31,6 +31,11 @@ const (
 	outcomeUnavailable     outcome = "unavailable"            // 503
 )
 
+// outcomes are every outcome above: each receiver's series are made for
+// these ahead of time, and a delivery can end only in one of them.
+var outcomes = []outcome{outcomeStored, outcomeIgnored, outcomeMalformed, outcomeUnauthorized, outcomeUnknownReceiver,
+	outcomeMethod, outcomeTooLarge, outcomeMediaType, outcomeRateLimited, outcomeUnavailable}
+
 // unknownReceiverLabel is the metrics label of deliveries to no receiver,
 // so that arbitrary URLs cannot create series.
 const unknownReceiverLabel = "_unknown"

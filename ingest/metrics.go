@@ -30,10 +30,6 @@ const (
 // phaseNames are the "phase" label values.
 var phaseNames = [numPhases]string{"read", "auth", "parse", "publish"}
 
-// outcomes are every outcome, for the series made ahead of time.
-var outcomes = []outcome{outcomeStored, outcomeIgnored, outcomeMalformed, outcomeUnauthorized, outcomeUnknownReceiver,
-	outcomeMethod, outcomeTooLarge, outcomeMediaType, outcomeRateLimited, outcomeUnavailable}
-
 // receiverSeries are one receiver label's series, looked up once at start
 // rather than by label values on every delivery; made ahead, they are also
 // on /metrics at zero before the first delivery, as alert rules like.

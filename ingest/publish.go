@@ -24,7 +24,7 @@ const (
 	noResponderRetry   = 250 * time.Millisecond
 )
 
-// outMsg is an event's message with its headers, pooled: RequestMsg copies
+// outMsg is an event's message with its headers, pooled: PublishMsg copies
 // a message into the connection's buffer, so it is dead once the request
 // returns, and a fresh one per event costs a header map and three more
 // allocations.
@@ -69,7 +69,7 @@ func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
 		msg := outMsgs.Get().(*outMsg)
 		msg.Subject, msg.Data, msg.id[0] = bus.PushSubject(ev.Registry, ev.Repository), data, ev.DedupeID()
 		ack, err := publishEvent(conn, &msg.Msg, deadline)
-		msg.Subject, msg.Data, msg.id[0] = "", nil, ""
+		msg.Subject, msg.Reply, msg.Data, msg.id[0] = "", "", nil, ""
 		outMsgs.Put(msg)
 		if err != nil {
 			return duplicates, fmt.Errorf("publish event %s: %w", ev.ID, err)

@@ -42,7 +42,7 @@ var (
 // every byte, so every publisher waited for the server. Queued, the lock is
 // held for a copy, and the writer carries all that queued up meanwhile in one
 // write (ingest over one queued connection: 0.50 of a bare handler's rate,
-// against 0.48 over two plain ones; BENCHMARKS.md).
+// against 0.48 over two plain ones).
 type queuedConn struct {
 	net.Conn
 
