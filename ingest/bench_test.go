@@ -219,13 +219,13 @@ func BenchmarkDeliveryBare(b *testing.B) {
 // The machine's speed drifts (a shared VM: by a third within a minute), so
 // each round measures the three handlers back to back, in an order that
 // turns every round, and a handler's ratio to the bare one is taken within
-// a round, where the drift cancels; the figure is the median over rounds.
+// a round, where the drift cancels; the figure is the median over 24 rounds.
 func TestBenchReportIngest(t *testing.T) {
 	path := os.Getenv("HOIST_BENCH_REPORT")
 	if path == "" {
 		t.Skip("set HOIST_BENCH_REPORT to the BENCHMARKS.md path (make bench)")
 	}
-	const conc, rounds = 32, 12
+	const conc, rounds = 32, 24
 	dur := time.Second
 	tcpURL, bareURL, tcpTS := benchServers(t, false)
 	inprocURL, _, inprocTS := benchServers(t, true)
@@ -334,9 +334,9 @@ const profileFor = 5 * time.Second
 // verdict says whether a ratio meets the 0.50 target.
 func verdict(ratio float64) string {
 	if ratio >= 0.5 {
-		return fmt.Sprintf("%.2f, meets it", ratio)
+		return fmt.Sprintf("%.3f, meets it", ratio)
 	}
-	return fmt.Sprintf("%.2f, misses it", ratio)
+	return fmt.Sprintf("%.3f, misses it", ratio)
 }
 
 // roundRatios are a handler's rate over the bare handler's, round by round.
