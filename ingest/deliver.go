@@ -32,7 +32,7 @@ const (
 )
 
 // outcomes are every outcome above: each receiver's series are made for
-// these ahead of time, and a delivery can end only in one of them.
+// these ahead of time.
 var outcomes = []outcome{outcomeStored, outcomeIgnored, outcomeMalformed, outcomeUnauthorized, outcomeUnknownReceiver,
 	outcomeMethod, outcomeTooLarge, outcomeMediaType, outcomeRateLimited, outcomeUnavailable}
 
@@ -193,15 +193,10 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
 	_, _ = w.Write(body)
 	_, _ = w.Write(newline)
 	latency := s.now().Sub(d.start)
-	d.series.deliveries[d.outcome].Inc()
-	d.series.latency[d.outcome].Observe(latency.Seconds())
-	if d.stored > 0 {
-		d.series.stored.Add(float64(d.stored - d.duplicates))
-		d.series.duplicate.Add(float64(d.duplicates))
-	}
-	if d.untagged > 0 {
-		d.series.untagged.Add(float64(d.untagged))
-	}
+	d.series.delivered(d.outcome, latency)
+	d.series.counted(resultStored, d.stored-d.duplicates)
+	d.series.counted(resultDuplicate, d.duplicates)
+	d.series.counted(resultUntagged, d.untagged)
 	s.logDelivery(r, d, latency)
 }
 

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -32,27 +33,65 @@ var phaseNames = [numPhases]string{"read", "auth", "parse", "publish"}
 
 // receiverSeries are one receiver label's series, looked up once at start
 // rather than by label values on every delivery; made ahead, they are also
-// on /metrics at zero before the first delivery, as alert rules like.
+// on /metrics at zero before the first delivery, as alert rules like. One
+// not made ahead is looked up when it is first needed.
 type receiverSeries struct {
-	deliveries                  map[outcome]prometheus.Counter
-	latency                     map[outcome]prometheus.Observer
-	stored, duplicate, untagged prometheus.Counter
+	m          *metrics
+	label      string
+	deliveries map[outcome]prometheus.Counter
+	latency    map[outcome]prometheus.Observer
+	events     map[string]prometheus.Counter // by result
 }
 
-// seriesFor makes the series of receiver label l, for every outcome.
-func (m *metrics) seriesFor(l string) *receiverSeries {
-	rs := &receiverSeries{
-		deliveries: make(map[outcome]prometheus.Counter, len(outcomes)),
-		latency:    make(map[outcome]prometheus.Observer, len(outcomes)),
-		stored:     m.events.WithLabelValues(l, "stored"),
-		duplicate:  m.events.WithLabelValues(l, "duplicate"),
-		untagged:   m.events.WithLabelValues(l, "untagged"),
+// The results of hoist_ingest_events_total.
+const (
+	resultStored    = "stored"
+	resultDuplicate = "duplicate"
+	resultUntagged  = "untagged"
+)
+
+// seriesFor makes the series of receiver label l for the given outcomes
+// and event results.
+func (m *metrics) seriesFor(l string, os []outcome, results ...string) *receiverSeries {
+	rs := &receiverSeries{m: m, label: l,
+		deliveries: make(map[outcome]prometheus.Counter, len(os)),
+		latency:    make(map[outcome]prometheus.Observer, len(os)),
+		events:     make(map[string]prometheus.Counter, len(results)),
 	}
-	for _, o := range outcomes {
+	for _, o := range os {
 		rs.deliveries[o] = m.deliveries.WithLabelValues(l, string(o))
 		rs.latency[o] = m.latency.WithLabelValues(l, string(o))
 	}
+	for _, r := range results {
+		rs.events[r] = m.events.WithLabelValues(l, r)
+	}
 	return rs
+}
+
+// delivered counts a delivery that ended in o after latency.
+func (rs *receiverSeries) delivered(o outcome, latency time.Duration) {
+	c, ok := rs.deliveries[o]
+	if !ok {
+		c = rs.m.deliveries.WithLabelValues(rs.label, string(o))
+	}
+	c.Inc()
+	h, ok := rs.latency[o]
+	if !ok {
+		h = rs.m.latency.WithLabelValues(rs.label, string(o))
+	}
+	h.Observe(latency.Seconds())
+}
+
+// counted adds n events with the given result.
+func (rs *receiverSeries) counted(result string, n int) {
+	if n == 0 {
+		return
+	}
+	c, ok := rs.events[result]
+	if !ok {
+		c = rs.m.events.WithLabelValues(rs.label, result)
+	}
+	c.Add(float64(n))
 }
 
 // newMetrics creates and registers the series on reg.

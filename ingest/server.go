@@ -71,7 +71,7 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		gatherer:       cfg.Gatherer,
 		log:            log,
 		metrics:        m,
-		unknown:        m.seriesFor(unknownReceiverLabel),
+		unknown:        m.seriesFor(unknownReceiverLabel, []outcome{outcomeUnknownReceiver}),
 		now:            time.Now,
 	}
 	if len(cfg.Conns) == 0 {
@@ -90,7 +90,7 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		log.Warn().Msg("ingest has no receivers: every webhook will get 404")
 	}
 	for _, r := range cfg.Receivers {
-		rc := &receiver{Receiver: r, auth: kindAuth[r.Kind], secret: newSecret(r.Secret), series: m.seriesFor(r.Name)}
+		rc := &receiver{Receiver: r, auth: kindAuth[r.Kind], secret: newSecret(r.Secret), series: m.seriesFor(r.Name, outcomes, resultStored, resultDuplicate, resultUntagged)}
 		if r.RateLimit > 0 {
 			burst := r.RateBurst
 			if burst == 0 {

@@ -486,3 +486,25 @@ func TestForeignStreamIsUnavailable(t *testing.T) {
 		t.Fatalf("stored by another stream: %d %+v, want 503 naming the stream", status, r)
 	}
 }
+
+// A receiver's series are on /metrics at zero before its first delivery, so
+// rate() and alert rules see them; deliveries to no receiver have only the
+// one outcome they can have.
+func TestSeriesExistBeforeTheFirstDelivery(t *testing.T) {
+	ts := newTestServer(t, Config{Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}})
+	body := getBody(t, ts.http.URL+"/metrics")
+	for _, want := range []string{
+		`hoist_ingest_deliveries_total{outcome="stored",receiver="reg"} 0`,
+		`hoist_ingest_deliveries_total{outcome="unavailable",receiver="reg"} 0`,
+		`hoist_ingest_delivery_duration_seconds_count{outcome="unauthorized",receiver="reg"} 0`,
+		`hoist_ingest_events_total{receiver="reg",result="duplicate"} 0`,
+		`hoist_ingest_deliveries_total{outcome="unknown_receiver",receiver="_unknown"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `outcome="stored",receiver="_unknown"`) || strings.Contains(body, `receiver="_unknown",result=`) {
+		t.Error("/metrics has series for deliveries to no receiver that no such delivery can have")
+	}
+}
