@@ -75,10 +75,10 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '"' {
-		// Registries' times have no escapes; only a string with one needs
-		// a JSON decoder to read it.
-		if len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
-			f.Time = parseTime(string(b[1 : len(b)-1]))
+		// Registries' times are plain ASCII; only a string with an escape
+		// or anything else in it needs a JSON decoder to read it.
+		if s, ok := plainString(b); ok {
+			f.Time = parseTime(s)
 			return nil
 		}
 		var s string
@@ -90,6 +90,20 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 	}
 	f.Time = unixTime(string(b))
 	return nil
+}
+
+// plainString is the JSON string b when it holds printable ASCII only, no
+// escapes: then its bytes are its value.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(b[1 : len(b)-1]), true
 }
 
 // timeLayouts are the string time formats registries send.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	fastjson "github.com/goccy/go-json"
 
@@ -136,4 +137,30 @@ func TestEventEncodingMatchesStandardLibrary(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzFlexTime: the shortcut for quoted times without escapes reads every
+// input as the JSON decoder would.
+func FuzzFlexTime(f *testing.F) {
+	for _, s := range []string{`"2018-10-11T13:53:21.859222576Z"`, `"2020-04-05T21:49:44.219+0000"`, `"1417566161"`, `"x\"`, `"a\u0030"`, `""`, `"`, `1.5e9`, "\"2020-04-05T21:49:44Z\n\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got flexTime
+		if err := got.UnmarshalJSON(b); err != nil {
+			t.Fatalf("UnmarshalJSON(%q) failed: %v", b, err)
+		}
+		var want time.Time
+		if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 && trimmed[0] == '"' {
+			var s string
+			if json.Unmarshal(trimmed, &s) == nil {
+				want = parseTime(s)
+			}
+		} else if len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
+			want = unixTime(string(trimmed))
+		}
+		if !got.Equal(want) {
+			t.Errorf("UnmarshalJSON(%q) = %v, the JSON decoder's reading gives %v", b, got.Time, want)
+		}
+	})
 }
