@@ -50,3 +50,22 @@ func TestPushSubject(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPushSubjectAndDedupeID: whatever a host or repository holds, the
+// subject is the prefix and their two tokens, and the message id the hash
+// of the fields as first defined.
+func FuzzPushSubjectAndDedupeID(f *testing.F) {
+	f.Add("127.0.0.1:5000", "team/app", "1.2.3", "sha256:0864")
+	f.Add("ÄBC.example", "a b.c*d>", "", "")
+	f.Add("bad\xffutf8", "\xc3", "t", "d")
+	f.Fuzz(func(t *testing.T, host, repo, tag, digest string) {
+		if got, want := PushSubject(host, repo), "hoist.push."+SubjectToken(host)+"."+SubjectToken(repo); got != want {
+			t.Errorf("PushSubject(%q, %q) = %q, want %q", host, repo, got, want)
+		}
+		ev := PushEvent{Registry: host, Repository: repo, Tag: tag, Digest: digest}
+		h := sha256.Sum256([]byte(strings.ToLower(host) + "\x00" + repo + "\x00" + tag + "\x00" + digest))
+		if got, want := ev.DedupeID(), "push-"+hex.EncodeToString(h[:16]); got != want {
+			t.Errorf("DedupeID(%+v) = %s, want %s", ev, got, want)
+		}
+	})
+}
