@@ -125,15 +125,14 @@ func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *
 	if inProcess {
 		conn = b.InProcess(t)
 	}
-	cfg := Config{Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
-	for range conn.PublishConns() {
-		nc, err := conn.Dial()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		cfg.Conns = append(cfg.Conns, nc)
+	pubs, err := conn.Publishers()
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, nc := range pubs {
+		t.Cleanup(nc.Close)
+	}
+	cfg := Config{Conns: pubs, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
 	ts = newTestServerOn(t, cfg, conn.JS)
 	ts.log = zerolog.New(io.Discard).Level(zerolog.InfoLevel) // formatted as in production (info), written nowhere
 	bare := httptest.NewServer(bareHandler)

@@ -29,7 +29,7 @@ type Config struct {
 	// Conns are the NATS connections events are published on, taken in
 	// turn; empty means the JetStream's own. Over TCP one connection
 	// serialises its publishers on its lock while it writes
-	// (bus.Conn.PublishConns says how many to use).
+	// (bus.Conn.Publishers opens as many as suit its transport).
 	Conns []*nats.Conn
 }
 

@@ -105,14 +105,14 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	mux := http.NewServeMux()
 	if st.ingest {
 		icfg := cfg.IngestConfig()
-		for range conn.PublishConns() {
-			nc, err := conn.Dial()
-			if err != nil {
-				return err
-			}
-			defer bus.Drain(nc) // before the embedded server stops
-			icfg.Conns = append(icfg.Conns, nc)
+		if icfg.Conns, err = conn.Publishers(); err != nil {
+			return err
 		}
+		defer func() { // before the embedded server stops
+			for _, nc := range icfg.Conns {
+				bus.Drain(nc)
+			}
+		}()
 		ing, err := ingest.New(icfg, conn.JS, reg, log.With().Str("component", "ingest").Logger())
 		if err != nil {
 			return err

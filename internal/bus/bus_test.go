@@ -236,3 +236,47 @@ func TestEmbeddedListensOnLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// Publishers are connections of their own, made as the first was: two over
+// TCP, one through the embedded server's in-process pipe; each carries a
+// request to the server on its own.
+func TestPublishersByTransport(t *testing.T) {
+	s, err := StartEmbedded(EmbeddedOptions{StoreDir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	ctx := context.Background()
+	tcp, err := Connect(ctx, s.ClientURL(), t.Name(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	inproc, err := ConnectEmbedded(ctx, s, t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inproc.Close()
+	for _, c := range []struct {
+		name string
+		conn *Conn
+		want int
+	}{{"tcp", tcp, 2}, {"in process", inproc, 1}} {
+		pubs, err := c.conn.Publishers()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(pubs) != c.want {
+			t.Errorf("%s: %d publishers, want %d", c.name, len(pubs), c.want)
+		}
+		for _, nc := range pubs {
+			if nc == c.conn.NC {
+				t.Errorf("%s: a publisher is the stage's own connection", c.name)
+			}
+			if _, err := nc.Request("$JS.API.INFO", nil, 10*time.Second); err != nil {
+				t.Errorf("%s: a publisher cannot reach JetStream: %v", c.name, err)
+			}
+			Drain(nc)
+		}
+	}
+}

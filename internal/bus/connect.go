@@ -16,28 +16,34 @@ type Conn struct {
 	JS jetstream.JetStream
 	// dial opens another connection the way NC was opened.
 	dial func() (*nats.Conn, error)
-	// publishConns is what PublishConns answers.
-	publishConns int
+	// publishers is how many connections Publishers opens.
+	publishers int
 }
 
-// PublishConns is how many connections a stage that publishes from many
-// goroutines at once (ingest) should spread them over. nats.go writes a
-// connection's buffered publishes while holding the connection's lock; over
-// TCP that is a system call, and two connections kept a 2-core machine busy
-// where one left it idle (ingest: 0.48 of a bare handler's rate against
-// 0.45; three did worse). In process the writes are queued (queuedConn), and
-// one connection did better than two (0.50 against 0.48).
-func (c *Conn) PublishConns() int { return c.publishConns }
-
-// Dial opens another connection to the same server, made as NC was, for
-// a stage that spreads its traffic over several (ingest publishes on a
-// few: one connection's lock and flusher serialise every publish). The
-// caller closes it.
-func (c *Conn) Dial() (*nats.Conn, error) {
+// Publishers opens the connections a stage that publishes from many
+// goroutines at once (ingest) should spread them over, made as NC was; the
+// caller drains them. nats.go writes a connection's buffered publishes while
+// holding the connection's lock; over TCP that is a system call, and two
+// connections kept a 2-core machine busy where one left it idle (ingest:
+// 0.48 of a bare handler's rate against 0.45; three did worse). In process
+// the writes are queued (queuedConn), and one connection did better than
+// two (0.50 against 0.48).
+func (c *Conn) Publishers() ([]*nats.Conn, error) {
 	if c == nil || c.dial == nil {
 		return nil, fmt.Errorf("nats: no connection to dial again")
 	}
-	return c.dial()
+	var out []*nats.Conn
+	for range c.publishers {
+		nc, err := c.dial()
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, nc)
+	}
+	return out, nil
 }
 
 // Close drains the connection: in-flight publishes and acks are flushed
@@ -95,7 +101,7 @@ func connectOptions(name string) []nats.Option {
 	}
 }
 
-func setup(ctx context.Context, dial func() (*nats.Conn, error), replicas, publishConns int) (*Conn, error) {
+func setup(ctx context.Context, dial func() (*nats.Conn, error), replicas, publishers int) (*Conn, error) {
 	nc, err := dial()
 	if err != nil {
 		return nil, err
@@ -109,7 +115,7 @@ func setup(ctx context.Context, dial func() (*nats.Conn, error), replicas, publi
 		nc.Close()
 		return nil, err
 	}
-	return &Conn{NC: nc, JS: js, dial: dial, publishConns: publishConns}, nil
+	return &Conn{NC: nc, JS: js, dial: dial, publishers: publishers}, nil
 }
 
 // Ready reports whether the connection is up and JetStream answers; it is
