@@ -349,12 +349,8 @@ func TestStoredMessageAndLogLine(t *testing.T) {
 // JetStream unable to store means 503 and not ready; once it can, the
 // registry's retry is stored.
 func TestUnavailableJetStream(t *testing.T) {
-	cfg := Config{PublishTimeout: 2 * time.Second, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
-	ts := newTestServer(t, cfg)
+	ts := serverWithoutPushStream(t)
 	ctx := context.Background()
-	if err := ts.js.DeleteStream(ctx, bus.PushStream); err != nil {
-		t.Fatal(err)
-	}
 	h := hdr("Content-Type", "application/vnd.docker.distribution.events.v2+json", "Authorization", "Bearer "+testSecret)
 	push := readFixture(t, "webhooks/distribution-captured-tag-push.json")
 	if status, r := ts.post(t, "/hooks/reg", push, h); status != 503 || r.Outcome != outcomeUnavailable {
@@ -381,6 +377,18 @@ func TestUnavailableJetStream(t *testing.T) {
 	if body := getBody(t, ts.http.URL+"/metrics"); !strings.Contains(body, `hoist_ingest_deliveries_total{outcome="unavailable",receiver="reg"} 1`) {
 		t.Errorf("/metrics lacks the 503 delivery:\n%s", body)
 	}
+}
+
+// serverWithoutPushStream is ingest with a distribution receiver "reg",
+// whose push stream has been deleted.
+func serverWithoutPushStream(t *testing.T) *testServer {
+	t.Helper()
+	cfg := Config{PublishTimeout: 2 * time.Second, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
+	ts := newTestServer(t, cfg)
+	if err := ts.js.DeleteStream(context.Background(), bus.PushStream); err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
 
 // get returns the status of a GET.
@@ -471,12 +479,8 @@ func TestPublishOverSeveralConns(t *testing.T) {
 // An event stored by another stream than hoist's (one that took hoist's
 // subjects while the push stream was missing) is not reported as stored.
 func TestForeignStreamIsUnavailable(t *testing.T) {
-	cfg := Config{PublishTimeout: 2 * time.Second, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
-	ts := newTestServer(t, cfg)
+	ts := serverWithoutPushStream(t)
 	ctx := context.Background()
-	if err := ts.js.DeleteStream(ctx, bus.PushStream); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := ts.js.CreateStream(ctx, jetstream.StreamConfig{Name: "SOMEONE_ELSES", Subjects: []string{bus.PushSubjects}}); err != nil {
 		t.Fatal(err)
 	}
