@@ -18,11 +18,11 @@ func (p inProcess) InProcessConn() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newQueuedConn(c), nil
+	return newQueuedConn(c, maxQueued, closeFlushTimeout), nil
 }
 
 // Limits of a queuedConn.
-var (
+const (
 	// maxQueued is how many bytes a queuedConn holds before Write waits,
 	// about what a socket's send buffer holds.
 	maxQueued = 1 << 20
@@ -46,6 +46,9 @@ var (
 type queuedConn struct {
 	net.Conn
 
+	maxQueued         int           // bytes queued before Write waits
+	closeFlushTimeout time.Duration // how long Close lets the writer finish
+
 	mu      sync.Mutex
 	room    sync.Cond     // signalled when the writer takes the queue or stops
 	queue   []byte        // written, not yet taken by the writer
@@ -56,17 +59,19 @@ type queuedConn struct {
 	done    chan struct{} // closed when the writer has stopped
 }
 
-func newQueuedConn(c net.Conn) *queuedConn {
-	q := &queuedConn{Conn: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// newQueuedConn queues c's writes, holding up to max bytes, and lets Close
+// hand them over for at most flush.
+func newQueuedConn(c net.Conn, max int, flush time.Duration) *queuedConn {
+	q := &queuedConn{Conn: c, maxQueued: max, closeFlushTimeout: flush, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	q.room.L = &q.mu
 	go q.writer()
 	return q
 }
 
-// Write queues p; it waits only while maxQueued bytes are queued.
+// Write queues p; it waits only while q.maxQueued bytes are queued.
 func (q *queuedConn) Write(p []byte) (int, error) {
 	q.mu.Lock()
-	for q.err == nil && !q.closing && len(q.queue) >= maxQueued {
+	for q.err == nil && !q.closing && len(q.queue) >= q.maxQueued {
 		q.room.Wait()
 	}
 	switch {
@@ -128,7 +133,7 @@ func (q *queuedConn) writer() {
 }
 
 // Close lets the writer write what is queued (for at most
-// closeFlushTimeout), then closes the connection.
+// q.closeFlushTimeout), then closes the connection.
 func (q *queuedConn) Close() error {
 	q.mu.Lock()
 	already := q.closing
@@ -139,7 +144,7 @@ func (q *queuedConn) Close() error {
 		return net.ErrClosed
 	}
 	q.kick()
-	t := time.NewTimer(closeFlushTimeout)
+	t := time.NewTimer(q.closeFlushTimeout)
 	defer t.Stop()
 	select {
 	case <-q.done:

@@ -9,16 +9,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Many writers at once, through a queue smaller than what they write and a
 // reader that takes a few bytes at a time: every write arrives whole, each
 // writer's in order, and nothing is lost or doubled.
 func TestQueuedConnDeliversEveryWriteWholeAndInOrder(t *testing.T) {
-	defer setMaxQueued(64)()
 	local, remote := net.Pipe()
-	q := newQueuedConn(local)
+	q := newQueuedConn(local, 64, closeFlushTimeout)
 	const writers, writes = 8, 300
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -63,7 +61,7 @@ func TestQueuedConnDeliversEveryWriteWholeAndInOrder(t *testing.T) {
 // buffer just before it closes the connection.
 func TestQueuedConnCloseWritesWhatIsQueued(t *testing.T) {
 	local, remote := net.Pipe()
-	q := newQueuedConn(local)
+	q := newQueuedConn(local, maxQueued, closeFlushTimeout)
 	want := strings.Repeat("UNSUB 1\r\n", 1000)
 	if _, err := q.Write([]byte(want)); err != nil {
 		t.Fatal(err)
@@ -89,10 +87,9 @@ func TestQueuedConnCloseWritesWhatIsQueued(t *testing.T) {
 
 // A server that never reads does not keep Close waiting for ever.
 func TestQueuedConnCloseGivesUpOnAPeerThatDoesNotRead(t *testing.T) {
-	defer setCloseFlushTimeout(0)()
 	local, remote := net.Pipe()
 	defer remote.Close()
-	q := newQueuedConn(local)
+	q := newQueuedConn(local, maxQueued, 0)
 	if _, err := q.Write([]byte("PUB x 1\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +103,7 @@ func TestQueuedConnCloseGivesUpOnAPeerThatDoesNotRead(t *testing.T) {
 // a socket's writes do after the peer went away.
 func TestQueuedConnWriteErrorSticks(t *testing.T) {
 	local, remote := net.Pipe()
-	q := newQueuedConn(local)
+	q := newQueuedConn(local, maxQueued, closeFlushTimeout)
 	remote.Close()
 	if _, err := q.Write([]byte("PUB x 1\r\nx\r\n")); err != nil {
 		t.Fatalf("first write is only queued, so it cannot fail: %v", err)
@@ -121,18 +118,4 @@ func TestQueuedConnWriteErrorSticks(t *testing.T) {
 // testLine is writer w's write i: numbered, and of a length that varies.
 func testLine(w, i int) string {
 	return fmt.Sprintf("w%d %04d %s\n", w, i, strings.Repeat("x", i%50))
-}
-
-// setMaxQueued sets maxQueued for a test and returns the undo.
-func setMaxQueued(n int) func() {
-	old := maxQueued
-	maxQueued = n
-	return func() { maxQueued = old }
-}
-
-// setCloseFlushTimeout sets closeFlushTimeout for a test and returns the undo.
-func setCloseFlushTimeout(d time.Duration) func() {
-	old := closeFlushTimeout
-	closeFlushTimeout = d
-	return func() { closeFlushTimeout = old }
 }
