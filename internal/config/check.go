@@ -26,6 +26,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 // keys, names used twice, files that do not exist.
 func (c *Config) check(d *decoder) {
 	c.checkTop(d)
+	c.checkRegistries(d)
 	names := map[string]string{}
 	for i, r := range c.Receivers {
 		c.checkReceiver(d, fmt.Sprintf("receivers[%d]", i), r, names)

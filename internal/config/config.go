@@ -23,6 +23,10 @@ type Config struct {
 	Receivers []Receiver `yaml:"receivers"`
 	// Repositories are the GitOps repositories watched and committed to.
 	Repositories []Repository `yaml:"repositories"`
+	// Registries say how hoist reaches registry hosts (registries.go).
+	Registries []Registry `yaml:"registries"`
+	// Images are rules per image repository; the first match applies (registries.go).
+	Images []ImageRule `yaml:"images"`
 
 	// file is the path the config was read from; lines maps a key path
 	// ("receivers[0].kind") to its line, for mistakes found after decoding.
