@@ -3,7 +3,8 @@ GO      ?= go
 BIN     := bin/hoist
 TOOLS   := $(CURDIR)/.tools/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Packages whose code runs concurrently: tested with the race detector.
 RACE_PKGS ?= ./ingest/... ./matcher/... ./committer/... ./internal/bus/... ./cmd/...
 
