@@ -23,7 +23,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	path := fs.String("config", "hoist.yaml", "configuration file")
 	output := fs.String("output", "text", "text or json")
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	if fs.NArg() == 1 && !flagSet(fs, "config") { // hoist config check FILE
 		*path = fs.Arg(0)

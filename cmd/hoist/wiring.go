@@ -48,9 +48,17 @@ func runService(name string, st stages, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("hoist "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "hoist.yaml", "configuration file")
-	listen := fs.String("listen", "", "address for webhooks, /metrics, /healthz and /readyz (overrides listen in the config)")
+	what := "/metrics, /healthz and /readyz"
+	if st.ingest {
+		what = "webhooks (/hooks/...), " + what
+	}
+	listen := fs.String("listen", "", "address for "+what+" (overrides listen in the config)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: hoist %s [--config hoist.yaml] [--listen ADDR]\n\n%s.\n\nflags:\n", name, commands[name].summary)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hoist %s: unexpected arguments %q\n", name, fs.Args())
