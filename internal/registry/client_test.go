@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +58,7 @@ func TestRegistryClientDigest(t *testing.T) {
 func TestRegistryClientDigestFallsBackToGet(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	want := reg.PushImage(t, "team/app", "1.0")
-	p := newProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+	p := testregistry.NewProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodHead || !strings.Contains(r.URL.Path, "/manifests/") {
 			return false
 		}
@@ -72,8 +73,8 @@ func TestRegistryClientDigestFallsBackToGet(t *testing.T) {
 		t.Fatalf("digest = %q, %v; want %s", d, err, want)
 	}
 	var methods []string
-	for _, s := range p.requests("/manifests/") {
-		methods = append(methods, s.method)
+	for _, s := range p.Requests("/manifests/") {
+		methods = append(methods, s.Method)
 	}
 	if !slices.Equal(methods, []string{"HEAD", "GET"}) {
 		t.Errorf("manifest requests = %v, want HEAD then GET", methods)
@@ -178,8 +179,11 @@ func TestRegistryClientBasicAuth(t *testing.T) {
 func TestRegistryClientHonoursRetryAfter(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	want := reg.PushImage(t, "team/app", "1.0")
-	var answered time.Time
-	p := newProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+	var mu sync.Mutex
+	var answered time.Time // when the 429 went out
+	p := testregistry.NewProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		defer mu.Unlock()
 		if !strings.Contains(r.URL.Path, "/manifests/") || !answered.IsZero() {
 			return false
 		}
@@ -192,12 +196,14 @@ func TestRegistryClientHonoursRetryAfter(t *testing.T) {
 	if err != nil || d != want {
 		t.Fatalf("digest = %q, %v; want %s", d, err, want)
 	}
-	reqs := p.requests("/manifests/")
+	reqs := p.Requests("/manifests/")
+	mu.Lock()
+	defer mu.Unlock()
 	if len(reqs) != 2 {
 		t.Fatalf("manifest requests: %d, want the 429 and one more", len(reqs))
 	}
-	if earliest := answered.Add(time.Second); reqs[1].at.Before(earliest) {
-		t.Errorf("sent again at %s, before the Retry-After of the 429 answered at %s", reqs[1].at, answered)
+	if earliest := answered.Add(time.Second); reqs[1].At.Before(earliest) {
+		t.Errorf("sent again at %s, before the Retry-After of the 429 answered at %s", reqs[1].At, answered)
 	}
 }
 
@@ -208,7 +214,7 @@ func TestRegistryClientRetryAfterBeyondDeadline(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	reg.PushImage(t, "team/app", "1.0")
 	reg.PushImage(t, "team/other", "1.0")
-	p := newProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+	p := testregistry.NewProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.Contains(r.URL.Path, "/manifests/") {
 			return false
 		}
@@ -224,7 +230,7 @@ func TestRegistryClientRetryAfterBeyondDeadline(t *testing.T) {
 		}
 		t.Log(err)
 	}
-	if n := len(p.requests("/manifests/")); n != 1 {
+	if n := len(p.Requests("/manifests/")); n != 1 {
 		t.Errorf("manifest requests: %d, want only the first (the host asked to wait)", n)
 	}
 }
@@ -234,7 +240,7 @@ func TestRegistryClientRetryAfterBeyondDeadline(t *testing.T) {
 func TestRegistryClientTemporary(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	reg.PushImage(t, "team/app", "1.0")
-	p := newProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+	p := testregistry.NewProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.Contains(r.URL.Path, "/manifests/") {
 			return false
 		}
@@ -247,7 +253,7 @@ func TestRegistryClientTemporary(t *testing.T) {
 		t.Errorf("503: err = %v, want ErrTemporary", err)
 	}
 	t.Log(err)
-	if n := len(p.requests("/manifests/")); n != 1 {
+	if n := len(p.Requests("/manifests/")); n != 1 {
 		t.Errorf("manifest requests after a 503: %d, want 1", n)
 	}
 
@@ -271,13 +277,13 @@ func TestRegistryClientTemporary(t *testing.T) {
 func TestRegistryClientRateLimit(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	want := reg.PushImage(t, "team/app", "1.0")
-	p := newProxy(t, reg.Host, nil)
+	p := testregistry.NewProxy(t, reg.Host, nil)
 	c := newClient(t, []Host{{Host: p.Host, RateLimit: 0.001}}, WithTimeout(5*time.Second))
 	_, err := c.Digest(context.Background(), p.Host+"/team/app", "1.0")
 	if !errors.Is(err, ErrTemporary) {
 		t.Fatalf("err = %v, want ErrTemporary (rate limited)", err)
 	}
-	if n := len(p.requests("/manifests/")); n != 0 {
+	if n := len(p.Requests("/manifests/")); n != 0 {
 		t.Errorf("manifest requests sent: %d, want none (the one request of the burst went to the first probe)", n)
 	}
 	if d, err := newClient(t, nil).Digest(context.Background(), p.Host+"/team/app", "1.0"); err != nil || d != want {
@@ -291,11 +297,11 @@ func TestRegistryClientRateLimit(t *testing.T) {
 func TestRegistryClientVerifyTagCached(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	d1 := reg.PushImage(t, "team/app", "1.0")
-	p := newProxy(t, reg.Host, nil)
+	p := testregistry.NewProxy(t, reg.Host, nil)
 	c := newClient(t, nil, WithCache(2, time.Hour))
 	repo := p.Host + "/team/app"
 	ctx := context.Background()
-	heads := func() int { return len(p.requests("/manifests/")) }
+	heads := func() int { return len(p.Requests("/manifests/")) }
 
 	for i := 0; i < 2; i++ {
 		if d, err := c.VerifyTag(ctx, repo, "1.0", d1); err != nil || d != d1 {
