@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/gitauth"
+	"github.com/hoist-gitops/hoist/internal/imagerules"
 )
 
 // Config is everything a matcher service needs besides its connections;
@@ -24,6 +25,11 @@ type Config struct {
 	// fetch per gap covers them all without competing with the committer
 	// for the git server. Announcements during the gap are not lost.
 	FetchGap time.Duration
+	// Verifier checks pushed tags against their registry before any
+	// rewrite (verify.go); nil trusts every webhook.
+	Verifier TagVerifier
+	// ImageRules say per image repository whether its tags are verified; nil: all are.
+	ImageRules *imagerules.Rules
 }
 
 // Repo is one repository branch whose manifests the matcher indexes.

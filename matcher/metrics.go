@@ -13,6 +13,8 @@ type metrics struct {
 	indexProblems *prometheus.GaugeVec
 	reindexes     *prometheus.CounterVec
 	reindexTime   *prometheus.HistogramVec
+	// registryChecks counts tag verifications by result (verify.go).
+	registryChecks *prometheus.CounterVec
 }
 
 // newMetrics registers the matcher's series on reg (nil: not exported).
@@ -20,7 +22,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "pushes_total",
-			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, invalid (undecodable, terminated), failed (handed back for redelivery).",
+			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery).",
 		}, []string{"outcome"}),
 		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "push_duration_seconds",
@@ -56,10 +58,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to fetch a repository branch and reindex the files that changed, by repository.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"repo"}),
+		registryChecks: newVerifyMetric(),
 	}
 	if reg != nil {
 		reg.MustRegister(m.pushes, m.pushDuration, m.decisions, m.rewrites, m.indexSites, m.indexFiles,
-			m.indexProblems, m.reindexes, m.reindexTime)
+			m.indexProblems, m.reindexes, m.reindexTime, m.registryChecks)
 	}
 	return m
 }

@@ -45,7 +45,23 @@ func (s *Service) handle(m jetstream.Msg) {
 		_ = m.NakWithDelay(retryDelay)
 		return
 	}
-	rws, sites := s.rewrites(ev, log)
+	ev, verdict, err := s.verify(ctx, ev, log)
+	if err != nil {
+		delay := verifyDelay(m, err)
+		lvl := zerolog.WarnLevel
+		if verdict == verdictRefused { // needs a person: credentials or verify: none
+			lvl = zerolog.ErrorLevel
+		}
+		log.WithLevel(lvl).Err(err).Dur("retry_in", delay).Msg("cannot verify the tag in the registry; push handed back")
+		s.m.pushes.WithLabelValues("failed").Inc()
+		_ = m.NakWithDelay(delay)
+		return
+	}
+	var rws []bus.Rewrite
+	sites := 0
+	if verdict != verdictNotFound { // a tag the registry does not have is never written
+		rws, sites = s.rewrites(ev, log)
+	}
 	if err := s.publish(ctx, ev, rws); err != nil {
 		log.Warn().Err(err).Msg("cannot publish rewrites; push handed back")
 		s.m.pushes.WithLabelValues("failed").Inc()
@@ -57,6 +73,8 @@ func (s *Service) handle(m jetstream.Msg) {
 	}
 	outcome := "rewrites"
 	switch {
+	case verdict == verdictNotFound:
+		outcome = "not_in_registry"
 	case sites == 0:
 		outcome = "no_sites"
 	case len(rws) == 0:

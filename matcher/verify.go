@@ -1,0 +1,116 @@
+package matcher
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/imagerules"
+	"github.com/hoist-gitops/hoist/internal/policy"
+	"github.com/hoist-gitops/hoist/internal/registry"
+)
+
+// TagVerifier asks a registry which digest a pushed tag points to now
+// (internal/registry's Client). It answers an error of class
+// registry.ErrNotFound when the tag does not exist, registry.ErrTemporary
+// or registry.ErrUnauthorized when it cannot tell now.
+type TagVerifier interface {
+	VerifyTag(ctx context.Context, repo, tag, claimed string) (string, error)
+}
+
+// verifyTimeout bounds one registry lookup, leaving the rest of
+// handleTimeout to publishing the rewrites.
+const verifyTimeout = 15 * time.Second
+
+// verifyBackOff is the redelivery delay of a push whose tag could not be
+// verified, by delivery count: a registry outage is ridden out without
+// hammering the registry, and a fixed credential lets the push through
+// within the hour.
+var verifyBackOff = []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute,
+	5 * time.Minute, 15 * time.Minute, time.Hour}
+
+// verdict is what the registry said about a push.
+type verdict string
+
+// The verdicts; they are also the values of the result label of
+// hoist_matcher_registry_checks_total.
+const (
+	verdictSkipped     verdict = ""                // not asked: verify: none, or no verifier
+	verdictVerified    verdict = "verified"        // the tag points to the webhook's digest
+	verdictMoved       verdict = "digest_replaced" // the registry's digest differs (or the webhook had none)
+	verdictNotFound    verdict = "not_in_registry" // no such tag: no rewrite
+	verdictUnavailable verdict = "unavailable"     // unreachable, 5xx, 429: handed back
+	verdictRefused     verdict = "unauthorized"    // 401/403 or unreadable credentials: handed back
+	verdictFailed      verdict = "failed"          // any other error: handed back
+)
+
+func newVerifyMetric() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hoist", Subsystem: "matcher", Name: "registry_checks_total",
+		Help: "Pushed tags checked against their registry before any rewrite, by result: verified, digest_replaced (the registry's digest is used), not_in_registry (no rewrite), unavailable, unauthorized, failed (the push is handed back).",
+	}, []string{"result"})
+}
+
+// wouldRewrite reports whether the push would change a file, or would if it
+// carried a digest: only such a push is worth a registry call.
+func (s *Service) wouldRewrite(ev bus.PushEvent) bool {
+	for _, r := range s.repos {
+		for _, o := range Match(r.idx.Load(), ev, s.times) {
+			if o.Decision.Update || o.Decision.Code == policy.CodeNoDigest {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// verify checks a push against its registry when the image's rule asks for
+// it and the push would change a file. It returns the event to match —
+// with the registry's digest when it differs from the webhook's — and the
+// verdict; an error means the push must be handed back and tried again.
+func (s *Service) verify(ctx context.Context, ev bus.PushEvent, log zerolog.Logger) (bus.PushEvent, verdict, error) {
+	repo := imageref.Canonical(ev.Registry, ev.Repository)
+	if s.cfg.Verifier == nil || ev.Tag == "" || s.cfg.ImageRules.For(repo).Verify == imagerules.VerifyNone || !s.wouldRewrite(ev) {
+		return ev, verdictSkipped, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	digest, err := s.cfg.Verifier.VerifyTag(ctx, repo, ev.Tag, ev.Digest)
+	v := verdictVerified
+	switch {
+	case err == nil && digest != ev.Digest:
+		v = verdictMoved
+		log.Info().Str("image", repo).Str("tag", ev.Tag).Str("webhook_digest", ev.Digest).
+			Str("registry_digest", digest).Msg("the registry's digest differs from the webhook's; using the registry's")
+		ev.Digest = digest
+	case errors.Is(err, registry.ErrNotFound):
+		v = verdictNotFound
+		log.Info().Str("image", repo).Str("tag", ev.Tag).Str("reason", "not in registry").
+			Msg("the pushed tag is not in the registry; no rewrite")
+		err = nil
+	case errors.Is(err, registry.ErrTemporary):
+		v = verdictUnavailable
+	case errors.Is(err, registry.ErrUnauthorized):
+		v = verdictRefused
+	case err != nil:
+		v = verdictFailed
+	}
+	s.m.registryChecks.WithLabelValues(string(v)).Inc()
+	return ev, v, err
+}
+
+// verifyDelay is how long to wait before the push comes back: the back-off
+// for its delivery count, or longer if the registry asked for it.
+func verifyDelay(m jetstream.Msg, err error) time.Duration {
+	n := 1
+	if md, mdErr := m.Metadata(); mdErr == nil && md.NumDelivered > 0 {
+		n = int(min(md.NumDelivered, uint64(len(verifyBackOff))))
+	}
+	return max(verifyBackOff[n-1], registry.RetryAfter(err))
+}
