@@ -100,6 +100,12 @@ func (c *Config) ImageRules() []imagerules.Rule {
 	return out
 }
 
+// registryProblem records a mistake about a key of registries or images
+// at the key's line; the one place these checks meet the decoder.
+func (c *Config) registryProblem(d *decoder, key, format string, args ...any) {
+	d.addf(c.line(key), format, args...)
+}
+
 // checkRegistries finds the mistakes in registries and images.
 func (c *Config) checkRegistries(d *decoder) {
 	hosts := map[string]string{}
@@ -115,29 +121,29 @@ func (c *Config) checkRegistries(d *decoder) {
 func (c *Config) checkRegistry(d *decoder, p string, r Registry, hosts map[string]string) {
 	switch {
 	case r.Host == "":
-		d.addf(c.line(p), "%s: host is missing", p)
+		c.registryProblem(d, p, "%s: host is missing", p)
 	case imageref.ValidateHost(r.Host) != nil:
-		d.addf(c.line(p+".host"), "%s.host: %v", p, imageref.ValidateHost(r.Host))
+		c.registryProblem(d, p+".host", "%s.host: %v", p, imageref.ValidateHost(r.Host))
 	default:
 		key := imageref.CanonicalHost(r.Host)
 		if other := hosts[key]; other != "" {
-			d.addf(c.line(p+".host"), "%s.host: %s is already configured in %s", p, r.Host, other)
+			c.registryProblem(d, p+".host", "%s.host: %s is already configured in %s", p, r.Host, other)
 		}
 		hosts[key] = p
 	}
 	if r.RateLimit < 0 {
-		d.addf(c.line(p+".rateLimit"), "%s.rateLimit must not be negative (0 means the default, 10 per second)", p)
+		c.registryProblem(d, p+".rateLimit", "%s.rateLimit must not be negative (0 means the default, 10 per second)", p)
 	}
 	a := r.Auth
 	switch {
 	case a.DockerConfigFile != "" && (a.Username != "" || a.Password != "" || a.PasswordFile != ""):
-		d.addf(c.line(p+".auth.dockerConfigFile"), "%s.auth: set dockerConfigFile or username and password, not both", p)
+		c.registryProblem(d, p+".auth.dockerConfigFile", "%s.auth: set dockerConfigFile or username and password, not both", p)
 	case a.Password != "" && a.PasswordFile != "":
-		d.addf(c.line(p+".auth.passwordFile"), "%s.auth: set password or passwordFile, not both", p)
+		c.registryProblem(d, p+".auth.passwordFile", "%s.auth: set password or passwordFile, not both", p)
 	case a.Username == "" && (a.Password != "" || a.PasswordFile != ""):
-		d.addf(c.line(p+".auth"), "%s.auth: username is missing", p)
+		c.registryProblem(d, p+".auth", "%s.auth: username is missing", p)
 	case a.Username != "" && a.Password == "" && a.PasswordFile == "":
-		d.addf(c.line(p+".auth"), "%s.auth: password or passwordFile is missing", p)
+		c.registryProblem(d, p+".auth", "%s.auth: password or passwordFile is missing", p)
 	}
 	c.checkReadable(d, p+".auth.passwordFile", a.PasswordFile)
 	c.checkReadable(d, p+".auth.dockerConfigFile", a.DockerConfigFile)
@@ -146,38 +152,38 @@ func (c *Config) checkRegistry(d *decoder, p string, r Registry, hosts map[strin
 func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[string]string) {
 	switch _, err := imagerules.CompileGlob(r.Match); {
 	case r.Match == "" && !c.has(p+".match"):
-		d.addf(c.line(p), "%s: match is missing (a glob on the repository, e.g. \"ghcr.io/team/**\")", p)
+		c.registryProblem(d, p, "%s: match is missing (a glob on the repository, e.g. \"ghcr.io/team/**\")", p)
 	case err != nil:
-		d.addf(c.line(p+".match"), "%s.match: %v", p, err)
+		c.registryProblem(d, p+".match", "%s.match: %v", p, err)
 	case matches[r.Match] != "":
-		d.addf(c.line(p+".match"), "%s.match: %q is already matched by %s, which comes first and wins", p, r.Match, matches[r.Match])
+		c.registryProblem(d, p+".match", "%s.match: %q is already matched by %s, which comes first and wins", p, r.Match, matches[r.Match])
 	default:
 		matches[r.Match] = p
 	}
 	switch imagerules.Verify(r.Verify) {
 	case imagerules.VerifyTag, imagerules.VerifyNone:
 	default:
-		d.addf(c.line(p+".verify"), "%s.verify: %q is not one of tag, none", p, r.Verify)
+		c.registryProblem(d, p+".verify", "%s.verify: %q is not one of tag, none", p, r.Verify)
 	}
 	s := r.Signature
 	k := s.Keyless
 	switch {
 	case s.Key != "" && k != (KeylessSignature{}):
-		d.addf(c.line(p+".signature"), "%s.signature: set key or keyless, not both", p)
+		c.registryProblem(d, p+".signature", "%s.signature: set key or keyless, not both", p)
 	case k != (KeylessSignature{}):
 		if k.Issuer == "" {
-			d.addf(c.line(p+".signature.keyless"), "%s.signature.keyless: issuer is missing", p)
+			c.registryProblem(d, p+".signature.keyless", "%s.signature.keyless: issuer is missing", p)
 		}
 		if k.Identity == "" {
-			d.addf(c.line(p+".signature.keyless"), "%s.signature.keyless: identity is missing (a regular expression)", p)
+			c.registryProblem(d, p+".signature.keyless", "%s.signature.keyless: identity is missing (a regular expression)", p)
 		} else if _, err := regexp.Compile(k.Identity); err != nil {
-			d.addf(c.line(p+".signature.keyless.identity"), "%s.signature.keyless.identity: %v", p, err)
+			c.registryProblem(d, p+".signature.keyless.identity", "%s.signature.keyless.identity: %v", p, err)
 		}
 	}
 	c.checkReadable(d, p+".signature.key", s.Key)
 	c.checkReadable(d, p+".signature.keyless.trustedRootFile", k.TrustedRootFile)
 	if (s.Key != "" || k != (KeylessSignature{})) && r.Verify == string(imagerules.VerifyNone) {
-		d.addf(c.line(p+".verify"), "%s: a signature is checked in the registry; verify: none cannot be used with signature", p)
+		c.registryProblem(d, p+".verify", "%s: a signature is checked in the registry; verify: none cannot be used with signature", p)
 	}
 	// Keys whose behaviour is not built yet are refused rather than
 	// silently ignored: a signature requirement or a minimum age that is
@@ -191,7 +197,7 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 		{"minAge", r.MinAge > 0},
 	} {
 		if u.set {
-			d.addf(c.line(p+"."+u.key), "%s.%s is not supported by this version of hoist yet; remove it", p, u.key)
+			c.registryProblem(d, p+"."+u.key, "%s.%s is not supported by this version of hoist yet; remove it", p, u.key)
 		}
 	}
 }
