@@ -3,7 +3,6 @@ package registry
 import (
 	"container/list"
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
@@ -11,41 +10,28 @@ import (
 // VerifyTag checks a pushed tag against the registry: the digest repo:tag
 // points to now (which may differ from claimed when the tag has moved since
 // the push), or an error of class ErrNotFound when the tag does not exist.
-// Answers are cached per (repo, tag, claimed digest), so redelivered or
-// duplicate pushes ask once; failures other than NotFound are not cached.
+// Found digests are cached per (repo, tag, claimed digest), so redelivered
+// or duplicate pushes ask once. A NotFound is never cached: a registry can
+// announce a push before the tag can be read, and the caller asks again.
 // A push that names no digest is always asked afresh: nothing ties the
 // answer to that push.
 func (c *Client) VerifyTag(ctx context.Context, repo, tag, claimed string) (string, error) {
 	key := cacheKey{repo: repo, tag: tag, digest: claimed}
 	if claimed != "" {
 		if r, ok := c.cache.get(key); ok {
-			if r.notFound {
-				return "", &Error{Op: "digest", Ref: repo + ":" + tag, Class: ErrNotFound, Err: errCachedNotFound}
-			}
 			return r.digest, nil
 		}
 	}
 	d, err := c.Digest(ctx, repo, tag)
-	if claimed != "" {
-		switch {
-		case err == nil:
-			c.cache.put(key, cacheResult{digest: d})
-		case errors.Is(err, ErrNotFound):
-			c.cache.put(key, cacheResult{notFound: true})
-		}
+	if claimed != "" && err == nil {
+		c.cache.put(key, cacheResult{digest: d})
 	}
 	return d, err
 }
 
-// errCachedNotFound is the cause of a NotFound answered from the cache.
-var errCachedNotFound = errors.New("not found (cached answer)")
-
 type cacheKey struct{ repo, tag, digest string }
 
-type cacheResult struct {
-	digest   string
-	notFound bool
-}
+type cacheResult struct{ digest string }
 
 type cacheEntry struct {
 	key     cacheKey

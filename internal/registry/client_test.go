@@ -291,9 +291,10 @@ func TestRegistryClientRateLimit(t *testing.T) {
 	}
 }
 
-// VerifyTag asks the registry once per (repository, tag, claimed digest):
-// the answer, found or not found, is cached; a different digest asks
-// again; the cache keeps at most its size.
+// VerifyTag asks the registry once per (repository, tag, claimed digest)
+// it found: a different digest asks again, a missing tag is asked every
+// time (a registry can announce a tag before it can be read), and the
+// cache keeps at most its size, dropping the least recently used.
 func TestRegistryClientVerifyTagCached(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	d1 := reg.PushImage(t, "team/app", "1.0")
@@ -302,37 +303,37 @@ func TestRegistryClientVerifyTagCached(t *testing.T) {
 	repo := p.Host + "/team/app"
 	ctx := context.Background()
 	heads := func() int { return len(p.Requests("/manifests/")) }
-
-	for i := 0; i < 2; i++ {
-		if d, err := c.VerifyTag(ctx, repo, "1.0", d1); err != nil || d != d1 {
-			t.Fatalf("verify = %q, %v", d, err)
+	verify := func(tag, claimed, want string) {
+		t.Helper()
+		if d, err := c.VerifyTag(ctx, repo, tag, claimed); err != nil || d != want {
+			t.Fatalf("verify %s (%s) = %q, %v; want %s", tag, claimed, d, err, want)
 		}
 	}
+
+	verify("1.0", d1, d1)
+	verify("1.0", d1, d1)
 	if heads() != 1 {
 		t.Errorf("registry asked %d times for the same push, want 1", heads())
 	}
 	d2 := reg.PushImage(t, "team/app", "1.0") // the tag moves
-	if d, err := c.VerifyTag(ctx, repo, "1.0", d2); err != nil || d != d2 {
-		t.Errorf("verify of the new push = %q, %v; want %s", d, err, d2)
+	verify("1.0", d2, d2)
+	verify("1.0", d1, d1) // cached: the answer for that push
+	if heads() != 2 {
+		t.Errorf("registry asked %d times, want 2 (one per pushed digest)", heads())
+	}
+	verify("1.0", "sha256:"+strings.Repeat("e", 64), d2) // a third entry drops the least recently used, d2's
+	verify("1.0", d2, d2)
+	if heads() != 4 || c.cache.len() != 2 {
+		t.Errorf("registry asked %d times, want 4; cache holds %d, want its bound 2", heads(), c.cache.len())
 	}
 	for i := 0; i < 2; i++ {
 		if _, err := c.VerifyTag(ctx, repo, "9.9", d1); !errors.Is(err, ErrNotFound) {
 			t.Errorf("missing tag: %v", err)
 		}
 	}
-	if heads() != 3 {
-		t.Errorf("registry asked %d times, want 3 (a new digest and a missing tag, each once)", heads())
-	}
-	if n := c.cache.len(); n != 2 {
-		t.Errorf("cache holds %d results, want its bound 2", n)
-	}
-	if _, err := c.VerifyTag(ctx, repo, "1.0", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.VerifyTag(ctx, repo, "1.0", ""); err != nil {
-		t.Fatal(err)
-	}
-	if heads() != 5 {
-		t.Errorf("registry asked %d times, want 5 (a push without a digest is never cached)", heads())
+	verify("1.0", "", d2)
+	verify("1.0", "", d2)
+	if heads() != 8 {
+		t.Errorf("registry asked %d times, want 8 (a missing tag and a push without a digest are never cached)", heads())
 	}
 }
