@@ -45,9 +45,8 @@ func (s *Service) handle(m jetstream.Msg) {
 		_ = m.NakWithDelay(retryDelay)
 		return
 	}
-	ev, verdict, err := s.verify(ctx, ev, log)
+	ev, verdict, delay, err := s.verify(ctx, ev, deliveries(m), log)
 	if err != nil {
-		delay := verifyDelay(m, err)
 		lvl := zerolog.WarnLevel
 		if verdict == verdictRefused { // needs a person: credentials or verify: none
 			lvl = zerolog.ErrorLevel

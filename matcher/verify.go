@@ -3,6 +3,7 @@ package matcher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,6 +36,15 @@ const verifyTimeout = 15 * time.Second
 var verifyBackOff = []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute,
 	5 * time.Minute, 15 * time.Minute, time.Hour}
 
+// notFoundBackOff is how long the matcher waits before asking again for a
+// tag the registry does not have; after the last wait the tag is taken as
+// not in the registry. A registry can announce a push before the tag can
+// be read: the CNCF registry sends its notification when the manifest is
+// stored and links the tag right after. The waits happen within the
+// handling of the push (a few seconds in all), not by redelivery, whose
+// delays grow with the push consumer's back-off.
+var notFoundBackOff = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+
 // verdict is what the registry said about a push.
 type verdict string
 
@@ -44,7 +54,7 @@ const (
 	verdictSkipped     verdict = ""                // not asked: verify: none, or no verifier
 	verdictVerified    verdict = "verified"        // the tag points to the webhook's digest
 	verdictMoved       verdict = "digest_replaced" // the registry's digest differs (or the webhook had none)
-	verdictNotFound    verdict = "not_in_registry" // no such tag: no rewrite
+	verdictNotFound    verdict = "not_in_registry" // no such tag, however often asked: no rewrite
 	verdictUnavailable verdict = "unavailable"     // unreachable, 5xx, 429: handed back
 	verdictRefused     verdict = "unauthorized"    // 401/403 or unreadable credentials: handed back
 	verdictFailed      verdict = "failed"          // any other error: handed back
@@ -73,15 +83,23 @@ func (s *Service) wouldRewrite(ev bus.PushEvent) bool {
 // verify checks a push against its registry when the image's rule asks for
 // it and the push would change a file. It returns the event to match —
 // with the registry's digest when it differs from the webhook's — and the
-// verdict; an error means the push must be handed back and tried again.
-func (s *Service) verify(ctx context.Context, ev bus.PushEvent, log zerolog.Logger) (bus.PushEvent, verdict, error) {
+// verdict; an error means the push must be handed back and tried again
+// after the delay. delivery counts the push's deliveries, from 1.
+func (s *Service) verify(ctx context.Context, ev bus.PushEvent, delivery int, log zerolog.Logger) (bus.PushEvent, verdict, time.Duration, error) {
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
 	if s.cfg.Verifier == nil || ev.Tag == "" || s.cfg.ImageRules.For(repo).Verify == imagerules.VerifyNone || !s.wouldRewrite(ev) {
-		return ev, verdictSkipped, nil
+		return ev, verdictSkipped, 0, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
 	digest, err := s.cfg.Verifier.VerifyTag(ctx, repo, ev.Tag, ev.Digest)
+	for i := 0; i < len(notFoundBackOff) && errors.Is(err, registry.ErrNotFound); i++ {
+		if werr := wait(ctx, notFoundBackOff[i]); werr != nil {
+			err = fmt.Errorf("asking again for %s:%s: %w", repo, ev.Tag, werr)
+			break
+		}
+		digest, err = s.cfg.Verifier.VerifyTag(ctx, repo, ev.Tag, ev.Digest)
+	}
 	v := verdictVerified
 	switch {
 	case err == nil && digest != ev.Digest:
@@ -102,15 +120,28 @@ func (s *Service) verify(ctx context.Context, ev bus.PushEvent, log zerolog.Logg
 		v = verdictFailed
 	}
 	s.m.registryChecks.WithLabelValues(string(v)).Inc()
-	return ev, v, err
+	if err == nil {
+		return ev, v, 0, nil
+	}
+	return ev, v, max(verifyBackOff[min(delivery, len(verifyBackOff))-1], registry.RetryAfter(err)), err
 }
 
-// verifyDelay is how long to wait before the push comes back: the back-off
-// for its delivery count, or longer if the registry asked for it.
-func verifyDelay(m jetstream.Msg, err error) time.Duration {
-	n := 1
-	if md, mdErr := m.Metadata(); mdErr == nil && md.NumDelivered > 0 {
-		n = int(min(md.NumDelivered, uint64(len(verifyBackOff))))
+// wait sleeps for d, or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
-	return max(verifyBackOff[n-1], registry.RetryAfter(err))
+}
+
+// deliveries is how often m has been delivered, counting this time.
+func deliveries(m jetstream.Msg) int {
+	if md, err := m.Metadata(); err == nil && md.NumDelivered > 0 {
+		return int(min(md.NumDelivered, 1<<20))
+	}
+	return 1
 }

@@ -80,9 +80,18 @@ func (v *verifyHarness) checks(result verdict) float64 {
 	return testutil.ToFloat64(v.svc.m.registryChecks.WithLabelValues(string(result)))
 }
 
-// A pushed tag the registry does not have is not written: the push is
-// acknowledged, counted as not_in_registry, and no rewrite is published.
+// shortNotFound makes the not-found retries of a test quick, for the test's life.
+func shortNotFound(t *testing.T, backOff ...time.Duration) {
+	old := notFoundBackOff
+	notFoundBackOff = backOff
+	t.Cleanup(func() { notFoundBackOff = old })
+}
+
+// A pushed tag the registry does not have is not written: after asking
+// again a few times, the push is acknowledged, counted as not_in_registry,
+// and no rewrite is published.
 func TestVerifyTagNotInRegistry(t *testing.T) {
+	shortNotFound(t, 10*time.Millisecond, 10*time.Millisecond)
 	v := startVerified(t, nil, nil, nil, false)
 	v.pushEvent(t, "ev-ghost", "1.2.4", "sha256:"+strings.Repeat("a", 64))
 	waitFor(t, "push acknowledged", func() bool { return v.pendingPushes(t) == 0 })
@@ -92,6 +101,31 @@ func TestVerifyTagNotInRegistry(t *testing.T) {
 	if v.checks(verdictNotFound) != 1 || testutil.ToFloat64(v.svc.m.pushes.WithLabelValues("not_in_registry")) != 1 {
 		t.Errorf("not_in_registry not counted: checks %v, pushes %v", v.checks(verdictNotFound),
 			testutil.ToFloat64(v.svc.m.pushes.WithLabelValues("not_in_registry")))
+	}
+	if n := len(v.proxy.Requests("/manifests/")); n != 3 {
+		t.Errorf("registry asked %d times, want 3: once and twice again", n)
+	}
+}
+
+// The CNCF registry announces a push when the manifest is stored and links
+// the tag right after: a tag not found at first is asked for again, and
+// written once the registry has it.
+func TestVerifyTagNotInRegistryYet(t *testing.T) {
+	backOff := make([]time.Duration, 40)
+	for i := range backOff {
+		backOff[i] = 250 * time.Millisecond
+	}
+	shortNotFound(t, backOff...)
+	v := startVerified(t, nil, nil, nil, false)
+	v.pushEvent(t, "ev-early", "1.2.4", "") // a webhook without a digest, before the image
+	waitFor(t, "the first not-found", func() bool { return len(v.proxy.Requests("/manifests/1.2.4")) >= 1 })
+	want := v.reg.PushImage(t, "team/app", "1.2.4")
+	rws := v.rewrites(t, "a", "main", 1)
+	if rws[0].Tag != "1.2.4" || rws[0].Digest != want {
+		t.Errorf("rewrite = %+v, want 1.2.4 with the registry's digest %s", rws[0], want)
+	}
+	if v.checks(verdictNotFound) != 0 {
+		t.Errorf("taken as not in the registry while it was asked again")
 	}
 }
 
