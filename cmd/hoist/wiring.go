@@ -136,7 +136,11 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		log.Warn().Msg("no repositories configured: nothing will be matched or committed")
 	} else {
 		if st.match {
-			if mat, err = matcher.New(cfg.MatcherConfig(), conn.JS, reg, log); err != nil {
+			mcfg, err := withRegistry(cfg.MatcherConfig(), cfg)
+			if err != nil {
+				return err
+			}
+			if mat, err = matcher.New(mcfg, conn.JS, reg, log); err != nil {
 				return err
 			}
 			checks = append(checks, readiness{"matcher", boolReady(mat.Ready, "repositories not indexed yet")})
