@@ -275,7 +275,16 @@ func (c *Client) wrap(op, ref string, h *host, err error) error {
 		}
 	}
 	if class == nil && strings.Contains(err.Error(), "x509") {
-		e.Err = fmt.Errorf("%w (set insecure: true for this host in registries[] to accept it)", err)
+		e.Err = &hintError{err: err, hint: "set insecure: true for this host in registries[] to accept it"}
 	}
 	return e
 }
+
+// hintError adds what to do to an error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return strings.TrimSpace(e.err.Error()) + " (" + e.hint + ")" }
+func (e *hintError) Unwrap() error { return e.err }

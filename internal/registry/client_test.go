@@ -337,3 +337,20 @@ func TestRegistryClientVerifyTagCached(t *testing.T) {
 		t.Errorf("registry asked %d times, want 8 (a missing tag and a push without a digest are never cached)", heads())
 	}
 }
+
+// A registry whose certificate does not verify is refused, with an error
+// that names insecure: true; with insecure: true it answers.
+func TestRegistryClientInsecure(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	want := reg.PushImage(t, "team/app", "1.0")
+	p := testregistry.NewTLSProxy(t, reg.Host)
+	_, err := newClient(t, nil).Digest(context.Background(), p.Host+"/team/app", "1.0")
+	if err == nil || errors.Is(err, ErrTemporary) || !strings.Contains(err.Error(), "insecure: true") {
+		t.Errorf("untrusted certificate: %v, want an error naming insecure: true that is not temporary", err)
+	}
+	t.Log(err)
+	d, err := newClient(t, []Host{{Host: p.Host, Insecure: true}}).Digest(context.Background(), p.Host+"/team/app", "1.0")
+	if err != nil || d != want {
+		t.Errorf("insecure: %q, %v; want %s", d, err, want)
+	}
+}

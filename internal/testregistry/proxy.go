@@ -1,6 +1,8 @@
 package testregistry
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -32,13 +34,24 @@ type Seen struct {
 // request that hook (nil: none) does not answer itself by returning true.
 func NewProxy(t testing.TB, target string, hook func(w http.ResponseWriter, r *http.Request) bool) *Proxy {
 	t.Helper()
+	return newProxy(t, target, hook, false)
+}
+
+// NewTLSProxy is NewProxy serving HTTPS with a certificate no client trusts.
+func NewTLSProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	return newProxy(t, target, nil, true)
+}
+
+func newProxy(t testing.TB, target string, hook func(w http.ResponseWriter, r *http.Request) bool, tls bool) *Proxy {
+	t.Helper()
 	u, err := url.Parse("http://" + target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &Proxy{hook: hook}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.seen = append(p.seen, Seen{Method: r.Method, Path: r.URL.Path, At: time.Now()})
 		p.mu.Unlock()
@@ -47,8 +60,14 @@ func NewProxy(t testing.TB, target string, hook func(w http.ResponseWriter, r *h
 		}
 		rp.ServeHTTP(w, r)
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // probes in plain HTTP are expected
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
-	p.Host = strings.TrimPrefix(srv.URL, "http://")
+	p.Host = strings.TrimPrefix(strings.TrimPrefix(srv.URL, "http://"), "https://")
 	return p
 }
 
