@@ -354,3 +354,22 @@ func TestRegistryClientInsecure(t *testing.T) {
 		t.Errorf("insecure: %q, %v; want %s", d, err, want)
 	}
 }
+
+// Every call has a deadline: a registry that never answers fails the call
+// as Temporary instead of holding it.
+func TestRegistryClientTimeout(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	reg.PushImage(t, "team/app", "1.0")
+	p := testregistry.NewProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.Contains(r.URL.Path, "/manifests/") {
+			return false
+		}
+		<-r.Context().Done() // hang until the client gives up
+		return true
+	})
+	_, err := newClient(t, nil, WithTimeout(200*time.Millisecond)).Digest(context.Background(), p.Host+"/team/app", "1.0")
+	if !errors.Is(err, ErrTemporary) {
+		t.Fatalf("err = %v, want ErrTemporary after the deadline", err)
+	}
+	t.Log(err)
+}
