@@ -1,9 +1,14 @@
-// Package config reads hoist.yaml (SPEC §8): strict decoding (an unknown key
-// is a mistake), ${ENV} expansion in every string, secrets from files,
-// defaults, and a Check that names the line of every mistake.
+// Package config reads hoist.yaml: strict decoding (an unknown key is a
+// mistake), ${ENV} expansion in every string, secrets from files (relative
+// paths from the file's folder), defaults, and a Check that names the line
+// of every mistake. A file is resolved for a set of stages: each resolves
+// and checks only the sections it uses.
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the whole of hoist.yaml.
 type Config struct {
@@ -25,9 +30,11 @@ type Config struct {
 	Repositories []Repository `yaml:"repositories"`
 
 	// file is the path the config was read from; lines maps a key path
-	// ("receivers[0].kind") to its line, for mistakes found after decoding.
-	file  string
-	lines map[string]int
+	// ("receivers[0].kind") to its line, for mistakes found after decoding;
+	// stages are the stages it was resolved for.
+	file   string
+	lines  map[string]int
+	stages Stages
 }
 
 // NATS is the bus configuration.
@@ -43,15 +50,44 @@ type NATS struct {
 	// Replicas is how many copies of each stream and bucket an external
 	// NATS cluster keeps (3 on a 3-node cluster); the embedded server keeps 1.
 	Replicas int `yaml:"replicas"`
-	// CredsFile is a NATS credentials file for an external server.
-	CredsFile string `yaml:"credsFile"`
-	// User and Password (or PasswordFile), or Token (or TokenFile),
-	// authenticate to an external server.
+	// User and Password (or PasswordFile) authenticate to an external server.
 	User         string `yaml:"user"`
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"passwordFile"`
-	Token        string `yaml:"token"`
-	TokenFile    string `yaml:"tokenFile"`
+	// Token (or TokenFile) authenticates to an external server.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"tokenFile"`
+	// CredsFile is a NATS credentials file (JWT and nkey seed) for an external server.
+	CredsFile string `yaml:"credsFile"`
+	// NKeySeedFile is a file holding an nkey seed (SU...) for an external server.
+	NKeySeedFile string `yaml:"nkeySeedFile"`
+	// TLS configures TLS to an external server: a CA to trust, a client certificate.
+	TLS TLS `yaml:"tls"`
+}
+
+// TLS is the TLS configuration of the connection to an external NATS server.
+type TLS struct {
+	// CAFile is a PEM bundle of the CAs that sign the server's certificate; empty: the system's.
+	CAFile string `yaml:"caFile"`
+	// CertFile and KeyFile are a PEM client certificate and its key, set together.
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+}
+
+// AuthMethod names the NATS authentication the config sets, "" for none:
+// "user", "token", "creds" or "nkey".
+func (n NATS) AuthMethod() string {
+	switch {
+	case n.User != "":
+		return "user"
+	case n.Token != "":
+		return "token"
+	case n.CredsFile != "":
+		return "creds"
+	case n.NKeySeedFile != "":
+		return "nkey"
+	}
+	return ""
 }
 
 // Log is the logging configuration.
@@ -72,12 +108,15 @@ type Ingest struct {
 type Receiver struct {
 	// Name is the URL path segment.
 	Name string `yaml:"name"`
-	// Kind is the registry's webhook dialect (SPEC §7).
+	// Kind is the registry's webhook dialect (distribution, harbor, generic...).
 	Kind string `yaml:"kind"`
-	// Secret is the shared secret; `secret: ""` explicitly opens the receiver.
-	Secret *string `yaml:"secret"`
+	// Secret is the shared secret; it must not be empty.
+	Secret string `yaml:"secret"`
 	// SecretFile names a file holding the secret (trailing newline removed).
 	SecretFile string `yaml:"secretFile"`
+	// InsecureNoAuth runs the receiver without authentication, the only way
+	// to do so; it excludes secret and secretFile.
+	InsecureNoAuth bool `yaml:"insecureNoAuth"`
 	// AuthHeader is the header static-header kinds read; empty: Authorization.
 	AuthHeader string `yaml:"authHeader"`
 	// Host is the registry host for payloads that do not name it (nexus needs it).
@@ -102,6 +141,9 @@ type Repository struct {
 	PushBranch string `yaml:"pushBranch"`
 	// Paths are the folders searched for manifests, relative to the repository root.
 	Paths []string `yaml:"paths"`
+	// Exclude are globs of repository-relative paths never searched
+	// ("charts/**", "**/templates/**"; ** spans folders).
+	Exclude []string `yaml:"exclude"`
 	// FetchInterval is how often the matcher fetches the branch to notice
 	// commits made by people; 0 disables the periodic fetch.
 	FetchInterval time.Duration `yaml:"fetchInterval"`
@@ -191,10 +233,56 @@ func (r Repository) TargetBranch() string {
 	return r.Branch
 }
 
-// SecretValue is the receiver's secret and whether the config set one.
-func (r Receiver) SecretValue() (string, bool) {
-	if r.Secret == nil {
-		return "", false
+// Stages are the stages the configuration was resolved and checked for.
+func (c *Config) Stages() Stages { return c.stages }
+
+// Line is the line of a key path ("repositories[0].commit.window"), or of
+// its nearest parent the file sets; 0 when the file sets none.
+func (c *Config) Line(key string) int { return c.line(key) }
+
+// Problem is a mistake found after loading (by a stage's own validation)
+// about a key path, placed at that key's line.
+func (c *Config) Problem(key, message string) Problem {
+	return Problem{File: c.file, Line: c.line(key), Key: key, Message: message}
+}
+
+// KeyIn is the key path under prefix ("receivers[0]") whose name a
+// message mentions, the longest such name winning, or prefix when it names
+// none: it places a stage's validation error at the key it is about.
+func (c *Config) KeyIn(prefix, message string) string {
+	best := prefix
+	bestLen := 0
+	for k := range c.lines {
+		if !strings.HasPrefix(k, prefix+".") {
+			continue
+		}
+		name := lastKey(k)
+		if i := strings.IndexByte(name, '['); i >= 0 {
+			name = name[:i]
+		}
+		if (len(name) > bestLen || len(name) == bestLen && k < best) && mentions(message, name) {
+			best, bestLen = k, len(name)
+		}
 	}
-	return *r.Secret, true
+	return best
+}
+
+// mentions reports whether word occurs in s as a whole word.
+func mentions(s, word string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(word)
+		if (j == 0 || !isWordByte(s[j-1])) && (end == len(s) || !isWordByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
