@@ -83,7 +83,8 @@ func runService(name string, st stages, args []string, stdout, stderr io.Writer)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serveStages(ctx, name, st, cfg, log); err != nil {
-		log.Error().Err(err).Msg("hoist " + name + " failed")
+		// Libraries quote the URLs they were given, passwords and all.
+		log.Error().Str("error", config.RedactText(err.Error())).Msg("hoist " + name + " failed")
 		return 1
 	}
 	return 0

@@ -17,6 +17,21 @@ var tokenSchemes = map[string]bool{"http": true, "https": true, "nats": true, "t
 // userinfoRE finds the credentials of a URL url.Parse refuses.
 var userinfoRE = regexp.MustCompile(`://[^/?#]*@`)
 
+// textUserinfoRE finds the credentials of URLs in free text.
+var textUserinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s"']+@`)
+
+// RedactText hides the credentials of every URL in a message (an error
+// from a library that quotes the URL it was given), keeping ssh's user.
+func RedactText(s string) string {
+	return textUserinfoRE.ReplaceAllStringFunc(s, func(m string) string {
+		scheme, _, _ := strings.Cut(m, "://")
+		if strings.EqualFold(scheme, "ssh") && !strings.Contains(m[len(scheme)+3:], ":") {
+			return m
+		}
+		return scheme + "://" + redacted + "@"
+	})
+}
+
 // RedactURL hides the password (and a token-like user name) in a URL or
 // a comma-separated list of URLs, for messages and logs.
 func RedactURL(s string) string {

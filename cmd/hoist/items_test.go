@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/config"
+)
+
+// stagesConfig needs the registry secret in ingest, the git password in
+// match and commit, and a signing key passphrase in commit only.
+const stagesConfig = `nats:
+  url: nats://%s
+listen: 127.0.0.1:0
+receivers:
+  - name: reg
+    kind: distribution
+    secret: ${HOIST_REGISTRY_SECRET}
+repositories:
+  - name: gitops
+    url: https://git.example.com/gitops.git
+    auth:
+      username: hoist
+      password: ${HOIST_GIT_PASSWORD}
+    commit:
+      signingKeyPassphraseFile: /nonexistent/signing-passphrase
+`
+
+// onlyEnv leaves exactly the named variables of the Deployments' secrets set.
+func onlyEnv(t *testing.T, set ...string) {
+	t.Helper()
+	for _, v := range []string{"HOIST_REGISTRY_SECRET", "HOIST_GIT_PASSWORD"} {
+		t.Setenv(v, "x")
+		if !contains(set, v) {
+			os.Unsetenv(v)
+		}
+	}
+}
+
+// Item: every stage died on the other stages' secrets. With only its own
+// secret, each stage command gets past its configuration (to the NATS
+// connection, refused here), and config check --stage agrees.
+func TestEveryStageDiesOnOtherStagesSecrets(t *testing.T) {
+	p := writeConfig(t, fmt.Sprintf(stagesConfig, freePort(t)))
+	for _, tc := range []struct {
+		stage, env, other string
+	}{
+		{"ingest", "HOIST_REGISTRY_SECRET", "HOIST_GIT_PASSWORD"},
+		{"match", "HOIST_GIT_PASSWORD", "HOIST_REGISTRY_SECRET"},
+		{"commit", "HOIST_GIT_PASSWORD", "HOIST_REGISTRY_SECRET"},
+	} {
+		t.Run(tc.stage, func(t *testing.T) {
+			onlyEnv(t, tc.env)
+			code, _, errOut := runHoist(t, tc.stage, "--config", p)
+			reached := "connect nats"
+			if tc.stage == "commit" { // the signing passphrase file is the committer's own
+				reached = "signingKeyPassphraseFile: cannot read"
+			}
+			if code != 1 || strings.Contains(errOut, tc.other) || !strings.Contains(errOut, reached) {
+				t.Fatalf("hoist %s with only %s: exit %d\n%s", tc.stage, tc.env, code, errOut)
+			}
+			code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", tc.stage)
+			wantCode := 0
+			if tc.stage == "commit" { // its signing passphrase file is missing
+				wantCode = 1
+			}
+			if code != wantCode || strings.Contains(out, tc.other) {
+				t.Fatalf("config check --stage %s: exit %d\n%s", tc.stage, code, out)
+			}
+		})
+	}
+	onlyEnv(t, "HOIST_GIT_PASSWORD")
+	code, out, _ := runHoist(t, "config", "check", "--config", p)
+	if code != 1 || !strings.Contains(out, p+":7: receivers[0].secret: environment variable HOIST_REGISTRY_SECRET is not set") ||
+		!strings.Contains(out, p+":15: repositories[0].commit.signingKeyPassphraseFile: cannot read") {
+		t.Fatalf("config check of every stage: exit %d\n%s", code, out)
+	}
+	// Repeated or listed stages check the union.
+	code, out, _ = runHoist(t, "config", "check", "--config", p, "--stage", "ingest", "--stage", "match")
+	if code != 1 || !strings.Contains(out, "HOIST_REGISTRY_SECRET") || strings.Contains(out, "signing") {
+		t.Fatalf("--stage ingest --stage match: exit %d\n%s", code, out)
+	}
+	if code, _, _ := runHoist(t, "config", "check", "--config", p, "--stage", "serve"); code != 2 {
+		t.Fatalf("--stage serve: exit %d, want 2", code)
+	}
+}
+
+// Item: an empty secret silently opened a receiver.
+func TestEmptySecretSilentlyOpensReceiver(t *testing.T) {
+	t.Setenv("HOIST_EMPTY", "")
+	p := writeConfig(t, "receivers:\n  - name: a\n    kind: generic\n    secret: ${HOIST_EMPTY}\n  - name: b\n    kind: generic\n    secret: \"\"\n")
+	code, out, _ := runHoist(t, "config", "check", "--config", p)
+	if code != 1 || !strings.Contains(out, p+":4: receivers[0].secret: ${HOIST_EMPTY} is empty") || !strings.Contains(out, p+":7: receivers[1].secret is empty") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// insecureNoAuth is the one way to run a receiver without authentication,
+// and it reaches ingest: a delivery without credentials is stored.
+func TestInsecureNoAuthReceiverAcceptsWithoutCredentials(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
+nats: {dataDir: %[1]s/nats}
+dataDir: %[1]s/data
+listen: %[2]s
+receivers:
+  - {name: ci, kind: generic, insecureNoAuth: true}
+`, dir, addr)), config.AllStages)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if ps := checkStages(cfg, nil); len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg, zerolog.Nop())
+	}()
+	defer func() { cancel(); <-done }()
+	base := "http://" + addr
+	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	resp, err := http.Post(base+"/hooks/ci", "application/json", strings.NewReader(`{"image":"127.0.0.1:5000/team/app:1.2.4"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("an unauthenticated delivery to an insecureNoAuth receiver: %d", resp.StatusCode)
+	}
+}
+
+// Item: mistakes config check let through, found only when a stage ran.
+func TestConfigCheckedTooLate(t *testing.T) {
+	code, out, _ := runHoist(t, "config", "check", "--config", writeConfig(t, ""))
+	if code != 1 || !strings.Contains(out, "the file is empty") {
+		t.Fatalf("an empty file: exit %d\n%s", code, out)
+	}
+	p := writeConfig(t, `receivers:
+  - name: nx
+    kind: nexus
+    secret: s
+  - name: typo
+    kind: dockerhbu
+    secret: s
+repositories:
+  - name: gitops
+    url: "htp:/foo bar"
+  - name: templated
+    url: /srv/gitops.git
+    commit:
+      authorName: hoist
+      messageTemplate: "{{ .Nope }}"
+`)
+	code, out, _ = runHoist(t, "config", "check", "--config", p)
+	want := p + `:3: receivers[0].kind: receiver nx: kind nexus needs host (Nexus webhooks do not name the registry host)` + "\n" +
+		p + `:6: receivers[1].kind: unknown kind "dockerhbu" (did you mean "dockerhub"?) (one of acr, cloudevents, distribution, dockerhub, ecr, gcr, generic, gitea, github, harbor, jfrog, nexus, quay)` + "\n" +
+		p + `:10: repositories[0].url: "htp:/foo bar": unknown scheme or host "htp" (write http(s)://, ssh://, file://, user@host:path or a local path)` + "\n" +
+		p + `:15: repositories[1].commit.messageTemplate: template: message:1:3: executing "message" at <.Nope>: can't evaluate field Nope in type committer.MessageData` + "\n"
+	if code != 1 || out != want {
+		t.Fatalf("exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	// Only the stage that uses a section runs its validation.
+	if code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", "match"); code != 1 || strings.Contains(out, "Nope") || strings.Contains(out, "nexus") {
+		t.Fatalf("--stage match: exit %d\n%s", code, out)
+	}
+}
+
+// Item: a repository's exclude globs are checked, at their line.
+func TestRepositoryExcludeGlobs(t *testing.T) {
+	p := writeConfig(t, "repositories:\n  - name: gitops\n    url: /srv/gitops.git\n    exclude: [\"charts/**\", \"**/templates/**\"]\n  - name: other\n    url: /srv/other.git\n    exclude:\n      - \"charts/[\"\n")
+	code, out, _ := runHoist(t, "config", "check", "--config", p)
+	if code != 1 || out != p+`:8: repositories[1].exclude: "charts/[" is not a valid glob (an unclosed '['?)`+"\n" {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// serveConfig is a hoist serve configuration in dir listening on addr.
+func serveConfig(t *testing.T, dir, addr string) *config.Config {
+	t.Helper()
+	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
+nats: {dataDir: %[1]s/nats}
+dataDir: %[1]s/data
+listen: %[2]s
+receivers:
+  - {name: ci, kind: generic, secret: s3cret}
+`, dir, addr)), config.AllStages)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	return cfg
+}
+
+// Item: two processes on one data directory started without complaint.
+// The second refuses, naming the first's pid; a lock file a killed process
+// left behind blocks nothing.
+func TestTwoProcessesOnOneDataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	// A stale lock file, as a killed process leaves it.
+	for _, d := range []string{filepath.Join(dir, "data"), filepath.Join(dir, "nats")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(d, "hoist.lock"), "999999\n")
+	}
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	all := stages{ingest: true, match: true, commit: true, embedded: true}
+	go func() { done <- serveStages(ctx, "serve", all, serveConfig(t, dir, addr), zerolog.Nop()) }()
+	defer func() { cancel(); <-done }()
+	pollUntil(t, "the first hoist serve", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+
+	second := freePort(t)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	done2 := make(chan error, 1)
+	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	go func() { done2 <- serveStages(ctx2, "serve", all, serveConfig(t, dir, second), zerolog.New(logs)) }()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case err := <-done2:
+			want := fmt.Sprintf("is in use by another hoist process (pid %d)", os.Getpid())
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "hoist.lock") {
+				t.Fatalf("second serve on the same directories: %v, want %q", err, want)
+			}
+			return
+		case <-deadline:
+			t.Fatal("the second serve neither failed nor became ready")
+		default:
+		}
+		if code, _ := httpGet("http://" + second + "/readyz"); code == 200 {
+			t.Fatal("a second hoist serve runs on the same data directories")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the second serve's outcome with a deadline
+	}
+}
+
+// Two opens of one lock in one process conflict like two processes do
+// (flock locks belong to the open file), and a closed one frees it.
+func TestDataDirLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	l, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "hoist.lock")); strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("lock file holds %q, want the pid", b)
+	}
+	if _, err := lockDir(dir); err == nil || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second lock: %v", err)
+	}
+	l.unlock()
+	l2, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	l2.unlock()
+	// The same folder for both data directories is locked once.
+	release, err := lockDataDirs(stages{commit: true}, dir, dir+"/", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+}
+
+// Item: config messages and hoist's logs printed the passwords of URLs.
+func TestSecretsInURLsArePrinted(t *testing.T) {
+	p := writeConfig(t, "repositories:\n  - name: a\n    url: \"https://hoist:pa55word@git.example.com/my repo.git\"\n")
+	if code, out, _ := runHoist(t, "config", "check", "--config", p); code != 1 || strings.Contains(out, "pa55word") || !strings.Contains(out, "hoist:xxxxx@") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	p = writeConfig(t, "nats:\n  url: nats://hoist:pa55word@127.0.0.1:4222\nreceivers: [{name: a, kind: generic, secret: s}]\n")
+	if code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", "ingest"); code != 0 || strings.Contains(out, "pa55word") || !strings.Contains(out, "NATS at nats://hoist:xxxxx@127.0.0.1:4222") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	p = writeConfig(t, fmt.Sprintf("nats:\n  url: nats://hoist:pa55word@%s\nreceivers: [{name: a, kind: generic, secret: s}]\n", freePort(t)))
+	if code, _, errOut := runHoist(t, "ingest", "--config", p, "--listen", "127.0.0.1:0"); code != 1 || strings.Contains(errOut, "pa55word") || !strings.Contains(errOut, "connect nats") {
+		t.Fatalf("hoist ingest against a closed port: exit %d\n%s", code, errOut)
+	}
+}
+
+// Item: config check reported yaml.v3's line, not the mistake's; and
+// relative *File paths start from the configuration file's folder.
+func TestConfigErrorLines(t *testing.T) {
+	p := writeConfig(t, "listen: 127.0.0.1:8080\nreceivers:\n  - name: a\n    kind: generic\n   secret: s\n")
+	code, out, _ := runHoist(t, "config", "check", "--config", p)
+	if code != 1 || !strings.HasPrefix(out, p+":5: YAML syntax:") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	p = writeConfig(t, "receivers:\n  - {name: a, kind: generic, secretFile: registry-secret}\n")
+	writeFile(t, filepath.Join(filepath.Dir(p), "registry-secret"), "s3cret\n")
+	t.Chdir(t.TempDir())
+	if code, out, _ := runHoist(t, "config", "check", "--config", p); code != 0 {
+		t.Fatalf("a secretFile beside the config, checked from elsewhere: exit %d\n%s", code, out)
+	}
+}
+
+// Item: NATS authentication keys.
+func TestNATSAuthKeys(t *testing.T) {
+	p := writeConfig(t, "nats:\n  url: nats://127.0.0.1:4222\n  user: hoist\nreceivers: [{name: a, kind: generic, secret: s}]\n")
+	if code, out, _ := runHoist(t, "config", "check", "--config", p); code != 1 || !strings.Contains(out, p+":3: nats.user needs password or passwordFile") {
+		t.Fatalf("user without password: exit %d\n%s", code, out)
+	}
+	p = writeConfig(t, "nats:\n  url: nats://127.0.0.1:4222\n  user: hoist\n  passwordFile: pw\n  tls: {caFile: pw}\nreceivers: [{name: a, kind: generic, secret: s}]\n")
+	writeFile(t, filepath.Join(filepath.Dir(p), "pw"), "secret\n")
+	if code, out, _ := runHoist(t, "config", "check", "--config", p); code != 0 {
+		t.Fatalf("user, passwordFile and tls: exit %d\n%s", code, out)
+	}
+}
