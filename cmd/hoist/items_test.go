@@ -320,3 +320,28 @@ func TestNATSAuthKeys(t *testing.T) {
 		t.Fatalf("user, passwordFile and tls: exit %d\n%s", code, out)
 	}
 }
+
+// The translation onto each stage's configuration keeps every key.
+func TestStageConfigTranslation(t *testing.T) {
+	t.Setenv("HOIST_TEST_SECRET", "s3cret")
+	t.Setenv("HOIST_TEST_DATA", "")
+	c, ps := loadConfig(filepath.Join("..", "..", "internal", "config", "testdata", "full.yaml"), config.AllStages)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	cc := committerConfig(c)
+	if len(cc.Repos) != 2 || cc.Repos[0].PushBranch != "hoist/updates" || cc.Repos[0].Commit.AuthorName != "Hoist Bot" ||
+		cc.Repos[0].Auth.Password != "file-secret" || cc.Repos[1].Commit.Window != 2*time.Second || cc.DataDir != filepath.Join("data", "git") {
+		t.Errorf("committer config = %+v", cc)
+	}
+	mc := matcherConfig(c)
+	if len(mc.Repos) != 2 || mc.Repos[0].FetchInterval != time.Minute || mc.Repos[0].Paths[1] != "clusters/prod" ||
+		mc.Repos[1].Branch != "main" || mc.Repos[0].Auth.Password != "file-secret" {
+		t.Errorf("matcher config = %+v", mc)
+	}
+	ic := ingestConfig(c)
+	if len(ic.Receivers) != 3 || ic.Receivers[0].Secret != "s3cret" || !ic.Receivers[2].Open() || ic.Receivers[1].Open() ||
+		ic.Receivers[1].AuthHeader != "X-Hoist-Token" || ic.Receivers[1].RateBurst != 20 {
+		t.Errorf("ingest config = %+v", ic)
+	}
+}

@@ -77,9 +77,13 @@ func syntaxProblem(name string, data []byte, err error) Problem {
 	return Problem{File: name, Line: mistakeLine(data, line, m[2]), Message: "YAML syntax: " + m[2]}
 }
 
-// maxScanLines bounds the prefixes mistakeLine parses (each parse reads
-// the prefix again); a configuration file comes nowhere near it.
-const maxScanLines = 2000
+// maxScanLines and maxScanBytes bound the prefixes mistakeLine parses
+// (each parse reads the prefix again); a configuration file comes nowhere
+// near them.
+const (
+	maxScanLines = 2000
+	maxScanBytes = 256 << 10
+)
 
 // mistakeLine is the first line from reported on whose prefix of data fails
 // to parse with the message msg, or reported when none does.
@@ -93,18 +97,30 @@ func mistakeLine(data []byte, reported int, msg string) int {
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		ends = append(ends, len(data))
 	}
+	if len(data) > maxScanBytes {
+		return reported
+	}
 	start := max(reported, 1)
 	for l := start; l <= len(ends) && l < start+maxScanLines; l++ {
-		var n yaml.Node
-		err := yaml.Unmarshal(data[:ends[l-1]], &n)
-		if err == nil {
-			continue
-		}
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil && m[2] == msg {
+		if m := yamlLineRE.FindStringSubmatch(parseError(data[:ends[l-1]])); m != nil && m[2] == msg {
 			return l
 		}
 	}
 	return reported
+}
+
+// parseError is yaml.v3's error for data, "" when it parses.
+func parseError(data []byte) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // line is the line of a key path, or of its nearest parent that has one.
