@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/config"
@@ -47,51 +48,58 @@ func onlyEnv(t *testing.T, set ...string) {
 	}
 }
 
-// Item: every stage died on the other stages' secrets. With only its own
-// secret, each stage command gets past its configuration (to the NATS
-// connection, refused here), and config check --stage agrees.
+// Item: every stage died on the other stages' secrets. A stage command
+// resolves only its own sections: given a mistake of its own and none of
+// the other stages' secrets, it reports only its own mistake; config check
+// --stage agrees.
 func TestEveryStageDiesOnOtherStagesSecrets(t *testing.T) {
 	p := writeConfig(t, fmt.Sprintf(stagesConfig, freePort(t)))
 	for _, tc := range []struct {
-		stage, env, other string
+		stage, env, other, own string
 	}{
-		{"ingest", "HOIST_REGISTRY_SECRET", "HOIST_GIT_PASSWORD"},
-		{"match", "HOIST_GIT_PASSWORD", "HOIST_REGISTRY_SECRET"},
-		{"commit", "HOIST_GIT_PASSWORD", "HOIST_REGISTRY_SECRET"},
+		{"ingest", "HOIST_GIT_PASSWORD", "HOIST_GIT_PASSWORD", "HOIST_REGISTRY_SECRET is not set"},
+		{"match", "HOIST_REGISTRY_SECRET", "HOIST_REGISTRY_SECRET", "HOIST_GIT_PASSWORD is not set"},
+		{"commit", "HOIST_GIT_PASSWORD", "HOIST_REGISTRY_SECRET", "signingKeyPassphraseFile: cannot read"},
 	} {
 		t.Run(tc.stage, func(t *testing.T) {
+			// ingest and match are given the other's secret but not their
+			// own; commit its git password but not its signing passphrase.
 			onlyEnv(t, tc.env)
 			code, _, errOut := runHoist(t, tc.stage, "--config", p)
-			reached := "connect nats"
-			if tc.stage == "commit" { // the signing passphrase file is the committer's own
-				reached = "signingKeyPassphraseFile: cannot read"
-			}
-			if code != 1 || strings.Contains(errOut, tc.other) || !strings.Contains(errOut, reached) {
-				t.Fatalf("hoist %s with only %s: exit %d\n%s", tc.stage, tc.env, code, errOut)
+			if code != 1 || !strings.Contains(errOut, tc.own) || strings.Contains(errOut, tc.other) || strings.Count(errOut, p+":") != 1 {
+				t.Fatalf("hoist %s: exit %d, want only %q\n%s", tc.stage, code, tc.own, errOut)
 			}
 			code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", tc.stage)
-			wantCode := 0
-			if tc.stage == "commit" { // its signing passphrase file is missing
-				wantCode = 1
-			}
-			if code != wantCode || strings.Contains(out, tc.other) {
+			if code != 1 || !strings.Contains(out, tc.own) || strings.Contains(out, tc.other) || strings.Count(out, p+":") != 1 {
 				t.Fatalf("config check --stage %s: exit %d\n%s", tc.stage, code, out)
 			}
 		})
 	}
+	onlyEnv(t, "HOIST_REGISTRY_SECRET")
+	if code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", "ingest"); code != 0 {
+		t.Fatalf("config check --stage ingest with its secret: exit %d\n%s", code, out)
+	}
 	onlyEnv(t, "HOIST_GIT_PASSWORD")
+	if code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", "match"); code != 0 {
+		t.Fatalf("config check --stage match with its secret: exit %d\n%s", code, out)
+	}
 	code, out, _ := runHoist(t, "config", "check", "--config", p)
 	if code != 1 || !strings.Contains(out, p+":7: receivers[0].secret: environment variable HOIST_REGISTRY_SECRET is not set") ||
 		!strings.Contains(out, p+":15: repositories[0].commit.signingKeyPassphraseFile: cannot read") {
 		t.Fatalf("config check of every stage: exit %d\n%s", code, out)
 	}
 	// Repeated or listed stages check the union.
-	code, out, _ = runHoist(t, "config", "check", "--config", p, "--stage", "ingest", "--stage", "match")
-	if code != 1 || !strings.Contains(out, "HOIST_REGISTRY_SECRET") || strings.Contains(out, "signing") {
-		t.Fatalf("--stage ingest --stage match: exit %d\n%s", code, out)
+	for _, args := range [][]string{{"--stage", "ingest", "--stage", "match"}, {"--stage", "ingest,match"}} {
+		code, out, _ = runHoist(t, append([]string{"config", "check", "--config", p}, args...)...)
+		if code != 1 || !strings.Contains(out, "HOIST_REGISTRY_SECRET") || strings.Contains(out, "signing") {
+			t.Fatalf("%v: exit %d\n%s", args, code, out)
+		}
 	}
 	if code, _, _ := runHoist(t, "config", "check", "--config", p, "--stage", "serve"); code != 2 {
 		t.Fatalf("--stage serve: exit %d, want 2", code)
+	}
+	if got := (stages{ingest: true, match: true, commit: true}).config(); got != config.AllStages {
+		t.Fatalf("serve's stages = %v", got)
 	}
 }
 
@@ -286,9 +294,34 @@ func TestSecretsInURLsArePrinted(t *testing.T) {
 	if code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", "ingest"); code != 0 || strings.Contains(out, "pa55word") || !strings.Contains(out, "NATS at nats://hoist:xxxxx@127.0.0.1:4222") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	p = writeConfig(t, fmt.Sprintf("nats:\n  url: nats://hoist:pa55word@%s\nreceivers: [{name: a, kind: generic, secret: s}]\n", freePort(t)))
-	if code, _, errOut := runHoist(t, "ingest", "--config", p, "--listen", "127.0.0.1:0"); code != 1 || strings.Contains(errOut, "pa55word") || !strings.Contains(errOut, "connect nats") {
-		t.Fatalf("hoist ingest against a closed port: exit %d\n%s", code, errOut)
+	// The startup line of a stage against an external server that wants the password.
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Username: "hoist", Password: "pa55word", NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	addr := freePort(t)
+	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf("nats:\n  url: nats://hoist:pa55word@%s\nlisten: %s\nreceivers: [{name: a, kind: generic, secret: s}]\n",
+		strings.TrimPrefix(ns.ClientURL(), "nats://"), addr)), config.StageIngest)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveStages(ctx, "ingest", stages{ingest: true}, cfg, zerolog.New(logs)) }()
+	pollUntil(t, "hoist ingest", func() bool { return strings.Contains(logs.String(), "hoist ingest started") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "pa55word") || !strings.Contains(logs.String(), "nats://hoist:xxxxx@") {
+		t.Fatalf("the log shows the password, or not the server:\n%s", logs)
 	}
 }
 

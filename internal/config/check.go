@@ -104,7 +104,7 @@ func (c *Config) checkNATS(d *decoder) {
 	}
 	c.checkNATSAuth(d)
 	for _, k := range []struct{ key, file string }{
-		{"nats.credsFile", n.CredsFile}, {"nats.nkeySeedFile", n.NKeySeedFile},
+		{"nats.credsFile", n.CredsFile}, {"nats.nkeySeedFile", n.NkeySeedFile},
 		{"nats.tls.caFile", n.TLS.CAFile}, {"nats.tls.certFile", n.TLS.CertFile}, {"nats.tls.keyFile", n.TLS.KeyFile},
 	} {
 		c.checkReadable(d, k.key, k.file)

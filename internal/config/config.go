@@ -50,44 +50,29 @@ type NATS struct {
 	// Replicas is how many copies of each stream and bucket an external
 	// NATS cluster keeps (3 on a 3-node cluster); the embedded server keeps 1.
 	Replicas int `yaml:"replicas"`
-	// User and Password (or PasswordFile) authenticate to an external server.
+	// CredsFile is a NATS credentials file for an external server.
+	CredsFile string `yaml:"credsFile"`
+	// User and Password (or PasswordFile), or Token (or TokenFile),
+	// authenticate to an external server.
 	User         string `yaml:"user"`
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"passwordFile"`
-	// Token (or TokenFile) authenticates to an external server.
-	Token     string `yaml:"token"`
-	TokenFile string `yaml:"tokenFile"`
-	// CredsFile is a NATS credentials file (JWT and nkey seed) for an external server.
-	CredsFile string `yaml:"credsFile"`
-	// NKeySeedFile is a file holding an nkey seed (SU...) for an external server.
-	NKeySeedFile string `yaml:"nkeySeedFile"`
-	// TLS configures TLS to an external server: a CA to trust, a client certificate.
-	TLS TLS `yaml:"tls"`
+	Token        string `yaml:"token"`
+	TokenFile    string `yaml:"tokenFile"`
+	// NkeySeedFile holds a user nkey seed that signs the server's challenge.
+	NkeySeedFile string `yaml:"nkeySeedFile"`
+	// TLS verifies an external server and authenticates hoist with a
+	// client certificate.
+	TLS NATSTLS `yaml:"tls"`
 }
 
-// TLS is the TLS configuration of the connection to an external NATS server.
-type TLS struct {
-	// CAFile is a PEM bundle of the CAs that sign the server's certificate; empty: the system's.
+// NATSTLS names the files of a TLS connection to an external NATS server.
+type NATSTLS struct {
+	// CAFile holds the CA certificates the server's certificate must chain to.
 	CAFile string `yaml:"caFile"`
-	// CertFile and KeyFile are a PEM client certificate and its key, set together.
+	// CertFile and KeyFile are hoist's client certificate and key (mutual TLS).
 	CertFile string `yaml:"certFile"`
 	KeyFile  string `yaml:"keyFile"`
-}
-
-// AuthMethod names the NATS authentication the config sets, "" for none:
-// "user", "token", "creds" or "nkey".
-func (n NATS) AuthMethod() string {
-	switch {
-	case n.User != "":
-		return "user"
-	case n.Token != "":
-		return "token"
-	case n.CredsFile != "":
-		return "creds"
-	case n.NKeySeedFile != "":
-		return "nkey"
-	}
-	return ""
 }
 
 // Log is the logging configuration.

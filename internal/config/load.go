@@ -201,7 +201,7 @@ func (c *Config) resolveFiles() {
 		}
 	}
 	n := &c.NATS
-	for _, p := range []*string{&n.PasswordFile, &n.TokenFile, &n.CredsFile, &n.NKeySeedFile, &n.TLS.CAFile, &n.TLS.CertFile, &n.TLS.KeyFile} {
+	for _, p := range []*string{&n.PasswordFile, &n.TokenFile, &n.CredsFile, &n.NkeySeedFile, &n.TLS.CAFile, &n.TLS.CertFile, &n.TLS.KeyFile} {
 		rel(p)
 	}
 	for i := range c.Receivers {

@@ -62,9 +62,6 @@ func (s Stages) String() string {
 	return strings.Join(names, ",")
 }
 
-// Has reports whether every stage of t is in s.
-func (s Stages) Has(t Stages) bool { return s&t == t && t != 0 }
-
 // uses reports whether one of the stages reads the key path
 // ("repositories[0].commit.window"). Every stage uses nats, listen and log;
 // ingest the ingest limits and the receivers; match the repositories but
