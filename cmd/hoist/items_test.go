@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -377,4 +380,66 @@ func TestStageConfigTranslation(t *testing.T) {
 		ic.Receivers[1].AuthHeader != "X-Hoist-Token" || ic.Receivers[1].RateBurst != 20 {
 		t.Errorf("ingest config = %+v", ic)
 	}
+}
+
+// lockHolderEnv makes the test binary a process that holds a data
+// directory's lock (see TestDataDirLockAcrossProcesses).
+const lockHolderEnv = "HOIST_TEST_HOLD_LOCK"
+
+func init() {
+	dir := os.Getenv(lockHolderEnv)
+	if dir == "" {
+		return
+	}
+	if _, err := lockDir(dir); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("locked")
+	_, _ = io.Copy(io.Discard, os.Stdin) // hold the lock until killed (the test never closes stdin)
+	os.Exit(0)
+}
+
+// Two real processes: the second is refused with the first's pid; once the
+// first is killed (SIGKILL: nothing cleans up), its lock file blocks nothing.
+func TestDataDirLockAcrossProcesses(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), lockHolderEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	defer func() {
+		if !killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("lock holder said %q, %v", line, err)
+	}
+	_, err = lockDir(dir)
+	if want := fmt.Sprintf("in use by another hoist process (pid %d)", cmd.Process.Pid); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("lock held by another process: %v, want %q", err, want)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	killed = true
+	if _, err := os.Stat(filepath.Join(dir, "hoist.lock")); err != nil {
+		t.Fatalf("the killed process's lock file: %v", err)
+	}
+	l, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("lock after the holder was killed: %v", err)
+	}
+	l.unlock()
 }
