@@ -88,6 +88,9 @@ const (
 // mistakeLine is the first line from reported on whose prefix of data fails
 // to parse with the message msg, or reported when none does.
 func mistakeLine(data []byte, reported int, msg string) int {
+	if len(data) > maxScanBytes {
+		return reported
+	}
 	ends := []int{} // ends[i] is the offset just after line i+1
 	for i, b := range data {
 		if b == '\n' {
@@ -96,9 +99,6 @@ func mistakeLine(data []byte, reported int, msg string) int {
 	}
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		ends = append(ends, len(data))
-	}
-	if len(data) > maxScanBytes {
-		return reported
 	}
 	start := max(reported, 1)
 	for l := start; l <= len(ends) && l < start+maxScanLines; l++ {
