@@ -178,9 +178,10 @@ repositories:
 	want := p + `:3: receivers[0].kind: receiver nx: kind nexus needs host (Nexus webhooks do not name the registry host)` + "\n" +
 		p + `:6: receivers[1].kind: unknown kind "dockerhbu" (did you mean "dockerhub"?) (one of acr, cloudevents, distribution, dockerhub, ecr, gcr, generic, gitea, github, harbor, jfrog, nexus, quay)` + "\n" +
 		p + `:10: repositories[0].url: "htp:/foo bar": unknown scheme or host "htp" (write http(s)://, ssh://, file://, user@host:path or a local path)` + "\n" +
-		p + `:15: repositories[1].commit.messageTemplate: template: message:1:3: executing "message" at <.Nope>: can't evaluate field Nope in type committer.MessageData` + "\n"
-	if code != 1 || out != want {
-		t.Fatalf("exit %d\n%s\nwant\n%s", code, out, want)
+		p + `:15: repositories[1].commit.messageTemplate: `
+	// The template's message is text/template's, whichever check finds it.
+	if code != 1 || !strings.HasPrefix(out, want) || !strings.Contains(out[len(want):], "Nope") || strings.Count(out, "\n") != 4 {
+		t.Fatalf("exit %d\n%s\nwant\n%s...Nope...", code, out, want)
 	}
 	// Only the stage that uses a section runs its validation.
 	if code, out, _ := runHoist(t, "config", "check", "--config", p, "--stage", "match"); code != 1 || strings.Contains(out, "Nope") || strings.Contains(out, "nexus") {
