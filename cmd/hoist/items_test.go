@@ -281,11 +281,22 @@ func TestDataDirLock(t *testing.T) {
 	}
 	l2.unlock()
 	// The same folder for both data directories is locked once.
-	release, err := lockDataDirs(stages{commit: true}, dir, dir+"/", true)
-	if err != nil {
+	ls := dirLocks{}
+	if err := ls.lock(dir); err != nil {
 		t.Fatal(err)
 	}
-	release()
+	if err := ls.lock(dir + "/"); err != nil {
+		t.Fatalf("the same folder again: %v", err)
+	}
+	if _, err := lockDir(dir); err == nil {
+		t.Fatal("a held lock was taken again")
+	}
+	ls.release()
+	if l, err := lockDir(dir); err != nil {
+		t.Fatalf("after release: %v", err)
+	} else {
+		l.unlock()
+	}
 }
 
 // Item: config messages and hoist's logs printed the passwords of URLs.

@@ -51,39 +51,31 @@ func lockDir(dir string) (*dirLock, error) {
 // unlock releases the lock; the file stays, harmlessly.
 func (l *dirLock) unlock() { l.f.Close() }
 
-// lockDataDirs takes the lock of every data directory the stages write:
-// the committer's dataDir and the embedded NATS server's store. The
-// returned function releases them.
-func lockDataDirs(st stages, dataDir, natsDir string, embeddedNATS bool) (func(), error) {
-	var dirs []string
-	if st.commit {
-		dirs = append(dirs, dataDir)
+// dirLocks are the data directory locks a process holds, one per folder
+// (the same folder named twice must not block its own process).
+type dirLocks map[string]*dirLock
+
+// lock takes dir's lock unless the process holds it already.
+func (ls dirLocks) lock(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = filepath.Clean(dir)
 	}
-	if embeddedNATS {
-		dirs = append(dirs, natsDir)
+	if ls[abs] != nil {
+		return nil
 	}
-	var locks []*dirLock
-	release := func() {
-		for _, l := range locks {
-			l.unlock()
-		}
+	l, err := lockDir(dir)
+	if err != nil {
+		return err
 	}
-	seen := map[string]bool{}
-	for _, d := range dirs {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			abs = filepath.Clean(d)
-		}
-		if seen[abs] {
-			continue // one lock per folder: the same process would block itself
-		}
-		seen[abs] = true
-		l, err := lockDir(d)
-		if err != nil {
-			release()
-			return nil, err
-		}
-		locks = append(locks, l)
+	ls[abs] = l
+	return nil
+}
+
+// release lets every lock go.
+func (ls dirLocks) release() {
+	for k, l := range ls {
+		l.unlock()
+		delete(ls, k)
 	}
-	return release, nil
 }

@@ -105,11 +105,15 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	unlock, err := lockDataDirs(st, cfg.DataDir, cfg.NATS.DataDir, st.embedded && cfg.NATS.URL == "")
-	if err != nil {
-		return err
+	// One process per data directory: the embedded server's store is
+	// locked before the server opens it, the committer's before it clones.
+	locks := dirLocks{}
+	defer locks.release()
+	if st.embedded && cfg.NATS.URL == "" {
+		if err := locks.lock(cfg.NATS.DataDir); err != nil {
+			return err
+		}
 	}
-	defer unlock()
 	conn, embedded, err := connectBus(ctx, name, st, cfg, log)
 	if err != nil {
 		return err
@@ -155,6 +159,9 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 			checks = append(checks, readiness{"matcher", boolReady(mat.Ready, "repositories not indexed yet")})
 		}
 		if st.commit {
+			if err := locks.lock(cfg.DataDir); err != nil {
+				return err
+			}
 			if com, err = committer.New(committerConfig(cfg), conn.JS, reg, log); err != nil {
 				return err
 			}
