@@ -19,7 +19,7 @@ func TestBodyRead(t *testing.T) {
 			b := takeBody()
 			b.b = append(b.b, "left over from an earlier delivery"...)
 			// OneByteReader: a chunked body arrives in pieces.
-			if err := b.read(iotest.OneByteReader(bytes.NewReader(want)), length); err != nil {
+			if err := b.read(iotest.OneByteReader(bytes.NewReader(want)), length, 1<<20, newBudget(1<<20, 0)); err != nil {
 				t.Fatalf("%d bytes (known length %v): %v", n, known, err)
 			}
 			if !bytes.Equal(b.b, want) {
@@ -33,11 +33,11 @@ func TestBodyRead(t *testing.T) {
 func TestBodyReadErrors(t *testing.T) {
 	b := takeBody()
 	defer putBody(b)
-	if err := b.read(bytes.NewReader([]byte("short")), 10); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if err := b.read(bytes.NewReader([]byte("short")), 10, 1<<20, newBudget(1<<20, 0)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("body shorter than its Content-Length: %v, want unexpected EOF", err)
 	}
 	boom := errors.New("connection reset")
-	if err := b.read(iotest.ErrReader(boom), -1); !errors.Is(err, boom) {
+	if err := b.read(iotest.ErrReader(boom), -1, 1<<20, newBudget(1<<20, 0)); !errors.Is(err, boom) {
 		t.Errorf("reader error: %v, want %v", err, boom)
 	}
 }
@@ -45,7 +45,7 @@ func TestBodyReadErrors(t *testing.T) {
 // A buffer grown past maxPooledBody is dropped, not kept for the next delivery.
 func TestBodyPoolDropsLargeBuffers(t *testing.T) {
 	b := &body{}
-	if err := b.read(bytes.NewReader(make([]byte, maxPooledBody+1)), -1); err != nil {
+	if err := b.read(bytes.NewReader(make([]byte, maxPooledBody+1)), -1, 1<<20, newBudget(1<<20, 0)); err != nil {
 		t.Fatal(err)
 	}
 	putBody(b)
