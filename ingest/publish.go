@@ -57,7 +57,7 @@ var errNotConnected = errors.New("not connected to NATS")
 // stored earlier. An error means the events from evs[stored] on may not be
 // stored: the delivery must be answered 503 so that the registry retries,
 // and the retry is stored once thanks to the message ids. A connection
-// known to be down fails at once.
+// known to be down fails at once (see replies.connected).
 //
 // It is the request jetstream's PublishMsg makes (same subject, Nats-Msg-Id
 // header and ack), made over replies: PublishMsg adds a context, options and
@@ -65,9 +65,10 @@ var errNotConnected = errors.New("not connected to NATS")
 // parsing of the webhook, on every event, and its reply subjects are new
 // for every request (see replies).
 func (s *Server) publish(evs []bus.PushEvent, ids []string) (stored, duplicates int, err error) {
-	deadline := time.Now().Add(s.publishTimeout)
+	now := time.Now()
+	deadline := now.Add(s.publishTimeout)
 	conn := s.conns[s.next.Add(1)%uint32(len(s.conns))]
-	if !conn.nc.IsConnected() {
+	if !conn.connected(now) {
 		return 0, 0, fmt.Errorf("%w (connection %s)", errNotConnected, conn.nc.Status())
 	}
 	for i := range evs {
