@@ -53,9 +53,18 @@ func putBody(b *body) {
 // The buffer grows only with bytes actually read, never from the length a
 // client announces, and every growth is first taken from mem: an announced
 // length costs nothing until its bytes arrive, and all deliveries together
-// hold at most mem's size beyond their pooled buffers. A growth that mem
+// hold at most mem's size beyond minBodyBuffer each. A growth that mem
 // cannot grant in time fails with errBodyMemory.
 func (b *body) read(r io.Reader, length, limit int64, mem *budget) error {
+	if extra := int64(cap(b.b)) - minBodyBuffer; extra > 0 && b.reserved == 0 {
+		// A buffer grown by an earlier delivery: what it holds beyond a new
+		// one's size counts as that delivery's did, or it is not used.
+		if mem.takeNow(extra) {
+			b.mem, b.reserved = mem, extra
+		} else {
+			b.b = make([]byte, 0, minBodyBuffer)
+		}
+	}
 	if length >= 0 && length <= int64(cap(b.b)) {
 		b.b = b.b[:length] // nearly every delivery: its pooled buffer fits
 		_, err := io.ReadFull(r, b.b)

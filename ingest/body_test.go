@@ -58,3 +58,39 @@ func TestBodyPoolDropsLargeBuffers(t *testing.T) {
 		t.Errorf("a pooled buffer keeps its %d bytes", len(small.b))
 	}
 }
+
+// Every byte a body holds beyond minBodyBuffer is taken from the budget and
+// given back when the body is: a buffer grown by an earlier delivery is
+// counted again when reused, or not used; a growth the budget cannot grant
+// fails the read.
+func TestBodyMemoryBudget(t *testing.T) {
+	mem := newBudget(16<<10, 0)
+	b := &body{b: make([]byte, 0, minBodyBuffer)}
+	if err := b.read(bytes.NewReader(make([]byte, 10000)), -1, 1<<20, mem); err != nil {
+		t.Fatal(err)
+	}
+	if held := 16<<10 - mem.free; held != int64(cap(b.b))-minBodyBuffer || held == 0 {
+		t.Errorf("budget holds %d for a buffer of %d", held, cap(b.b))
+	}
+	putBody(b)
+	if mem.free != 16<<10 {
+		t.Errorf("budget free %d after the body was given back, want all of it", mem.free)
+	}
+	// A pooled buffer of 64 KiB: more than the budget has, so not used.
+	big := &body{b: make([]byte, 0, maxPooledBody)}
+	if err := big.read(bytes.NewReader(make([]byte, 100)), 100, 1<<20, mem); err != nil {
+		t.Fatal(err)
+	}
+	if cap(big.b) != minBodyBuffer || mem.free != 16<<10 {
+		t.Errorf("reused 64 KiB buffer over the budget: cap %d, budget free %d", cap(big.b), mem.free)
+	}
+	// A body needing more than the budget fails, holding nothing after.
+	huge := &body{b: make([]byte, 0, minBodyBuffer)}
+	if err := huge.read(bytes.NewReader(make([]byte, 64<<10)), 64<<10, 1<<20, mem); !errors.Is(err, errBodyMemory) {
+		t.Errorf("body over the budget: %v, want errBodyMemory", err)
+	}
+	putBody(huge)
+	if mem.free != 16<<10 {
+		t.Errorf("budget free %d after a failed read, want all of it", mem.free)
+	}
+}

@@ -13,7 +13,7 @@ const bodyMemoryWait = time.Second
 // budget is a count of bytes that body reads take before they grow a buffer
 // and give back when their delivery is answered, so that all body reads
 // together hold a bounded amount of memory, however many clients announce
-// large bodies. Only bodies larger than their pooled buffer use it.
+// large bodies. Only bodies larger than minBodyBuffer use it.
 type budget struct {
 	mu      sync.Mutex
 	free    int64
@@ -56,6 +56,17 @@ func (b *budget) take(n int64) bool {
 			return false
 		}
 	}
+}
+
+// takeNow reserves n bytes if they are free, without waiting.
+func (b *budget) takeNow(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.free < n {
+		return false
+	}
+	b.free -= n
+	return true
 }
 
 // give returns n bytes taken earlier and wakes those waiting for them.
