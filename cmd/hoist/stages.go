@@ -122,18 +122,16 @@ func ingestConfig(c *config.Config) ingest.Config {
 // only with insecureNoAuth: config refuses an empty secret otherwise.
 func ingestReceiver(r config.Receiver) ingest.Receiver {
 	return ingest.Receiver{
-		Name:   r.Name,
-		Kind:   ingest.Kind(r.Kind),
-		Secret: r.Secret,
-		// TODO(merge ingest): InsecureNoAuth: r.InsecureNoAuth, once
-		// ingest.Receiver has the field; until then SecretSet with an
-		// empty Secret is ingest's "open" receiver.
-		SecretSet:   r.Secret != "" || r.InsecureNoAuth,
-		AuthHeader:  r.AuthHeader,
-		Host:        r.Host,
-		HostAliases: r.HostAliases,
-		RateLimit:   r.RateLimit,
-		RateBurst:   r.RateBurst,
+		Name:           r.Name,
+		Kind:           ingest.Kind(r.Kind),
+		Secret:         r.Secret,
+		SecretSet:      r.Secret != "",
+		InsecureNoAuth: r.InsecureNoAuth,
+		AuthHeader:     r.AuthHeader,
+		Host:           r.Host,
+		HostAliases:    r.HostAliases,
+		RateLimit:      r.RateLimit,
+		RateBurst:      r.RateBurst,
 	}
 }
 

@@ -184,7 +184,11 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Every connection is bounded in time: headers within 10 s, the whole
+	// request within 30 s (ingest cuts a webhook's body off sooner, at its
+	// read timeout), and an idle keep-alive connection is closed after 90 s
+	// (registries' HTTP clients drop theirs at about that age).
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second}
 	failed := make(chan error, 3)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

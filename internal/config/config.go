@@ -85,7 +85,7 @@ type Log struct {
 type Ingest struct {
 	// BodyLimit is the largest webhook body in bytes (413 beyond); 0: 1 MiB.
 	BodyLimit int64 `yaml:"bodyLimit"`
-	// PublishTimeout bounds the wait for JetStream to store events (503 beyond); 0: 10 s.
+	// PublishTimeout bounds the wait for JetStream to store events (503 beyond); 0: 4 s, below the 5 s that registries commonly wait.
 	PublishTimeout time.Duration `yaml:"publishTimeout"`
 }
 
