@@ -25,10 +25,21 @@ var forbidden = []struct {
 		},
 		prefixes: []string{"github.com/nats-io/", "github.com/go-git/", "github.com/prometheus/"},
 	},
+	{
+		why: "the configuration file is read for every stage; mapping it onto a stage's own types is " +
+			"cmd/hoist's wiring, so a stage's code is never linked into another stage's reading of it",
+		packages: []string{"github.com/hoist-gitops/hoist/internal/config"},
+		prefixes: []string{
+			"github.com/hoist-gitops/hoist/ingest",
+			"github.com/hoist-gitops/hoist/matcher",
+			"github.com/hoist-gitops/hoist/committer",
+		},
+	},
 }
 
 // TestPureCoreImports: `go list -deps` of each package names none of the
-// forbidden module paths.
+// forbidden module paths: the pure core links no NATS, go-git or Prometheus
+// code, and the configuration links no stage.
 func TestPureCoreImports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")

@@ -100,10 +100,25 @@ func (c *Config) ImageRules() []imagerules.Rule {
 	return out
 }
 
+// resolveRegistryFiles applies rel (relative to the configuration file's
+// folder) to every file named in registries and images.
+func (c *Config) resolveRegistryFiles(rel func(*string)) {
+	for i := range c.Registries {
+		a := &c.Registries[i].Auth
+		rel(&a.PasswordFile)
+		rel(&a.DockerConfigFile)
+	}
+	for i := range c.Images {
+		s := &c.Images[i].Signature
+		rel(&s.Key)
+		rel(&s.Keyless.TrustedRootFile)
+	}
+}
+
 // registryProblem records a mistake about a key of registries or images
 // at the key's line; the one place these checks meet the decoder.
 func (c *Config) registryProblem(d *decoder, key, format string, args ...any) {
-	d.addf(c.line(key), format, args...)
+	c.report(d, key, format, args...)
 }
 
 // checkRegistries finds the mistakes in registries and images.

@@ -1,12 +1,17 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 )
+
+// withRepository, appended to a test file, gives hoist something to do
+// without moving the lines of the keys tested.
+const withRepository = "repositories: [{name: r, url: /tmp/r.git}]\n"
 
 // registries and images decode with their defaults, and images map onto
 // the rules the matcher applies, in order.
@@ -25,7 +30,7 @@ images:
     scan: false
   - match: "**"
 `
-	c, ps := Parse("hoist.yaml", []byte(src))
+	c, ps := Parse("hoist.yaml", []byte(src+withRepository), AllStages)
 	if len(ps) != 0 {
 		t.Fatalf("problems: %v", ps)
 	}
@@ -84,7 +89,7 @@ func TestRegistriesAndImagesProblems(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, all := Parse("hoist.yaml", []byte(tc.yaml))
+			_, all := Parse("hoist.yaml", []byte(tc.yaml+withRepository), AllStages)
 			var ps Problems // a signature is also refused as not supported yet: that is not the mistake tested
 			for _, p := range all {
 				if strings.Contains(tc.want, "not supported") || !strings.Contains(p.Message, "signature is not supported") {
@@ -103,9 +108,28 @@ func TestRegistriesAndImagesProblems(t *testing.T) {
 
 // A signature is refused while it is not enforced, with verify: none too.
 func TestImageSignatureNotYetSupported(t *testing.T) {
-	_, ps := Parse("hoist.yaml", []byte("images:\n - match: '**'\n   verify: none\n   signature: {key: testdata/secret.txt}\n"))
+	_, ps := Parse("hoist.yaml", []byte("images:\n - match: '**'\n   verify: none\n   signature: {key: testdata/secret.txt}\n"+withRepository), AllStages)
 	got := ps.Error()
 	if len(ps) != 2 || !strings.Contains(got, "verify: none cannot be used with signature") || !strings.Contains(got, "signature is not supported") {
 		t.Fatalf("problems:\n%s", got)
+	}
+}
+
+// registries and images are the matcher's: only a stage that runs the
+// matcher resolves their secrets and checks their files.
+func TestRegistriesResolvedByTheMatchStageOnly(t *testing.T) {
+	src := "registries:\n - host: ghcr.io\n   auth: {username: u, password: \"${HOIST_TEST_REGISTRY_PW}\"}\n" +
+		"images:\n - match: '**'\n   signature: {key: /nonexistent/cosign.pub}\n" + withRepository
+	t.Setenv("HOIST_TEST_REGISTRY_PW", "")
+	os.Unsetenv("HOIST_TEST_REGISTRY_PW")
+	for _, st := range []Stages{StageIngest, StageCommit} {
+		if _, ps := Parse("hoist.yaml", []byte(src), st); len(ps) != 0 {
+			t.Errorf("stage %s: %v", st, ps)
+		}
+	}
+	_, ps := Parse("hoist.yaml", []byte(src), StageMatch)
+	got := ps.Error()
+	if !strings.Contains(got, "HOIST_TEST_REGISTRY_PW is not set") || !strings.Contains(got, "images[0].signature.key: cannot read") {
+		t.Errorf("match stage problems:\n%s", got)
 	}
 }
