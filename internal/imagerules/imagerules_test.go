@@ -72,3 +72,20 @@ func TestImageRulesBadGlob(t *testing.T) {
 		}
 	}
 }
+
+// Any glob either compiles or is an error; a compiled one matches any name without panicking.
+func FuzzCompileGlob(f *testing.F) {
+	for _, s := range []string{"**", "ghcr.io/team/*", "docker.io/library/{a,b}", "[a-", "x/**/y", "\\"} {
+		f.Add(s, "ghcr.io/team/app")
+	}
+	f.Fuzz(func(t *testing.T, pattern, repo string) {
+		rs, err := Compile([]Rule{{Match: pattern}})
+		if err != nil {
+			if !strings.Contains(err.Error(), "images[0].match") {
+				t.Fatalf("error does not name the key: %v", err)
+			}
+			return
+		}
+		_ = rs.For(repo)
+	})
+}

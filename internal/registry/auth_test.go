@@ -49,3 +49,17 @@ func TestRegistryParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// No docker config, however malformed, makes the lookup panic or puts the
+// secret it holds into an error.
+func FuzzDockerConfigLookup(f *testing.F) {
+	f.Add([]byte(`{"auths":{"h":{"auth":"dTpzZWNyZXQ="}}}`), "h")
+	f.Add([]byte(`{"h":{"username":"u","password":"secret"}}`), "h")
+	f.Add([]byte(`{"auths":{"h":{"auth":"secret"`), "h")
+	f.Fuzz(func(t *testing.T, b []byte, host string) {
+		_, err := lookupDockerConfig(b, host)
+		if err != nil && strings.Contains(err.Error(), "secret") && !strings.Contains(host, "secret") {
+			t.Fatalf("error shows the secret: %v", err)
+		}
+	})
+}
