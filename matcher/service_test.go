@@ -83,12 +83,18 @@ func (h *harness) push(t *testing.T, ev bus.PushEvent) {
 // rewrites collects every rewrite of repo/branch until n arrived.
 func (h *harness) rewrites(t *testing.T, repo, branch string, n int) []bus.Rewrite {
 	t.Helper()
+	return h.rewritesWithin(t, repo, branch, n, 30*time.Second)
+}
+
+// rewritesWithin is rewrites with a deadline of its own.
+func (h *harness) rewritesWithin(t *testing.T, repo, branch string, n int, within time.Duration) []bus.Rewrite {
+	t.Helper()
 	cons, err := h.conn.JS.CreateOrUpdateConsumer(context.Background(), bus.RewriteStream, bus.RewriteConsumerConfig(repo, branch))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []bus.Rewrite
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(within)
 	for len(out) < n && time.Now().Before(deadline) {
 		batch, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
