@@ -238,9 +238,9 @@ func TestServicePeriodicFetch(t *testing.T) {
 	waitFor(t, "periodic fetch indexes the new file", func() bool { return h.svc.Index("a").Len() == 1 })
 }
 
-// A repository that cannot be read at start delays consumption instead of
-// matching pushes against a partial index.
-func TestServiceWaitsForEveryRepository(t *testing.T) {
+// A repository that cannot be read keeps the matcher unready (pushes are
+// still matched against the others: TestOneBrokenRepositoryStopsAllOfThem).
+func TestServiceUnreadyWhileARepositoryFails(t *testing.T) {
 	srv := testgit.NewServer(t)
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
