@@ -65,7 +65,9 @@ func TestCraftedTreeEntry(t *testing.T) {
 	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "reindexed", func() bool { return slices.Equal(h.svc.Index("a").Files(), []string{"..", "new/.git", "new/n.yaml", "ok.yaml"}) })
+	waitFor(t, "reindexed", func() bool {
+		return slices.Equal(h.svc.Index("a").Files(), []string{"..", "new/.git", "new/n.yaml", "ok.yaml"})
+	})
 	if !h.svc.Ready() {
 		t.Fatalf("not ready: %v", h.svc.Readiness(t.Context()))
 	}
