@@ -165,14 +165,20 @@ func TestNoTimeoutsOnGit(t *testing.T) {
 	srv := testgit.NewServer(t)
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
+	keys := testgit.NewSSHServer(t, t.TempDir()) // for a client key and a known_hosts file
+	hung := hungServer(t)
 	h := startService(t, Config{Repos: []Repo{
 		{Name: "a", URL: a.URL, Branch: "main"},
-		{Name: "hung", URL: hungServer(t) + "/hung.git", Branch: "main", GitTimeout: 300 * time.Millisecond},
+		{Name: "hung", URL: hung + "/hung.git", Branch: "main", GitTimeout: 300 * time.Millisecond},
+		{Name: "hung-ssh", URL: "ssh://git@" + strings.TrimPrefix(hung, "http://") + "/hung.git", Branch: "main",
+			GitTimeout: 300 * time.Millisecond, Auth: Auth{SSHKeyFile: keys.ClientKeyFile, KnownHostsFile: keys.KnownHostsFile}},
 	}})
 	waitFor(t, "pushes consumed", h.svc.Consuming)
-	waitFor(t, "hung repository failed", func() bool { return state(t, h.svc, "hung").State == StateFailing })
-	if st := state(t, h.svc, "hung"); !strings.Contains(st.LastError, "git timeout") {
-		t.Fatalf("hung: %+v", st)
+	for _, name := range []string{"hung", "hung-ssh"} {
+		waitFor(t, name+" failed", func() bool { return state(t, h.svc, name).State == StateFailing })
+		if st := state(t, h.svc, name); !strings.Contains(st.LastError, "git timeout") {
+			t.Fatalf("%s: %+v", name, st)
+		}
 	}
 	if st := state(t, h.svc, "a"); st.State != StateReady {
 		t.Fatalf("a: %+v", st)

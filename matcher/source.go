@@ -68,16 +68,9 @@ func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.repo.gitTimeout())
 	defer cancel()
-	rem := git.NewRemote(s.st, &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.repo.URL}})
-	err := rem.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: "origin",
-		RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec("+refs/heads/" + s.repo.Branch + ":" + s.trackingRef().String())},
-		Depth:      depth,
-		Auth:       s.auth,
-		Tags:       git.NoTags,
-	})
+	err := s.fetchWithin(ctx, depth)
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		if ctx.Err() == context.DeadlineExceeded {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within the git timeout (%s): %w", s.repo.gitTimeout(), err)
 		}
 		return plumbing.ZeroHash, fmt.Errorf("fetch %s %s: %w", redactURL(s.repo.URL), s.repo.Branch, err)
@@ -90,6 +83,33 @@ func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
 		s.updates++
 	}
 	return ref.Hash(), nil
+}
+
+// fetchWithin runs one fetch until ctx ends. Not every transport obeys
+// ctx (go-git's SSH handshake waits for the server's banner for ever), so
+// the fetch runs on its own goroutine: when ctx ends first it is left to
+// finish against the store it started with, and the source starts over
+// with an empty one.
+func (s *source) fetchWithin(ctx context.Context, depth int) error {
+	st := s.st
+	done := make(chan error, 1)
+	go func() {
+		rem := git.NewRemote(st, &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.repo.URL}})
+		done <- rem.FetchContext(ctx, &git.FetchOptions{
+			RemoteName: "origin",
+			RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec("+refs/heads/" + s.repo.Branch + ":" + s.trackingRef().String())},
+			Depth:      depth,
+			Auth:       s.auth,
+			Tags:       git.NoTags,
+		})
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		s.reset()
+		return ctx.Err()
+	}
 }
 
 // reset drops every object, so the next fetch is a fresh shallow clone.
