@@ -131,7 +131,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 			if mat, err = matcher.New(cfg.MatcherConfig(), conn.JS, reg, log); err != nil {
 				return err
 			}
-			checks = append(checks, readiness{"matcher", boolReady(mat.Ready, "repositories not indexed yet")})
+			checks = append(checks, readiness{"matcher", mat.Readiness})
 		}
 		if st.commit {
 			if com, err = committer.New(cfg.CommitterConfig(), conn.JS, reg, log); err != nil {
