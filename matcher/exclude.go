@@ -23,9 +23,10 @@ func checkGlob(g string) error {
 	return nil
 }
 
-// excluded reports whether the repository path p, or a folder holding it,
-// matches one of the globs.
-func excluded(p string, globs []string) bool {
+// Excluded reports whether the repository path p, or a folder holding it,
+// matches one of the exclude globs of a Repo (for tools that list a
+// repository's manifests as the matcher indexes them).
+func Excluded(p string, globs []string) bool {
 	if len(globs) == 0 {
 		return false
 	}

@@ -24,11 +24,11 @@ func TestExcludeGlobs(t *testing.T) {
 		"mycharts/x.yaml":           false,
 		"apps/templates.yaml":       false,
 	} {
-		if got := excluded(p, globs); got != want {
-			t.Errorf("excluded(%q) = %v, want %v", p, got, want)
+		if got := Excluded(p, globs); got != want {
+			t.Errorf("Excluded(%q) = %v, want %v", p, got, want)
 		}
 	}
-	if excluded("charts/x.yaml", nil) {
+	if Excluded("charts/x.yaml", nil) {
 		t.Error("no globs exclude nothing")
 	}
 	if err := (Config{Repos: []Repo{{Name: "a", URL: "u", Branch: "b", Exclude: []string{"apps/[x"}}}}).validate(); err == nil ||

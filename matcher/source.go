@@ -144,7 +144,7 @@ func (s *source) inScope(p string) bool {
 	if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
 		return false
 	}
-	return underPaths(p, s.repo.Paths) && !excluded(p, s.repo.Exclude)
+	return underPaths(p, s.repo.Paths) && !Excluded(p, s.repo.Exclude)
 }
 
 // underPaths reports whether p lies in one of the folders ("." is every path).
