@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -89,8 +90,8 @@ func closedURL(t *testing.T) string {
 type treeNode map[string]any
 
 // craftCommit writes tree as a commit on branch of the bare repository r
-// with `git hash-object` and `git mktree`, which check no names, and
-// returns its hash.
+// and returns its hash. Trees are written with `git hash-object --literally`,
+// which checks no names, so any name can be crafted ("..", ".git", "/abs").
 func craftCommit(t *testing.T, r *testgit.Repo, branch string, tree treeNode) string {
 	t.Helper()
 	top := writeTree(t, r.Dir, tree)
@@ -103,25 +104,32 @@ func craftCommit(t *testing.T, r *testgit.Repo, branch string, tree treeNode) st
 	return c
 }
 
+// writeTree writes one tree object, its entries in git's order (a folder
+// sorts as if its name ended in "/").
 func writeTree(t *testing.T, dir string, tree treeNode) string {
 	t.Helper()
-	names := make([]string, 0, len(tree))
-	for n := range tree {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		switch v := tree[n].(type) {
+	type entry struct{ mode, name, key, hash string }
+	var entries []entry
+	for n, v := range tree {
+		switch v := v.(type) {
 		case string:
-			fmt.Fprintf(&b, "100644 blob %s\t%s\n", gitStdin(t, dir, v, "hash-object", "-w", "--stdin"), n)
+			entries = append(entries, entry{"100644", n, n, gitStdin(t, dir, v, "hash-object", "-w", "--stdin")})
 		case treeNode:
-			fmt.Fprintf(&b, "040000 tree %s\t%s\n", writeTree(t, dir, v), n)
+			entries = append(entries, entry{"40000", n, n + "/", writeTree(t, dir, v)})
 		default:
 			t.Fatalf("tree entry %s: %T", n, v)
 		}
 	}
-	return gitStdin(t, dir, b.String(), "mktree")
+	sort.Slice(entries, func(i, j int) bool { return entries[i].key < entries[j].key })
+	var b strings.Builder
+	for _, e := range entries {
+		raw, err := hex.DecodeString(e.hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s\x00%s", e.mode, e.name, raw)
+	}
+	return gitStdin(t, dir, b.String(), "hash-object", "-t", "tree", "-w", "--literally", "--stdin")
 }
 
 func gitStdin(t *testing.T, dir, stdin string, args ...string) string {

@@ -22,6 +22,7 @@ func TestCraftedTreeEntry(t *testing.T) {
 		".GIT.":    treeNode{"x.yaml": releaseYAML},
 		"apps":     treeNode{"..": treeNode{"b.yaml": releaseYAML}, "app.yaml": releaseYAML},
 		"ok.yaml":  releaseYAML,
+		"/abs":     treeNode{"x.yaml": releaseYAML},
 		"notes.md": "not a manifest",
 	})
 	b := srv.NewRepo(t, "b")
@@ -46,7 +47,7 @@ func TestCraftedTreeEntry(t *testing.T) {
 			t.Errorf("problem %+v", p)
 		}
 	}
-	if want := []string{"..", ".GIT.", ".git", "apps/.."}; !slices.Equal(problems, want) {
+	if want := []string{"..", ".GIT.", ".git", "/abs", "apps/.."}; !slices.Equal(problems, want) {
 		t.Errorf("problems of %v, want %v", problems, want)
 	}
 	now := time.Now()
