@@ -27,22 +27,15 @@ type TagVerifier interface {
 
 // verifyTimeout bounds one registry lookup, leaving the rest of
 // handleTimeout to publishing the rewrites.
-const verifyTimeout = 15 * time.Second
-
-// verifyBackOff is the redelivery delay of a push whose tag could not be
-// verified, by delivery count: a registry outage is ridden out without
-// hammering the registry, and a fixed credential lets the push through
-// within the hour.
-var verifyBackOff = []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute,
-	5 * time.Minute, 15 * time.Minute, time.Hour}
+const verifyTimeout = 10 * time.Second
 
 // notFoundBackOff is how long the matcher waits before asking again for a
 // tag the registry does not have; after the last wait the tag is taken as
 // not in the registry. A registry can announce a push before the tag can
 // be read: the CNCF registry sends its notification when the manifest is
 // stored and links the tag right after. The waits happen within the
-// handling of the push (a few seconds in all), not by redelivery, whose
-// delays grow with the push consumer's back-off.
+// handling of the push (a few seconds in all), not by redelivery, which
+// starts at seconds and grows.
 var notFoundBackOff = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
 
 // verdict is what the registry said about a push.
@@ -68,9 +61,13 @@ func newVerifyMetric() *prometheus.CounterVec {
 }
 
 // wouldRewrite reports whether the push would change a file, or would if it
-// carried a digest: only such a push is worth a registry call.
-func (s *Service) wouldRewrite(ev bus.PushEvent) bool {
+// carried a digest, in the repositories rewrites would decide it for (those
+// indexed and not in done): only such a push is worth a registry call.
+func (s *Service) wouldRewrite(ev bus.PushEvent, done map[string]bool) bool {
 	for _, r := range s.repos {
+		if done[r.Name] || !r.indexed.Load() {
+			continue
+		}
 		for _, o := range Match(r.idx.Load(), ev, s.times) {
 			if o.Decision.Update || o.Decision.Code == policy.CodeNoDigest {
 				return true
@@ -81,14 +78,14 @@ func (s *Service) wouldRewrite(ev bus.PushEvent) bool {
 }
 
 // verify checks a push against its registry when the image's rule asks for
-// it and the push would change a file. It returns the event to match —
-// with the registry's digest when it differs from the webhook's — and the
-// verdict; an error means the push must be handed back and tried again
-// after the delay. delivery counts the push's deliveries, from 1.
-func (s *Service) verify(ctx context.Context, ev bus.PushEvent, delivery int, log zerolog.Logger) (bus.PushEvent, verdict, time.Duration, error) {
+// it and the push would change a file in a repository not in done. It
+// returns the event to match — with the registry's digest when it differs
+// from the webhook's — and the verdict; an error means the push must be
+// handed back and tried again.
+func (s *Service) verify(ctx context.Context, ev bus.PushEvent, done map[string]bool, log zerolog.Logger) (bus.PushEvent, verdict, error) {
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
-	if s.cfg.Verifier == nil || ev.Tag == "" || s.cfg.ImageRules.For(repo).Verify == imagerules.VerifyNone || !s.wouldRewrite(ev) {
-		return ev, verdictSkipped, 0, nil
+	if s.cfg.Verifier == nil || ev.Tag == "" || s.cfg.ImageRules.For(repo).Verify == imagerules.VerifyNone || !s.wouldRewrite(ev, done) {
+		return ev, verdictSkipped, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
@@ -120,10 +117,23 @@ func (s *Service) verify(ctx context.Context, ev bus.PushEvent, delivery int, lo
 		v = verdictFailed
 	}
 	s.m.registryChecks.WithLabelValues(string(v)).Inc()
-	if err == nil {
-		return ev, v, 0, nil
+	return ev, v, err
+}
+
+// handBackUnverified hands back a push whose tag could not be verified: it
+// comes back after the push retry delay, or later if the registry asked
+// for a longer wait (429 Retry-After). A refusal is logged as an error: it
+// needs a person (credentials, or verify: none for the image).
+func (s *Service) handBackUnverified(m jetstream.Msg, delivered uint64, v verdict, err error, log zerolog.Logger) {
+	delay := max(retryDelay(delivered), registry.RetryAfter(err))
+	lvl := zerolog.WarnLevel
+	if v == verdictRefused {
+		lvl = zerolog.ErrorLevel
 	}
-	return ev, v, max(verifyBackOff[min(delivery, len(verifyBackOff))-1], registry.RetryAfter(err)), err
+	s.m.pushes.WithLabelValues("failed").Inc()
+	log.WithLevel(lvl).Err(err).Uint64("attempt", delivered).Dur("retry_in", delay).
+		Msg("cannot verify the tag in the registry; push handed back")
+	_ = m.NakWithDelay(delay)
 }
 
 // wait sleeps for d, or until ctx ends.
@@ -136,12 +146,4 @@ func wait(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// deliveries is how often m has been delivered, counting this time.
-func deliveries(m jetstream.Msg) int {
-	if md, err := m.Metadata(); err == nil && md.NumDelivered > 0 {
-		return int(min(md.NumDelivered, 1<<20))
-	}
-	return 1
 }
