@@ -7,14 +7,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -146,8 +149,8 @@ func (c *localClone) fetch(ctx context.Context, r *remote, branches []string, de
 		return err
 	})
 	if err != nil {
-		if !remoteTrouble(err) {
-			c.stale = true // the remote answered, and the clone could not take it
+		if c.broken(err) {
+			c.stale = true
 		}
 		return nil, fmt.Errorf("fetch %s: %w", redact(r.url), err)
 	}
@@ -161,6 +164,21 @@ func (c *localClone) fetch(ctx context.Context, r *remote, branches []string, de
 		heads[b] = ref.Hash()
 	}
 	return heads, nil
+}
+
+// broken tells fetch errors that point at the clone rather than at the
+// remote or the network, and that a rebuilt clone may cure: its files (a
+// folder gone or unwritable), an object it lacks, a pack it cannot read.
+func (c *localClone) broken(err error) bool {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && c.dir != "" && strings.HasPrefix(filepath.Clean(pathErr.Path), filepath.Clean(c.dir)) {
+		return true
+	}
+	var packErr *packfile.Error
+	return errors.As(err, &packErr) || errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, errObjectMissing) ||
+		errors.Is(err, packfile.ErrReferenceDeltaNotFound) || errors.Is(err, packfile.ErrDeltaNotCached) ||
+		errors.Is(err, packfile.ErrInvalidDelta) || errors.Is(err, packfile.ErrMalformedPackFile) ||
+		errors.Is(err, idxfile.ErrMalformedIdxFile) || errors.Is(err, idxfile.ErrUnsupportedVersion)
 }
 
 // storePushed keeps the pack of an accepted push and moves the tracking

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -187,16 +186,4 @@ func (r *remote) push(ctx context.Context, s transport.ReceivePackSession, ar *p
 // isAuthError tells errors that retrying will not cure.
 func isAuthError(err error) bool {
 	return errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)
-}
-
-// remoteTrouble tells errors of the remote or the way to it (unreachable,
-// too slow, refusing the credentials, no such repository) from errors a
-// rebuilt local clone may cure.
-func remoteTrouble(err error) bool {
-	var netErr net.Error
-	var urlErr *url.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isAuthError(err) ||
-		errors.Is(err, transport.ErrRepositoryNotFound) || errors.Is(err, transport.ErrEmptyRemoteRepository) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.As(err, &netErr) || errors.As(err, &urlErr)
 }

@@ -3,6 +3,7 @@ package committer
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -108,7 +109,18 @@ func TestCloneDirectoryIsKeyedByURL(t *testing.T) {
 	second := srv.NewRepo(t, "second")
 	seedApps(t, first, 2)
 	data := t.TempDir()
+	// A clone of the earlier layout (keyed by name and branch only) is removed.
+	legacy := filepath.Join(data, "hoist-committer-gitops_main")
+	if err := os.MkdirAll(filepath.Join(legacy, "objects"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	w := newTestWriterIn(t, Repo{URL: first.URL}, data)
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Fatalf("the clone folder of the earlier layout is still there: %v", err)
+	}
+	if !strings.HasPrefix(filepath.Base(w.clone.dir), "hoist-committer-gitops_main-") {
+		t.Fatalf("clone folder %s does not name the repository and branch", w.clone.dir)
+	}
 	landUpdates(t, w, first, 1, 2)
 	w.clone.close()
 
@@ -125,4 +137,62 @@ func TestCloneDirectoryIsKeyedByURL(t *testing.T) {
 		t.Fatalf("remote head %s, pushed %s", got, res.Commit)
 	}
 	second.Fsck(t)
+}
+
+// TestStaleCloneFetchErrorRebuilds damages the clone so that a fetch
+// cannot store what the remote sends (its pack folder is a file): the
+// fetch error is the clone's, not the remote's, so the clone is rebuilt
+// and the batch lands on the next attempt.
+func TestStaleCloneFetchErrorRebuilds(t *testing.T) {
+	srv := testgit.NewServer(t)
+	r := srv.NewRepo(t, "gitops")
+	seedApps(t, r, 2)
+	w := newTestWriterIn(t, Repo{URL: r.URL}, t.TempDir())
+	landUpdates(t, w, r, 1, 1)
+
+	person := r.Clone(t, "main") // the branch moves on: the next batch must fetch
+	testgit.Git(t, person, "commit", "--quiet", "--allow-empty", "-m", "A person's commit")
+	testgit.Git(t, person, "push", "--quiet", "origin", "main")
+	w.clone.close()
+	pack := filepath.Join(w.clone.dir, "objects", "pack")
+	if err := os.RemoveAll(pack); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pack, []byte("not a folder\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := w.commit(context.Background(), []bus.Rewrite{appRewrite("gitops", 1, "1.0.0", "1.1.0", "ev-1")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 2 || r.Head(t, "main") != res.Commit.String() {
+		t.Fatalf("landed %s in %d attempts (want 2: the failed fetch, then a rebuilt clone); remote head %s", res.Commit, res.Attempts, r.Head(t, "main"))
+	}
+	r.Fsck(t)
+}
+
+func TestCloneDirNameIgnoresCredentials(t *testing.T) {
+	base := Repo{Name: "gitops", URL: "https://git.example/team/gitops.git", Branch: "main"}
+	dir := cloneDirName(base)
+	same := base
+	same.URL = "https://hoist:s3cret@git.example/team/gitops.git"
+	if got := cloneDirName(same); got != dir {
+		t.Errorf("credentials in the URL change the clone folder: %s vs %s", got, dir)
+	}
+	if strings.Contains(cloneDirName(same), "s3cret") {
+		t.Error("the clone folder names the password")
+	}
+	for _, edit := range []func(*Repo){
+		func(r *Repo) { r.URL = "https://git.example/team/other.git" },
+		func(r *Repo) { r.URL = "ssh://git@git.example/team/gitops.git" },
+		func(r *Repo) { r.Branch = "release" },
+		func(r *Repo) { r.PushBranch = "hoist/updates" },
+	} {
+		r := base
+		edit(&r)
+		if cloneDirName(r) == dir {
+			t.Errorf("%+v shares the clone folder of %+v", r, base)
+		}
+	}
 }
