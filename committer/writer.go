@@ -60,6 +60,9 @@ type writer struct {
 	// memo holds the edits of the batch being held (only runBranch's
 	// goroutine touches it).
 	memo *editMemo
+	// unsure is the batch's last attempt whose push got no clear answer
+	// (a broken connection, a timeout): the remote may have applied it.
+	unsure Result
 }
 
 // newWriter prepares the writer of a repository branch with cfg's data
@@ -120,6 +123,8 @@ func (w *writer) commit(ctx context.Context, rws []bus.Rewrite, keepAlive func()
 // as soon as retryCtx is done: at shutdown the push in flight finishes,
 // and no new attempt starts.
 func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, keepAlive func()) (Result, error) {
+	w.unsure = Result{}
+	defer func() { w.unsure = Result{} }()
 	var last error
 	for attempt := 1; attempt <= w.retry.Attempts; attempt++ {
 		if attempt > 1 {
@@ -217,6 +222,16 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	if w.repo.PushBranch != "" {
 		target, targetExists = ar.References["refs/heads/"+w.repo.PushBranch]
 	}
+	if u := w.unsure; !u.Commit.IsZero() {
+		w.unsure = Result{}
+		if targetExists && target == u.Commit {
+			// The previous attempt's push landed though its answer was
+			// lost; the clone fetches the commit with the next batch.
+			w.log.Info().Str("commit", u.Commit.String()).Msg("the push whose answer was lost landed")
+			u.Timings = tm
+			return u, nil
+		}
+	}
 
 	// Bring missing heads into the clone; a fetch may see newer heads than
 	// the push session advertised, and those are the ones to build on.
@@ -279,11 +294,15 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
+	res.Commit = b.Commit
 	if err := w.rem.push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+w.repo.target()), old, b.Commit, pack); err != nil {
+		var rej *RejectedError
+		if !errors.As(err, &rej) {
+			w.unsure = res // no answer: the next attempt looks whether it landed
+		}
 		return Result{}, err
 	}
 	step(&res.Timings.Push)
-	res.Commit = b.Commit
 	// The push landed: from here on nothing may turn the batch into a
 	// failure. A clone that cannot keep the commit is rebuilt (and fetches
 	// it) before its next use.
