@@ -32,8 +32,8 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	defer w.clone.close()
 	repo := w.repo
 	cc := bus.RewriteConsumerConfig(repo.Name, repo.Branch)
-	if len(c.cfg.RedeliveryBackOff) > 0 {
-		cc.BackOff = c.cfg.RedeliveryBackOff
+	if c.cfg.AckWait > 0 {
+		cc.AckWait = c.cfg.AckWait
 	}
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, cc)
 	if err != nil {
@@ -81,7 +81,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	// Held messages are marked in progress well inside the ack wait.
-	keepAlive := time.NewTicker(max(cc.BackOff[0]/4, 10*time.Millisecond))
+	keepAlive := time.NewTicker(max(cc.AckWait/4, 10*time.Millisecond))
 	defer keepAlive.Stop()
 	rewarm := time.NewTicker(rewarmEvery)
 	defer rewarm.Stop()
@@ -161,6 +161,12 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 // wait for a clone and readiness means the repository is loaded. Failures
 // are logged and retried by the caller.
 func (c *Committer) warm(ctx context.Context, w *writer) {
+	if w.clone.stale {
+		if err := w.clone.reset(); err != nil {
+			w.log.Warn().Err(err).Msg("rebuilding the local clone failed; retrying")
+			return
+		}
+	}
 	sess, ar, err := w.rem.receivePack(ctx)
 	if err != nil {
 		w.log.Warn().Err(err).Msg("remote not reachable; retrying")
@@ -205,6 +211,15 @@ func (c *Committer) decode(w *writer, m jetstream.Msg) (held, bool) {
 	return held{msg: m, rw: rw}, true
 }
 
+// deliveries is how many times JetStream delivered m, this time included.
+func deliveries(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil || md.NumDelivered == 0 {
+		return 1
+	}
+	return md.NumDelivered
+}
+
 func inProgress(hs []held) {
 	for _, h := range hs {
 		h.msg.InProgress()
@@ -226,17 +241,23 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 	defer cancel()
 	res, err := w.commitUntil(fctx, ctx, rws, func() { inProgress(hs) })
 	if err != nil {
+		var longest time.Duration
 		for _, h := range hs {
 			if ctx.Err() != nil {
 				h.msg.Nak() // shutting down: another replica may take it now
-			} else {
-				h.msg.NakWithDelay(w.retry.NakDelay)
+				continue
 			}
+			// The delay grows with the message's deliveries, so a long
+			// outage is not hammered, and is capped, so a rewrite lands
+			// soon after the remote is back.
+			d := w.retry.nakDelay(deliveries(h.msg))
+			longest = max(longest, d)
+			h.msg.NakWithDelay(d)
 		}
 		c.m.batches.WithLabelValues(w.repo.Name, "handed_back").Inc()
 		c.m.rewrites.WithLabelValues(w.repo.Name, "handed_back").Add(float64(len(hs)))
 		w.log.Error().Err(err).Strs("event_ids", eventIDs(rws)).Int("rewrites", len(rws)).
-			Dur("nak_delay", w.retry.NakDelay).Msg("batch handed back to JetStream")
+			Dur("nak_delay", longest).Msg("batch handed back to JetStream")
 		return
 	}
 	pushedAt := time.Now()

@@ -42,7 +42,7 @@ const (
 	// scaleRate is how many webhooks per second the senders start: 2,000 take 20 s.
 	scaleRate = 100
 	// scaleDeadline bounds the wait for the pipeline to settle. It must exceed the
-	// rewrite stream's ack wait (bus.RewriteBackOff[0]): the rewrites a killed
+	// rewrite stream's ack wait (bus.RewriteAckWait): the rewrites a killed
 	// committer held come back only then.
 	scaleDeadline = 6 * time.Minute
 )
