@@ -64,7 +64,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			select {
 			case in <- m:
 			case <-ctx.Done():
-				m.Nak()
+				handBack(m)
 				return
 			}
 		}
@@ -72,7 +72,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	defer func() {
 		it.Stop()
 		for m := range in {
-			m.Nak()
+			handBack(m)
 		}
 	}()
 
@@ -126,10 +126,10 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			// the next committer.
 			it.Stop()
 			for m := range in {
-				m.Nak()
+				handBack(m)
 			}
 			for _, h := range pending {
-				h.msg.Nak() // hand back: another replica or the next start commits it
+				handBack(h.msg) // another replica or the next start commits it
 			}
 			return nil
 		case m, ok := <-in:
@@ -244,7 +244,7 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		var longest time.Duration
 		for _, h := range hs {
 			if ctx.Err() != nil {
-				h.msg.Nak() // shutting down: another replica may take it now
+				handBack(h.msg) // shutting down: another replica may take it now
 				continue
 			}
 			// The delay grows with the message's deliveries, so a long
@@ -330,3 +330,15 @@ func eventIDs(rws []bus.Rewrite) []string {
 	}
 	return ids
 }
+
+// shutdownHandBack is how long a message handed back at shutdown waits before
+// JetStream delivers it again. Stopping the pull is asynchronous in nats.go: a
+// message handed back at once could be redelivered into this stopping
+// committer's own pull request and sit there for the whole ack wait (seen as a
+// rare failure of TestCommitterHandsBackHeldBatchAtShutdown under load). A
+// second is long enough for the pull to be gone and short against the ack wait.
+const shutdownHandBack = time.Second
+
+// handBack returns a message to the stream for another committer (or the
+// next start of this one).
+func handBack(m jetstream.Msg) { _ = m.NakWithDelay(shutdownHandBack) }
