@@ -104,7 +104,8 @@ type edit struct {
 
 // plan decides which scalars take the new tag and digest: the tag scalar
 // when there is one, else the name scalar carrying the whole reference; the
-// digest key when there is one, else wherever the digest is written now.
+// digest key when there is one, else wherever the digest is written now
+// (in the tag value, or in the name beside a tag key).
 func plan(s Site, next imageref.Reference) ([]edit, error) {
 	var edits []edit
 	if t, ok := s.Parts[RoleTag]; ok {
@@ -113,6 +114,17 @@ func plan(s Site, next imageref.Reference) ([]edit, error) {
 			v += "@" + next.Digest
 		}
 		edits = append(edits, edit{RoleTag, v})
+		// image: repo@sha256:… beside the tag key: the digest is written
+		// in the name scalar.
+		role := RoleImage
+		if _, ok := s.Parts[RoleRepository]; ok {
+			role = RoleRepository
+		}
+		if n, ok := s.Parts[role]; ok {
+			if i := strings.IndexByte(n.Value, '@'); i >= 0 {
+				edits = append(edits, edit{role, n.Value[:i] + "@" + next.Digest})
+			}
+		}
 	} else {
 		role := RoleImage
 		if _, ok := s.Parts[RoleRepository]; ok {

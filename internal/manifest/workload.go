@@ -13,13 +13,22 @@ import (
 func (d *doc) workload(podSpec *yaml.Node) []*cand {
 	var out []*cand
 	for _, list := range []string{"containers", "initContainers"} {
-		seq := d.lookup(podSpec, list).value
-		if seq == nil || seq.Kind != yaml.SequenceNode {
+		e := d.lookup(podSpec, list)
+		seq := e.value
+		if seq == nil || seq.Kind == yaml.ScalarNode && seq.Tag == "!!null" {
 			continue
 		}
-		for _, item := range seq.Content {
-			item = deref(item)
-			if item == nil || item.Kind != yaml.MappingNode {
+		if seq.Kind != yaml.SequenceNode {
+			d.problem(e.key.Line, "%s is %s, not a list; Flux v1 refuses a file holding such a document", list, typeName(seq))
+			continue
+		}
+		for i, it := range seq.Content {
+			item := deref(it)
+			if item == nil || item.Kind == yaml.ScalarNode && item.Tag == "!!null" {
+				continue
+			}
+			if item.Kind != yaml.MappingNode {
+				d.problem(it.Line, "%s[%d] is %s, not a mapping; Flux v1 refuses a file holding such a document", list, i, typeName(item))
 				continue
 			}
 			img := d.lookup(item, "image")
