@@ -37,8 +37,9 @@ var (
 // Retag computes the replacements that make site s of data read tag (and
 // digest, when the site pins one; a same-tag call with a new digest updates
 // the digest alone). Only the scalars that change are rewritten, in their
-// own quoting style; the host and path are kept exactly as written (SPEC
-// §5). It returns the reference the site reads afterwards. No replacements
+// own quoting style (a plain scalar is quoted when its new text would read
+// as anything but a string); the host and path are kept exactly as
+// written, never canonicalised. It returns the reference the site reads afterwards. No replacements
 // and a nil error mean the site already reads that value. The result is
 // checked by parsing the edited document again: the site must read the new
 // reference and every other site of the document what it read before.

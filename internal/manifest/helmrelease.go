@@ -57,9 +57,9 @@ func (c *cand) name() int {
 	return iImage
 }
 
-// helmRelease detects the images of a HelmRelease's values (SPEC §2.1):
-// chart-image at the top level, one per direct mapping child, then the
-// annotation aliases. The result is in Flux's order.
+// helmRelease detects the images of a HelmRelease's values: chart-image at
+// the top level, one per direct mapping child (keyed by a non-null key),
+// then the annotation aliases. The result is in Flux's order.
 func (d *doc) helmRelease(values *yaml.Node, p *policies) []*cand {
 	byName := map[string]*cand{}
 	if isMap(values) {
@@ -121,8 +121,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// interpret reads one mapping of values as an image, in the shapes of SPEC
-// §2.1. where names the mapping for messages. It returns nil when the
+// interpret reads one mapping of values as an image: image: <string>
+// (+ tag:, + registry:) or image: {repository:, tag:, registry:, digest:}.
+// where names the mapping for messages. It returns nil when the
 // mapping holds no image; when it holds one that is not valid, a problem is
 // recorded and nil returned.
 func (d *doc) interpret(m *yaml.Node, where string) *cand {

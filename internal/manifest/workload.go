@@ -8,8 +8,8 @@ import (
 	"github.com/hoist-gitops/hoist/internal/imageref"
 )
 
-// workload reads the containers[] and initContainers[] images of a pod spec
-// (SPEC §2.2), containers first, as Flux v1 lists them.
+// workload reads the containers[] and initContainers[] images of a pod spec,
+// containers first, as Flux v1 lists them.
 func (d *doc) workload(podSpec *yaml.Node) []*cand {
 	var out []*cand
 	for _, list := range []string{"containers", "initContainers"} {
