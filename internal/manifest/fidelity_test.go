@@ -153,6 +153,10 @@ func TestFilesFluxRefuses(t *testing.T) {
 				"L19 default:helmrelease/json: value .nan"}},
 		{name: "empty key in a HelmRelease", doc: "kind: HelmRelease\nmetadata: {name: e}\nspec:\n  values:\n    ? \n    : {image: r:1}\n",
 			problems: []string{"L5 default:helmrelease/e: a key is null (an empty key)"}},
+		{name: "annotation that is a mapping or a list", doc: "kind: Deployment\nmetadata:\n  name: d\n  annotations:\n" +
+			"    example.com/config: {a: b}\n    fluxcd.io/automated: [\"true\"]\n",
+			problems: []string{"L5 default:deployment/d: annotation example.com/config is a mapping, not a string; it is ignored, and " + refuses,
+				"L6 default:deployment/d: annotation fluxcd.io/automated is a list, not a string; it is ignored, and " + refuses}},
 		{name: "null key outside values, in a List item", doc: "kind: HelmReleaseList\nitems:\n- kind: HelmRelease\n  metadata: {name: e, ~: x}\n",
 			problems: []string{"L4 default:helmrelease/e: a key is null"}},
 		{name: "same resource twice in one file", file: "refused-duplicates.yaml",
