@@ -153,6 +153,10 @@ func TestFilesFluxRefuses(t *testing.T) {
 				"L19 default:helmrelease/json: value .nan"}},
 		{name: "empty key in a HelmRelease", doc: "kind: HelmRelease\nmetadata: {name: e}\nspec:\n  values:\n    ? \n    : {image: r:1}\n",
 			problems: []string{"L5 default:helmrelease/e: a key is null (an empty key)"}},
+		{name: "Job and Pod specs are not decoded by Flux v1: not a refusal", doc: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: x\n" +
+			"---\nkind: Job\nmetadata: {name: j}\nspec:\n  template: [x]\n",
+			problems: []string{"L4 default:pod/p: containers is a string, not a list; its images are not read",
+				"L9 default:job/j: spec.template is a list, not a mapping; its images are not read"}},
 		{name: "annotation that is a mapping or a list", doc: "kind: Deployment\nmetadata:\n  name: d\n  annotations:\n" +
 			"    example.com/config: {a: b}\n    fluxcd.io/automated: [\"true\"]\n",
 			problems: []string{"L5 default:deployment/d: annotation example.com/config is a mapping, not a string; it is ignored, and " + refuses,

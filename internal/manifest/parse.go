@@ -79,6 +79,18 @@ type doc struct {
 	dups     map[*yaml.Node]bool
 	named    map[string]bool // container names seen in the current resource, valid image or not
 	defs     []definition    // resources the document defines
+	// untyped: the current resource's spec is one Flux v1 does not
+	// decode (Job, Pod), so a wrong type there is not a refusal.
+	untyped bool
+}
+
+// refusal ends a message about a field of the wrong type: what Flux v1
+// does with it.
+func (d *doc) refusal() string {
+	if d.untyped {
+		return "its images are not read"
+	}
+	return "Flux v1 refuses a file holding such a document"
 }
 
 // definition is a resource a document defines, and the file line where.
@@ -156,7 +168,7 @@ func (d *doc) parse() []Site {
 // object reads one resource: the document itself or an item of a List. It
 // returns nil when the resource is not one whose images hoist reads.
 func (d *doc) object(top *yaml.Node) *resourceCands {
-	d.resource, d.named = "", nil
+	d.resource, d.named, d.untyped = "", nil, false
 	kind := d.lookup(top, "kind").value
 	if kind == nil || kind.Kind != yaml.ScalarNode || kind.Value == "" || kind.Tag == "!!null" {
 		return nil // Flux v1 skips an object without a kind
@@ -205,6 +217,10 @@ func (d *doc) object(top *yaml.Node) *resourceCands {
 	if kind.Value == "HelmRelease" {
 		d.jsonable(top)
 	}
+	// Flux v1 decodes the spec of HelmReleases, Deployments, StatefulSets,
+	// DaemonSets and CronJobs into typed fields; Jobs and Pods it keeps
+	// untyped (and does not read their images).
+	d.untyped = kind.Value == "Job" || kind.Value == "Pod"
 	inner, ok := d.mapPath(top, specPath...)
 	if !ok {
 		return nil
@@ -244,7 +260,7 @@ func (d *doc) mappingOrNull(e entry, where string) bool {
 	if e.key != nil {
 		line = e.key.Line
 	}
-	d.problem(line, "%s is %s, not a mapping; Flux v1 refuses a file holding such a document", where, typeName(v))
+	d.problem(line, "%s is %s, not a mapping; %s", where, typeName(v), d.refusal())
 	return false
 }
 

@@ -19,7 +19,7 @@ func (d *doc) workload(podSpec *yaml.Node) []*cand {
 			continue
 		}
 		if seq.Kind != yaml.SequenceNode {
-			d.problem(e.key.Line, "%s is %s, not a list; Flux v1 refuses a file holding such a document", list, typeName(seq))
+			d.problem(e.key.Line, "%s is %s, not a list; %s", list, typeName(seq), d.refusal())
 			continue
 		}
 		for i, it := range seq.Content {
@@ -28,7 +28,7 @@ func (d *doc) workload(podSpec *yaml.Node) []*cand {
 				continue
 			}
 			if item.Kind != yaml.MappingNode {
-				d.problem(it.Line, "%s[%d] is %s, not a mapping; Flux v1 refuses a file holding such a document", list, i, typeName(item))
+				d.problem(it.Line, "%s[%d] is %s, not a mapping; %s", list, i, typeName(item), d.refusal())
 				continue
 			}
 			img := d.lookup(item, "image")
