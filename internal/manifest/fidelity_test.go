@@ -320,6 +320,13 @@ func TestNumericTag(t *testing.T) {
 				`tenth: tag 1.10 at line 15 is written as a number: hoist reads its text "1.10", but Helm renders the number as "1.1"`,
 			}},
 	})
+	runFidelity(t, []fidelityCase{
+		{name: "alias tag path to a number", doc: hr("repository.fluxcd.io/app: a.repo\ntag.fluxcd.io/app: a.tag\n", "a:\n  repo: r/app\n  tag: 1.10\n"),
+			sites:    "default:helmrelease/r app=r/app:1.10",
+			problems: []string{`app: tag 1.10 at line 13 is written as a number: hoist reads its text "1.10", but Helm renders the number as "1.1"`}},
+		{name: "alias repository path to a number is still not an image", doc: hr("repository.fluxcd.io/app: a.repo\n", "a:\n  repo: 5\n"),
+			problems: []string{`L7 default:helmrelease/r: repository.fluxcd.io/app: path "a.repo" is a number (5), not a string`}},
+	})
 	runRetag(t, []retagCase{
 		{"float to a number-like tag: quoted", "numeric-tags.yaml", "float", "1.10", "", []string{`"1.10"`}, nil},
 		{"float to a semver: plain", "numeric-tags.yaml", "float", "1.9.1", "", []string{"1.9.1"}, nil},

@@ -160,11 +160,7 @@ func (d *doc) interpret(m *yaml.Node, where string) *cand {
 		// A plain number (tag: 1.9) is read as its text, never as the
 		// parsed number (1.10 would be 1.1); an edit writes it quoted.
 		c.set(iTag, tag)
-		if r := renderedNumber(tag.value); r != tag.value.Value {
-			c.problems = append(c.problems, "tag "+tag.value.Value+" at line "+itoa(d.absLine(tag.value.Line))+
-				" is written as a number: hoist reads its text "+quote(tag.value.Value)+", but Helm renders the number as "+
-				quote(r)+"; quote the tag")
-		}
+		d.numericTag(c, tag.value)
 	case tag.value != nil:
 		// A tag that is neither a string nor a number is ignored; the
 		// image is read without it. Writing a tag anywhere else would
@@ -222,6 +218,16 @@ func (d *doc) digestKey(c *cand, dig entry) {
 func isNumericTag(n *yaml.Node) bool {
 	return n != nil && n.Kind == yaml.ScalarNode && n.Style == 0 && (n.Tag == "!!int" || n.Tag == "!!float") &&
 		imageref.ValidateTag(n.Value) == nil
+}
+
+// numericTag notes on c when the numeric tag n would be rendered by a chart
+// as other text than hoist reads (1.10 renders as 1.1).
+func (d *doc) numericTag(c *cand, n *yaml.Node) {
+	if r := renderedNumber(n); r != n.Value {
+		c.problems = append(c.problems, "tag "+n.Value+" at line "+itoa(d.absLine(n.Line))+
+			" is written as a number: hoist reads its text "+quote(n.Value)+", but Helm renders the number as "+
+			quote(r)+"; quote the tag")
+	}
 }
 
 // renderedNumber is how a chart prints a numeric value: Helm reads values
