@@ -20,6 +20,12 @@ type resourceCands struct {
 
 // finishAll finishes the resources of one document, in order.
 func (d *doc) finishAll(rs []*resourceCands) []Site {
+	switch len(rs) {
+	case 0:
+		return nil
+	case 1: // the common case: one resource per document
+		return d.finish(rs[0], rs[0].cands)
+	}
 	var all []*cand
 	owner := map[*cand]*resourceCands{}
 	for _, r := range rs {

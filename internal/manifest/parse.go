@@ -23,11 +23,20 @@ func Parse(file string, data []byte) ([]Site, []Problem) {
 	var sites []Site
 	var problems []Problem
 	lf := onlyLF(data)
-	defined := map[Resource]int{} // resource → line of its first definition
+	var defined map[Resource]int // resource → line of its first definition
+	var only definition          // the file's first definition, before defined is needed
+	ndefs := 0
 	for _, c := range splitDocuments(data) {
 		s, p, defs := parseChunk(file, data, c, lf)
 		n := len(p)
 		for _, def := range defs {
+			if ndefs++; ndefs == 1 {
+				only = def
+				continue
+			}
+			if defined == nil {
+				defined = map[Resource]int{only.res: only.line}
+			}
 			if first, ok := defined[def.res]; ok {
 				p = append(p, Problem{File: file, Line: def.line, Resource: def.res.String(),
 					Message: "resource is defined twice in this file (first at line " + itoa(first) +
@@ -156,13 +165,13 @@ func (d *doc) parse() []Site {
 		d.problem(kind.Line, "kind is %s, not a string; Flux v1 refuses a file holding such a document", typeName(kind))
 		return nil
 	}
-	var rs []*resourceCands
 	if isList(kind) {
-		rs = d.list(top)
-	} else if r := d.object(top); r != nil {
-		rs = append(rs, r)
+		return d.finishAll(d.list(top))
 	}
-	return d.finishAll(rs)
+	if r := d.object(top); r != nil {
+		return d.finish(r, r.cands)
+	}
+	return nil
 }
 
 // object reads one resource: the document itself or an item of a List. It
@@ -241,7 +250,8 @@ func (d *doc) object(top *yaml.Node) *resourceCands {
 func (d *doc) mapPath(n *yaml.Node, keys ...string) (_ *yaml.Node, ok bool) {
 	for i, k := range keys {
 		e := d.lookup(n, k)
-		if !d.mappingOrNull(e, strings.Join(keys[:i+1], ".")) {
+		if !isMappingOrNull(e.value) {
+			d.mappingOrNull(e, strings.Join(keys[:i+1], "."))
 			return nil, false
 		}
 		n = e.value
@@ -249,11 +259,16 @@ func (d *doc) mapPath(n *yaml.Node, keys ...string) (_ *yaml.Node, ok bool) {
 	return n, true
 }
 
+// isMappingOrNull reports whether v is missing, null or a mapping.
+func isMappingOrNull(v *yaml.Node) bool {
+	return v == nil || v.Kind == yaml.MappingNode || v.Kind == yaml.ScalarNode && v.Tag == "!!null"
+}
+
 // mappingOrNull reports whether e is missing, null or a mapping; otherwise
 // it records a problem naming where (Flux v1 refuses such a file).
 func (d *doc) mappingOrNull(e entry, where string) bool {
 	v := e.value
-	if v == nil || v.Kind == yaml.MappingNode || v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+	if isMappingOrNull(v) {
 		return true
 	}
 	line := v.Line
