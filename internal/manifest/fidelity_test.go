@@ -157,6 +157,8 @@ func TestFilesFluxRefuses(t *testing.T) {
 			"---\nkind: Job\nmetadata: {name: j}\nspec:\n  template: [x]\n",
 			problems: []string{"L4 default:pod/p: containers is a string, not a list; its images are not read",
 				"L9 default:job/j: spec.template is a list, not a mapping; its images are not read"}},
+		{name: "annotations that are not a mapping, any kind", doc: "kind: ConfigMap\nmetadata:\n  name: c\n  annotations: [a]\n",
+			problems: []string{"L4 default:configmap/c: metadata.annotations is a list, not a mapping; " + refuses}},
 		{name: "annotation that is a mapping or a list", doc: "kind: Deployment\nmetadata:\n  name: d\n  annotations:\n" +
 			"    example.com/config: {a: b}\n    fluxcd.io/automated: [\"true\"]\n",
 			problems: []string{"L5 default:deployment/d: annotation example.com/config is a mapping, not a string; it is ignored, and " + refuses,

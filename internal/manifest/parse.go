@@ -206,6 +206,10 @@ func (d *doc) object(top *yaml.Node) *resourceCands {
 	}
 	d.resource = res.String()
 	d.defs = append(d.defs, definition{res: res, line: d.absLine(top.Line)})
+	annE := d.lookup(meta, "annotations")
+	if !d.mappingOrNull(annE, "metadata.annotations") {
+		return nil
+	}
 	var specPath []string // from the resource to the pod spec or values
 	switch kind.Value {
 	case "HelmRelease":
@@ -217,10 +221,6 @@ func (d *doc) object(top *yaml.Node) *resourceCands {
 	case "Pod":
 		specPath = []string{"spec"}
 	default:
-		return nil
-	}
-	annE := d.lookup(meta, "annotations")
-	if !d.mappingOrNull(annE, "metadata.annotations") {
 		return nil
 	}
 	if kind.Value == "HelmRelease" {
