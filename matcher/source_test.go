@@ -213,7 +213,7 @@ func TestSourceSymlinkIsNotFollowed(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	src := t.TempDir()
-	if err := os.WriteFile(filepath.Join(src, "real.yaml"), []byte("real"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(src, "real.yaml"), []byte("kind: ConfigMap\nmetadata: {name: real}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("/etc/passwd", filepath.Join(src, "link.yaml")); err != nil {
