@@ -50,6 +50,8 @@ type Repo struct {
 	Auth Auth
 	// Commit says how commits are batched, written and signed.
 	Commit Commit
+	// GitTimeout bounds every git call to this remote; 0: Config.GitTimeout.
+	GitTimeout time.Duration
 }
 
 // Auth is how the committer authenticates to the remote.

@@ -1,6 +1,7 @@
 package committer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,7 +73,7 @@ func newWriter(repo Repo, cfg Config, m *metrics, log zerolog.Logger) (*writer, 
 	if err := repo.Validate(); err != nil {
 		return nil, err
 	}
-	rem, err := newRemote(repo.URL, repo.Auth, cfg.GitTimeout)
+	rem, err := newRemote(repo.URL, repo.Auth, cmp.Or(repo.GitTimeout, cfg.GitTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}

@@ -36,19 +36,42 @@ type Repo struct {
 	Branch string
 	// Paths are the folders searched for manifests ("." is the whole repository).
 	Paths []string
+	// Exclude are globs on repository-relative paths whose files are not
+	// indexed: "*" matches within one folder name, "**" any number of
+	// folders ("charts/**", "**/templates/**"); a pattern that matches a
+	// folder excludes everything under it.
+	Exclude []string
 	// FetchInterval is how often the branch is fetched to notice commits
 	// made by people; 0 disables the periodic fetch (announced heads still
 	// trigger one).
 	FetchInterval time.Duration
+	// GitTimeout bounds each clone or fetch of the repository, so a git
+	// server that accepts a connection and never answers cannot hold the
+	// repository's index up (0: DefaultGitTimeout).
+	GitTimeout time.Duration
 	// Auth holds the credentials for URL.
 	Auth Auth
+}
+
+// gitTimeout is the repository's bound on one clone or fetch.
+func (r Repo) gitTimeout() time.Duration {
+	if r.GitTimeout > 0 {
+		return r.GitTimeout
+	}
+	return DefaultGitTimeout
 }
 
 // Auth is how the matcher authenticates to a remote (read access is enough).
 type Auth = gitauth.Credentials
 
-// DefaultFetchInterval is the periodic fetch of SPEC §8's matcher.
+// DefaultFetchInterval is how often the matcher fetches a branch to notice
+// commits made by people.
 const DefaultFetchInterval = 30 * time.Second
+
+// DefaultGitTimeout bounds one clone or fetch: long enough for a large
+// repository's first shallow clone, short enough that a hung server is
+// noticed and retried.
+const DefaultGitTimeout = 2 * time.Minute
 
 func (c Config) validate() error {
 	if len(c.Repos) == 0 {
@@ -67,6 +90,13 @@ func (c Config) validate() error {
 			return fmt.Errorf("repository %s: branch is empty", r.Name)
 		case r.FetchInterval < 0:
 			return fmt.Errorf("repository %s: negative fetch interval", r.Name)
+		case r.GitTimeout < 0:
+			return fmt.Errorf("repository %s: negative git timeout", r.Name)
+		}
+		for _, g := range r.Exclude {
+			if err := checkGlob(g); err != nil {
+				return fmt.Errorf("repository %s: exclude %q: %w", r.Name, g, err)
+			}
 		}
 		seen[r.Name] = true
 	}

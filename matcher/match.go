@@ -17,8 +17,9 @@ type Outcome struct {
 
 // Match finds every site of the pushed repository — by the canonical name
 // of (ev.Registry, ev.Repository) and of each of ev.HostAliases with the
-// same repository — and decides each (SPEC §4). Skips are included, with
-// their reasons; only outcomes with Decision.Update become rewrites. times
+// same repository — and decides each by its policy (automation, lock,
+// filter, newer-never-older). Skips are included, with their reasons; only
+// outcomes with Decision.Update become rewrites. times
 // may be nil (no push history: the pushed tag counts as the newest).
 func Match(idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
 	c := policy.Candidate{Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}

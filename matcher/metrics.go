@@ -13,6 +13,10 @@ type metrics struct {
 	indexProblems *prometheus.GaugeVec
 	reindexes     *prometheus.CounterVec
 	reindexTime   *prometheus.HistogramVec
+	repoState     *prometheus.GaugeVec
+	lastIndexed   *prometheus.GaugeVec
+	indexFailures *prometheus.CounterVec
+	emptyPaths    *prometheus.GaugeVec
 }
 
 // newMetrics registers the matcher's series on reg (nil: not exported).
@@ -20,7 +24,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "pushes_total",
-			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, invalid (undecodable, terminated), failed (handed back for redelivery).",
+			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet).",
 		}, []string{"outcome"}),
 		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "push_duration_seconds",
@@ -49,17 +53,33 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"repo"}),
 		reindexes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "reindexes_total",
-			Help: "Index updates by repository, trigger (start, head, interval, compact) and result (updated, unchanged, failed).",
+			Help: "Index updates by repository, trigger (start, head, interval, compact, retry) and result (updated, unchanged, failed).",
 		}, []string{"repo", "trigger", "result"}),
 		reindexTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "reindex_duration_seconds",
 			Help:    "Time to fetch a repository branch and reindex the files that changed, by repository.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"repo"}),
+		repoState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "repository_state",
+			Help: "1 for the state each repository's index is in (indexing, failing, ready, stale), 0 for the others.",
+		}, []string{"repo", "state"}),
+		lastIndexed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "last_indexed_timestamp_seconds",
+			Help: "Unix time of the last successful fetch (and reindex) of each repository.",
+		}, []string{"repo"}),
+		indexFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "index_failures_total",
+			Help: "Failed attempts to fetch and index a repository (each retried with back-off).",
+		}, []string{"repo"}),
+		emptyPaths: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hoist", Subsystem: "matcher", Name: "paths_without_manifests",
+			Help: "Configured paths of a repository that do not exist or hold no manifest.",
+		}, []string{"repo"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.pushes, m.pushDuration, m.decisions, m.rewrites, m.indexSites, m.indexFiles,
-			m.indexProblems, m.reindexes, m.reindexTime)
+			m.indexProblems, m.reindexes, m.reindexTime, m.repoState, m.lastIndexed, m.indexFailures, m.emptyPaths)
 	}
 	return m
 }

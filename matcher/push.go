@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,14 +20,36 @@ import (
 
 // handleTimeout bounds the handling of one push (KV, publishes); beyond it
 // the push is handed back for redelivery.
-const handleTimeout = 30 * time.Second
+const handleTimeout = 20 * time.Second
 
-// retryDelay is how soon a push whose handling failed is redelivered.
-const retryDelay = 2 * time.Second
+// Retry delays of a push handed back (its handling failed, or it waits for
+// a repository that is not indexed yet): retryFirst after the first
+// delivery, doubling with each delivery up to retryLast. The push consumer
+// has no BackOff list, so the delay given to NakWithDelay is the delay
+// JetStream keeps.
+const (
+	retryFirst = 2 * time.Second
+	retryLast  = 5 * time.Minute
+)
+
+// retryDelay is how soon a push delivered n times is redelivered.
+func retryDelay(n uint64) time.Duration {
+	d := retryFirst
+	for i := uint64(1); i < n && d < retryLast; i++ {
+		d *= 2
+	}
+	return min(d, retryLast)
+}
+
+// maxClockSkew is how far past its receipt a push's time may lie (a
+// registry's clock running fast) before it is distrusted.
+const maxClockSkew = time.Minute
 
 // handle turns one push message into rewrites and acknowledges it once
 // they are stored. A redelivered push publishes the same message ids, so
-// JetStream stores each rewrite once.
+// JetStream stores each rewrite once. A push that waits for a repository
+// not indexed yet is decided for the others at once and handed back; its
+// redeliveries decide only the repositories that were waited for.
 func (s *Service) handle(m jetstream.Msg) {
 	start := time.Now()
 	defer func() { s.m.pushDuration.Observe(time.Since(start).Seconds()) }()
@@ -37,40 +61,82 @@ func (s *Service) handle(m jetstream.Msg) {
 		return
 	}
 	log := s.log.With().Str("event_id", ev.ID).Logger()
+	if orig := ev.PushedAt; clampTimes(&ev, start) {
+		log.Warn().Time("pushed_at", orig).Time("received_at", ev.ReceivedAt).
+			Msg("push time lies in the future; the receipt time is used instead")
+	}
+	var seq, delivered uint64 = 0, 1
+	if meta, err := m.Metadata(); err == nil {
+		seq, delivered = meta.Sequence.Stream, meta.NumDelivered
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), handleTimeout)
 	defer cancel()
 	if err := s.recordTag(ctx, ev); err != nil {
-		log.Warn().Err(err).Msg("cannot record the tag's first-seen time; push handed back")
-		s.m.pushes.WithLabelValues("failed").Inc()
-		_ = m.NakWithDelay(retryDelay)
+		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot record the tag's first-seen time; push handed back")
 		return
 	}
-	rws, sites := s.rewrites(ev, log)
-	if err := s.publish(ctx, ev, rws); err != nil {
-		log.Warn().Err(err).Msg("cannot publish rewrites; push handed back")
-		s.m.pushes.WithLabelValues("failed").Inc()
-		_ = m.NakWithDelay(retryDelay)
+	d := s.rewrites(ev, s.done.get(seq), log)
+	if err := s.publish(ctx, ev, d.rewrites); err != nil {
+		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot publish rewrites; push handed back")
+		return
+	}
+	if len(d.waiting) > 0 {
+		s.done.add(seq, d.decided)
+		s.handBack(m, delivered, "waiting", log.Info().Strs("waiting_for", d.waiting).Int("sites", d.sites).Int("rewrites", len(d.rewrites)),
+			"push decided for the indexed repositories; handed back until the others are indexed")
 		return
 	}
 	if err := m.Ack(); err != nil {
 		log.Warn().Err(err).Msg("ack push (a redelivery publishes the same rewrites, stored once)")
 	}
+	s.done.forget(seq)
 	outcome := "rewrites"
 	switch {
-	case sites == 0:
+	case d.sites == 0:
 		outcome = "no_sites"
-	case len(rws) == 0:
+	case len(d.rewrites) == 0:
 		outcome = "unchanged"
 	}
 	s.m.pushes.WithLabelValues(outcome).Inc()
 	log.Info().Str("image", imageref.Canonical(ev.Registry, ev.Repository)).Str("tag", ev.Tag).
-		Str("digest", ev.Digest).Int("sites", sites).Int("rewrites", len(rws)).
+		Str("digest", ev.Digest).Int("sites", d.sites).Int("rewrites", len(d.rewrites)).
 		Int64("duration_ms", time.Since(start).Milliseconds()).Msg("push matched")
+}
+
+// handBack asks JetStream to redeliver m after the retry delay of its
+// delivery count, counting the push under outcome and logging ev with msg.
+func (s *Service) handBack(m jetstream.Msg, delivered uint64, outcome string, ev *zerolog.Event, msg string) {
+	delay := retryDelay(delivered)
+	s.m.pushes.WithLabelValues(outcome).Inc()
+	ev.Uint64("attempt", delivered).Dur("retry_in", delay).Msg(msg)
+	_ = m.NakWithDelay(delay)
+}
+
+// clampTimes keeps the event's times from lying past its receipt: a
+// ReceivedAt later than now (plus maxClockSkew) becomes now, and a
+// PushedAt later than the receipt (plus maxClockSkew) becomes the receipt
+// time. The first-seen time stored for a tag is never replaced, so a
+// forged future push time would otherwise make that tag look newer than
+// every later push for ever. It reports whether a time was changed.
+func clampTimes(ev *bus.PushEvent, now time.Time) bool {
+	clamped := false
+	if ev.ReceivedAt.After(now.Add(maxClockSkew)) {
+		ev.ReceivedAt, clamped = now, true
+	}
+	receipt := now
+	if !ev.ReceivedAt.IsZero() {
+		receipt = ev.ReceivedAt
+	}
+	if ev.PushedAt.After(receipt.Add(maxClockSkew)) {
+		ev.PushedAt, clamped = receipt, true
+	}
+	return clamped
 }
 
 // recordTag stores the push time as the tag's first-seen time under every
 // name the event's repository goes by (host aliases included), so sites
-// spelt with an alias order their tags by push time too.
+// spelt with an alias order their tags by push time too. The event's times
+// have been bounded by clampTimes.
 func (s *Service) recordTag(ctx context.Context, ev bus.PushEvent) error {
 	if ev.Tag == "" {
 		return nil
@@ -107,14 +173,29 @@ func canonicalNames(ev bus.PushEvent) []string {
 	return names
 }
 
-// rewrites matches the event against every repository's index and returns
-// one rewrite per approved site, and how many sites the push concerned.
-func (s *Service) rewrites(ev bus.PushEvent, log zerolog.Logger) ([]bus.Rewrite, int) {
-	var out []bus.Rewrite
-	sites := 0
+// decision is what one push means for the repositories it was matched against.
+type decision struct {
+	rewrites []bus.Rewrite // one per approved site
+	sites    int           // sites the push concerned
+	decided  []string      // repositories whose index the push was matched against
+	waiting  []string      // repositories not indexed yet
+}
+
+// rewrites matches the event against the index of every repository not in
+// done; a repository not indexed yet is waited for instead.
+func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.Logger) decision {
+	var d decision
 	for _, r := range s.repos {
+		switch {
+		case done[r.Name]:
+			continue
+		case !r.indexed.Load():
+			d.waiting = append(d.waiting, r.Name)
+			continue
+		}
+		d.decided = append(d.decided, r.Name)
 		outs := Match(r.idx.Load(), ev, s.times)
-		sites += len(outs)
+		d.sites += len(outs)
 		for _, o := range outs {
 			s.m.decisions.WithLabelValues(r.Name, string(o.Decision.Code)).Inc()
 			if !o.Decision.Update {
@@ -123,10 +204,10 @@ func (s *Service) rewrites(ev bus.PushEvent, log zerolog.Logger) ([]bus.Rewrite,
 					Str("reason", o.Decision.Reason).Msg("site skipped")
 				continue
 			}
-			out = append(out, NewRewrite(r.Name, r.Branch, ev, o))
+			d.rewrites = append(d.rewrites, NewRewrite(r.Name, r.Branch, ev, o))
 		}
 	}
-	return out, sites
+	return d
 }
 
 // NewRewrite is the rewrite message for an approved outcome of push ev in
@@ -202,3 +283,46 @@ func (s *Service) publish(ctx context.Context, ev bus.PushEvent, rws []bus.Rewri
 }
 
 var _ policy.TagTimes = (*bus.TagTimes)(nil)
+
+// maxDone bounds the pushes remembered as partly decided; beyond it the
+// memory is dropped, and a redelivery decides every repository again
+// (its rewrites carry the same message ids, and deciding is monotonic:
+// a site already moved past the pushed tag is not moved back).
+const maxDone = 10000
+
+// doneSet remembers, by stream sequence, the repositories each handed-back
+// push was already decided for. It lives in one process: a push
+// redelivered to another replica is decided again there, harmlessly.
+type doneSet struct {
+	mu sync.Mutex
+	m  map[uint64]map[string]bool
+}
+
+func (d *doneSet) get(seq uint64) map[string]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.m[seq])
+}
+
+func (d *doneSet) add(seq uint64, repos []string) {
+	if seq == 0 || len(repos) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil || len(d.m) >= maxDone {
+		d.m = map[uint64]map[string]bool{}
+	}
+	if d.m[seq] == nil {
+		d.m[seq] = map[string]bool{}
+	}
+	for _, r := range repos {
+		d.m[seq][r] = true
+	}
+}
+
+func (d *doneSet) forget(seq uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.m, seq)
+}

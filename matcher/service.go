@@ -27,18 +27,28 @@ type Service struct {
 	m     *metrics
 	repos []*repoState
 	times *bus.TagTimes
-	ready atomic.Bool
+	// consuming is set while push events are consumed (once any
+	// repository is indexed).
+	consuming atomic.Bool
+	// done remembers, per push message, the repositories it was decided
+	// for while it waits for others to be indexed.
+	done doneSet
 }
 
 // repoState is one repository branch: its git copy, its index and the head
-// the index was built from. Only the repository's refresher goroutine
-// touches src and head; idx is swapped atomically and safe for concurrent use.
+// the index was built from. Only the repository's maintain goroutine
+// touches src and head; idx is swapped atomically and safe for concurrent
+// use; indexed is set once idx holds the repository's manifests.
 type repoState struct {
 	Repo
-	src  *source
-	idx  atomic.Pointer[Index]
-	head plumbing.Hash
-	kick chan struct{}
+	src     *source
+	idx     atomic.Pointer[Index]
+	indexed atomic.Bool
+	head    plumbing.Hash
+	kick    chan struct{}
+
+	mu     sync.Mutex
+	status RepoStatus // guarded by mu
 }
 
 // New checks cfg and prepares the service; nothing talks to NATS or git
@@ -67,14 +77,20 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		}
 		rs := &repoState{Repo: r, src: src, kick: make(chan struct{}, 1)}
 		rs.idx.Store(NewIndex())
+		rs.status = RepoStatus{Name: r.Name, Branch: r.Branch}
+		s.setState(rs, StateIndexing)
 		s.repos = append(s.repos, rs)
 	}
 	return s, nil
 }
 
-// Ready reports whether every repository is indexed and push events are
-// being consumed (for /readyz).
-func (s *Service) Ready() bool { return s.ready.Load() }
+// Ready reports whether push events are consumed and every repository's
+// index is ready (Readiness says why not).
+func (s *Service) Ready() bool { return s.Readiness(context.Background()) == nil }
+
+// Consuming reports whether push events are being consumed: from the
+// moment any repository is indexed until Run ends.
+func (s *Service) Consuming() bool { return s.consuming.Load() }
 
 // Index is the current index of the named repository, nil when unknown.
 func (s *Service) Index(repo string) *Index {
@@ -88,18 +104,18 @@ func (s *Service) Index(repo string) *Index {
 
 // Run indexes every repository, then consumes push events until ctx is
 // cancelled; the pushes being handled then are finished (their rewrites
-// published and the pushes acknowledged) before it returns. Repositories
-// that cannot be read are retried; no push is consumed until every one is
-// indexed, so none misses a repository.
+// published and the pushes acknowledged) before it returns. Each
+// repository is indexed and kept current on its own, so one that cannot
+// be read (retried with back-off) holds up no other: pushes are consumed
+// as soon as any repository is indexed and decided for those indexed; a
+// push is acknowledged only once every repository has decided it, and
+// handed back to wait for those not indexed yet.
 func (s *Service) Run(ctx context.Context) error {
 	tt, err := bus.OpenTagTimes(ctx, s.js)
 	if err != nil {
 		return fmt.Errorf("matcher: %w", err)
 	}
 	s.times = tt
-	if err := s.loadAll(ctx); err != nil {
-		return nil // cancelled while loading
-	}
 	sub, err := bus.SubscribeHeads(s.js.Conn(), s.onHead)
 	if err != nil {
 		return fmt.Errorf("matcher: %w", err)
@@ -107,10 +123,19 @@ func (s *Service) Run(ctx context.Context) error {
 	defer sub.Unsubscribe()
 
 	var wg sync.WaitGroup
-	for _, r := range s.repos {
-		wg.Go(func() { s.refresher(ctx, r) })
-	}
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx) // the maintainers end with Run, whatever its outcome
+	defer cancel()
+	firstIndexed := make(chan struct{})
+	var once sync.Once
+	for _, r := range s.repos {
+		wg.Go(func() { s.maintain(ctx, r, func() { once.Do(func() { close(firstIndexed) }) }) })
+	}
+	select {
+	case <-ctx.Done():
+		return nil // cancelled before any repository was indexed
+	case <-firstIndexed:
+	}
 
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, bus.PushStream, bus.PushConsumerConfig())
 	if err != nil {
@@ -123,7 +148,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("matcher: consume pushes: %w", err)
 	}
-	s.ready.Store(true)
+	s.consuming.Store(true)
 	s.log.Info().Int("repositories", len(s.repos)).Int("workers", s.cfg.Workers).Msg("matcher consuming push events")
 	work := make(chan jetstream.Msg)
 	var workers sync.WaitGroup
@@ -149,38 +174,79 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		work <- m
 	}
-	s.ready.Store(false)
+	s.consuming.Store(false)
 	close(work)
 	workers.Wait()
 	return nil
 }
 
-// loadAll indexes every repository, retrying each until it succeeds or ctx ends.
-func (s *Service) loadAll(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, r := range s.repos {
-		wg.Go(func() {
-			delay := time.Second
-			for {
-				err := s.update(ctx, r, "start")
-				if err == nil || ctx.Err() != nil {
-					return
-				}
-				s.log.Error().Err(err).Str("repo", r.Name).Dur("retry_in", delay).Msg("cannot index repository")
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(delay):
-				}
-				delay = min(2*delay, time.Minute)
-			}
-		})
+// Back-off between attempts to fetch and index a repository that failed.
+const (
+	retryMin = time.Second
+	retryMax = time.Minute
+)
+
+// maintain builds r's index and keeps it current until ctx ends: a failed
+// attempt is logged and retried after a back-off doubling from retryMin
+// to retryMax; once indexed (onIndexed is called), each announced head
+// and every FetchInterval fetches and reindexes what changed.
+func (s *Service) maintain(ctx context.Context, r *repoState, onIndexed func()) {
+	var tick <-chan time.Time
+	if r.FetchInterval > 0 {
+		t := time.NewTicker(r.FetchInterval)
+		defer t.Stop()
+		tick = t.C
 	}
-	wg.Wait()
-	return ctx.Err()
+	trigger, delay, attempt := "start", retryMin, 0
+	for {
+		err := s.update(ctx, r, trigger)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			attempt++
+			ev := s.log.Error()
+			msg := "cannot index repository; retrying"
+			if r.indexed.Load() {
+				ev, msg = s.log.Warn(), "cannot refresh repository; its index is stale until a retry succeeds"
+				trigger = "retry"
+			}
+			ev.Err(err).Str("repo", r.Name).Str("branch", r.Branch).Int("attempt", attempt).Dur("retry_in", delay).Msg(msg)
+			if !sleep(ctx, delay) {
+				return
+			}
+			delay = min(2*delay, retryMax)
+			continue
+		}
+		delay, attempt = retryMin, 0
+		onIndexed()
+		if !sleep(ctx, s.cfg.FetchGap) { // a head announced meanwhile waits in r.kick
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+			trigger = "head"
+		case <-tick:
+			trigger = "interval"
+		}
+	}
 }
 
-// onHead asks the repository's refresher to fetch when a committer
+// sleep waits for d, or reports false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// onHead asks the repository's maintainer to fetch when a committer
 // announces a head the index does not have yet.
 func (s *Service) onHead(h bus.Head) {
 	for _, r := range s.repos {
@@ -189,37 +255,6 @@ func (s *Service) onHead(h bus.Head) {
 			case r.kick <- struct{}{}:
 			default: // a fetch is already requested
 			}
-		}
-	}
-}
-
-// refresher keeps one repository's index current: on each announced head
-// and every FetchInterval it fetches and reindexes what changed.
-func (s *Service) refresher(ctx context.Context, r *repoState) {
-	var tick <-chan time.Time
-	if r.FetchInterval > 0 {
-		t := time.NewTicker(r.FetchInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		trigger := "head"
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.kick:
-		case <-tick:
-			trigger = "interval"
-		}
-		if err := s.update(ctx, r, trigger); err != nil && ctx.Err() == nil {
-			s.log.Warn().Err(err).Str("repo", r.Name).Str("trigger", trigger).Msg("reindex failed; the next head or interval retries")
-		}
-		gap := time.NewTimer(s.cfg.FetchGap) // a head announced meanwhile waits in r.kick
-		select {
-		case <-ctx.Done():
-			gap.Stop()
-			return
-		case <-gap.C:
 		}
 	}
 }

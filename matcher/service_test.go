@@ -83,12 +83,18 @@ func (h *harness) push(t *testing.T, ev bus.PushEvent) {
 // rewrites collects every rewrite of repo/branch until n arrived.
 func (h *harness) rewrites(t *testing.T, repo, branch string, n int) []bus.Rewrite {
 	t.Helper()
+	return h.rewritesWithin(t, repo, branch, n, 30*time.Second)
+}
+
+// rewritesWithin is rewrites with a deadline of its own.
+func (h *harness) rewritesWithin(t *testing.T, repo, branch string, n int, within time.Duration) []bus.Rewrite {
+	t.Helper()
 	cons, err := h.conn.JS.CreateOrUpdateConsumer(context.Background(), bus.RewriteStream, bus.RewriteConsumerConfig(repo, branch))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []bus.Rewrite
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(within)
 	for len(out) < n && time.Now().Before(deadline) {
 		batch, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -232,9 +238,9 @@ func TestServicePeriodicFetch(t *testing.T) {
 	waitFor(t, "periodic fetch indexes the new file", func() bool { return h.svc.Index("a").Len() == 1 })
 }
 
-// A repository that cannot be read at start delays consumption instead of
-// matching pushes against a partial index.
-func TestServiceWaitsForEveryRepository(t *testing.T) {
+// A repository that cannot be read keeps the matcher unready (pushes are
+// still matched against the others: TestOneBrokenRepositoryStopsAllOfThem).
+func TestServiceUnreadyWhileARepositoryFails(t *testing.T) {
 	srv := testgit.NewServer(t)
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})

@@ -31,11 +31,13 @@ type source struct {
 }
 
 // file is one manifest file's path and content; Link marks a symbolic
-// link with a manifest's name, which is reported and never followed.
+// link with a manifest's name, which is reported and never followed, and
+// Problem a tree entry that is not read at all (an unsafe path).
 type file struct {
-	Path string
-	Data []byte
-	Link bool
+	Path    string
+	Data    []byte
+	Link    bool
+	Problem string
 }
 
 func newSource(r Repo) (*source, error) {
@@ -51,7 +53,8 @@ func (s *source) trackingRef() plumbing.ReferenceName {
 	return plumbing.ReferenceName("refs/remotes/origin/" + s.repo.Branch)
 }
 
-// fetch brings the branch head into the store and returns it. The first
+// fetch brings the branch head into the store and returns it, giving up
+// after the repository's git timeout. The first
 // fetch is shallow (depth 1: the head's objects only); later ones ask for
 // no depth, so the server sends only what the new commits add on top of
 // the head the store has. (Asking for depth 1 again makes git's upload-pack
@@ -63,15 +66,13 @@ func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
 	if before == nil {
 		depth = 1
 	}
-	rem := git.NewRemote(s.st, &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.repo.URL}})
-	err := rem.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: "origin",
-		RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec("+refs/heads/" + s.repo.Branch + ":" + s.trackingRef().String())},
-		Depth:      depth,
-		Auth:       s.auth,
-		Tags:       git.NoTags,
-	})
+	ctx, cancel := context.WithTimeout(ctx, s.repo.gitTimeout())
+	defer cancel()
+	err := s.fetchWithin(ctx, depth)
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within the git timeout (%s): %w", s.repo.gitTimeout(), err)
+		}
 		return plumbing.ZeroHash, fmt.Errorf("fetch %s %s: %w", redactURL(s.repo.URL), s.repo.Branch, err)
 	}
 	ref, err := s.st.Reference(s.trackingRef())
@@ -84,19 +85,66 @@ func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
 	return ref.Hash(), nil
 }
 
+// fetchWithin runs one fetch until ctx ends. Not every transport obeys
+// ctx (go-git's SSH handshake waits for the server's banner for ever), so
+// the fetch runs on its own goroutine: when ctx ends first it is left to
+// finish against the store it started with, and the source starts over
+// with an empty one.
+func (s *source) fetchWithin(ctx context.Context, depth int) error {
+	st := s.st
+	done := make(chan error, 1)
+	go func() {
+		rem := git.NewRemote(st, &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.repo.URL}})
+		done <- rem.FetchContext(ctx, &git.FetchOptions{
+			RemoteName: "origin",
+			RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec("+refs/heads/" + s.repo.Branch + ":" + s.trackingRef().String())},
+			Depth:      depth,
+			Auth:       s.auth,
+			Tags:       git.NoTags,
+		})
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		s.reset()
+		return ctx.Err()
+	}
+}
+
 // reset drops every object, so the next fetch is a fresh shallow clone.
 func (s *source) reset() {
 	s.st = memory.NewStorage()
 	s.updates = 0
 }
 
+// has reports whether commit h and its tree are in the store, so a diff
+// from it can be taken (after a reset they are not).
+func (s *source) has(h plumbing.Hash) bool {
+	_, err := s.tree(h)
+	return err == nil
+}
+
+// exists reports whether path p ("." the root) names a file or folder at commit h.
+func (s *source) exists(h plumbing.Hash, p string) bool {
+	t, err := s.tree(h)
+	if err != nil {
+		return false
+	}
+	if p == "." {
+		return true
+	}
+	_, err = t.FindEntry(p)
+	return err == nil
+}
+
 // inScope reports whether a repository path is a manifest the matcher reads:
-// a .yaml or .yml file under one of the configured folders.
+// a .yaml or .yml file under one of the configured folders, not excluded.
 func (s *source) inScope(p string) bool {
 	if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
 		return false
 	}
-	return underPaths(p, s.repo.Paths)
+	return underPaths(p, s.repo.Paths) && !Excluded(p, s.repo.Exclude)
 }
 
 // underPaths reports whether p lies in one of the folders ("." is every path).
@@ -113,32 +161,111 @@ func underPaths(p string, folders []string) bool {
 	return false
 }
 
-// snapshot reads every manifest file at commit h.
+// snapshot reads every manifest file at commit h. A tree entry whose name
+// is not a safe path (.., .git, a slash...) is returned as a problem of
+// that path and not read, so one crafted entry does not hide the rest.
 func (s *source) snapshot(h plumbing.Hash) ([]file, error) {
 	tree, err := s.tree(h)
 	if err != nil {
 		return nil, err
 	}
 	var out []file
-	err = tree.Files().ForEach(func(f *object.File) error {
-		if !f.Mode.IsFile() || !s.inScope(f.Name) {
-			return nil
+	err = s.walk(tree, "", 0, func(p string, e object.TreeEntry, bad string) error {
+		switch {
+		case bad != "":
+			if underPaths(p, s.repo.Paths) {
+				out = append(out, file{Path: p, Problem: "not read: " + bad})
+			}
+		case !e.Mode.IsFile() || !s.inScope(p):
+		case e.Mode == filemode.Symlink:
+			out = append(out, file{Path: p, Link: true})
+		default:
+			data, err := s.blob(e.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			out = append(out, file{Path: p, Data: data})
 		}
-		if f.Mode == filemode.Symlink {
-			out = append(out, file{Path: f.Name, Link: true})
-			return nil
-		}
-		data, err := s.blob(f.Hash)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Name, err)
-		}
-		out = append(out, file{Path: f.Name, Data: data})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s: %w", h, err)
 	}
 	return out, nil
+}
+
+// maxTreeDepth bounds the folders walked into, against a tree that (by a
+// hash collision or bad data) contains itself.
+const maxTreeDepth = 1024
+
+// walk calls fn for every entry under t that is not a folder, with its
+// repository path. An entry whose name is not a safe path element is
+// passed with bad saying why, and a folder so named is not entered.
+func (s *source) walk(t *object.Tree, base string, depth int, fn func(p string, e object.TreeEntry, bad string) error) error {
+	if depth > maxTreeDepth {
+		return fmt.Errorf("%s: folders nested deeper than %d", base, maxTreeDepth)
+	}
+	for _, e := range t.Entries {
+		p := e.Name
+		if base != "" {
+			p = base + "/" + e.Name
+		}
+		if why := badName(e.Name); why != "" {
+			if err := fn(p, e, why); err != nil {
+				return err
+			}
+			continue
+		}
+		switch e.Mode {
+		case filemode.Dir:
+			sub, err := object.GetTree(s.st, e.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			if err := s.walk(sub, p, depth+1, fn); err != nil {
+				return err
+			}
+		case filemode.Submodule:
+		default:
+			if err := fn(p, e, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// badName says why a tree entry's name cannot be a path element of a
+// checked-out repository ("" when it can): empty, "." or "..", holding a
+// slash, a backslash or a control character, or naming git's own folder.
+func badName(name string) string {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return fmt.Sprintf("invalid path element %q", name)
+	case strings.ContainsAny(name, "/\\"):
+		return fmt.Sprintf("path element %q holds a slash", name)
+	case strings.EqualFold(strings.TrimRight(name, ". "), ".git"):
+		return fmt.Sprintf("path element %q is git's own folder", name)
+	}
+	for _, c := range []byte(name) {
+		if c < 0x20 || c == 0x7f {
+			return fmt.Sprintf("path element %q holds a control character", name)
+		}
+	}
+	return ""
+}
+
+// errUnsafeTree is a diff touching a path that is not safe.
+var errUnsafeTree = errors.New("tree holds an unsafe path")
+
+// badPath is badName for each element of a slash-separated path.
+func badPath(p string) string {
+	for _, el := range strings.Split(p, "/") {
+		if why := badName(el); why != "" {
+			return why
+		}
+	}
+	return ""
 }
 
 // changes lists the manifest files that differ between commits old and
@@ -162,6 +289,13 @@ func (s *source) changes(ctx context.Context, old, new plumbing.Hash) (changed [
 		action, err := ch.Action()
 		if err != nil {
 			return nil, nil, err
+		}
+		// Unsafe paths are reported per entry by snapshot; a diff only
+		// sees the files under them, so the caller reads the tree whole.
+		for _, p := range []string{ch.From.Name, ch.To.Name} {
+			if why := badPath(p); p != "" && why != "" {
+				return nil, nil, fmt.Errorf("%w: %s", errUnsafeTree, why)
+			}
 		}
 		if action != merkletrie.Insert && s.inScope(ch.From.Name) {
 			if action == merkletrie.Delete || ch.From.Name != ch.To.Name {

@@ -124,7 +124,8 @@ func matcherRepo(r config.Repository) matcher.Repo {
 		Branch:        r.Branch,
 		Paths:         r.Paths,
 		FetchInterval: r.FetchInterval,
-		// TODO(merge matcher): Exclude: r.Exclude, once matcher.Repo has the field.
+		Exclude:       r.Exclude,
+		GitTimeout:    r.GitTimeout,
 		Auth: matcher.Auth{
 			Username:         r.Auth.Username,
 			Password:         r.Auth.Password,
@@ -151,6 +152,7 @@ func committerRepo(r config.Repository) committer.Repo {
 		URL:        r.URL,
 		Branch:     r.Branch,
 		PushBranch: r.PushBranch,
+		GitTimeout: r.GitTimeout,
 		Auth: committer.Auth{
 			Username:         r.Auth.Username,
 			Password:         r.Auth.Password,

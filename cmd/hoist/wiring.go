@@ -164,7 +164,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 			if mat, err = matcher.New(matcherConfig(cfg), conn.JS, reg, log); err != nil {
 				return err
 			}
-			checks = append(checks, readiness{"matcher", boolReady(mat.Ready, "repositories not indexed yet")})
+			checks = append(checks, readiness{"matcher", mat.Readiness})
 		}
 		if st.commit {
 			if err := locks.lock(cfg.DataDir); err != nil {

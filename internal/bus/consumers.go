@@ -20,11 +20,12 @@ const (
 	CommitterConsumerPrefix = "hoist-committer-"
 )
 
-// PushBackOff is how long the push stream waits before redelivering a push
-// the matcher did not acknowledge: the first value is also the ack wait.
-// A matcher handles a push in milliseconds; the later steps ride out a git
-// remote or NATS outage without hammering it.
-var PushBackOff = []time.Duration{30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+// PushAckWait is how long the push stream waits before redelivering a push
+// a matcher neither acknowledged nor handed back (the matcher died holding
+// it). The consumer has no BackOff list: with one, JetStream ignores the
+// delay of NakWithDelay and redelivers on the list's schedule instead, and
+// the matcher hands pushes back with delays of its own.
+const PushAckWait = 30 * time.Second
 
 // RewriteAckWait is how long a committer may hold a delivered rewrite
 // without acknowledging it: then (a crashed committer) JetStream gives it to
@@ -39,14 +40,13 @@ const RewriteAckWait = 2 * time.Minute
 // (it then stays in the stream, visible to an operator).
 const RewriteMaxDeliver = 600
 
-// MaxDeliver bounds redeliveries of push events: with PushBackOff a push
-// is retried for about two days before JetStream gives up on it (it then
-// stays in the stream, visible to an operator, and is never silently dropped).
-const MaxDeliver = 50
-
 // PushConsumerConfig is the matchers' shared durable pull consumer of every
 // push event: explicit acks (a push is acknowledged only after its rewrites
-// are stored), bounded redelivery with back-off.
+// are stored, for every repository), redelivered until then. Deliveries are
+// not bounded: a push waits as long as a repository is not indexed, and the
+// matcher's own retry delays are capped, so the cost of waiting is bounded.
+// MaxAckPending is large because pushes waiting for a repository count
+// against it; when it is reached, delivery pauses (nothing is lost).
 func PushConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       MatcherConsumer,
@@ -54,9 +54,9 @@ func PushConsumerConfig() jetstream.ConsumerConfig {
 		FilterSubject: PushSubjects,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		BackOff:       PushBackOff,
-		MaxDeliver:    MaxDeliver,
-		MaxAckPending: 1000,
+		AckWait:       PushAckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 10000,
 	}
 }
 

@@ -360,3 +360,11 @@ func parseWithEnv(src string, st Stages, env map[string]string) (*Config, Proble
 	}
 	return Parse("hoist.yaml", []byte(src), st)
 }
+
+// TestNegativeGitTimeout: a git timeout is a duration to wait, never negative.
+func TestNegativeGitTimeout(t *testing.T) {
+	_, ps := Parse("hoist.yaml", []byte("receivers: []\nrepositories:\n  - name: a\n    url: /tmp/a.git\n    gitTimeout: -1s\n"), AllStages)
+	if len(ps) != 1 || ps[0].Line != 5 || !strings.Contains(ps[0].Message, "gitTimeout: -1s is negative") {
+		t.Errorf("problems = %v, want one at line 5 about gitTimeout", ps)
+	}
+}
