@@ -52,6 +52,20 @@ type NATS struct {
 	PasswordFile string `yaml:"passwordFile"`
 	Token        string `yaml:"token"`
 	TokenFile    string `yaml:"tokenFile"`
+	// NkeySeedFile holds a user nkey seed that signs the server's challenge.
+	NkeySeedFile string `yaml:"nkeySeedFile"`
+	// TLS verifies an external server and authenticates hoist with a
+	// client certificate.
+	TLS NATSTLS `yaml:"tls"`
+}
+
+// NATSTLS names the files of a TLS connection to an external NATS server.
+type NATSTLS struct {
+	// CAFile holds the CA certificates the server's certificate must chain to.
+	CAFile string `yaml:"caFile"`
+	// CertFile and KeyFile are hoist's client certificate and key (mutual TLS).
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
 }
 
 // Log is the logging configuration.
