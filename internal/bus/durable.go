@@ -53,18 +53,17 @@ func DurableMessages(ctx context.Context, js jetstream.JetStream, stream string,
 		log:     log.With().Str("consumer", cfg.Durable).Logger(),
 		unwatch: func() {},
 	}
-	if r, ok := js.(repairer); ok {
-		d.unwatch = r.watch(stream, cfg)
-	}
 	it, err := d.open()
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		it, err = d.reopen(err)
 	}
 	if err != nil {
-		d.unwatch()
 		return nil, err
 	}
 	d.it = it
+	if r, ok := js.(repairer); ok {
+		d.unwatch = r.watch(stream, cfg, d.renew)
+	}
 	return d, nil
 }
 
@@ -132,6 +131,8 @@ func (d *Durable) Next(opts ...jetstream.NextOpt) (jetstream.Msg, error) {
 			return m, nil
 		case d.isStopped() || d.ctx.Err() != nil:
 			return nil, jetstream.ErrMsgIteratorClosed
+		case d.replaced(it):
+			continue // renewed after the keeper re-created the consumer
 		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			return nil, err // the caller's own limit
 		case errors.Is(err, nats.ErrConnectionClosed) || d.js.Conn().IsClosed():
@@ -145,14 +146,45 @@ func (d *Durable) Next(opts ...jetstream.NextOpt) (jetstream.Msg, error) {
 			return nil, err
 		}
 		d.mu.Lock()
-		if d.stopped {
+		switch {
+		case d.stopped:
 			d.mu.Unlock()
 			next.Stop()
 			return nil, jetstream.ErrMsgIteratorClosed
+		case d.it != it:
+			next.Stop() // renewed meanwhile
+		default:
+			d.it = next
 		}
-		d.it = next
 		d.mu.Unlock()
 	}
+}
+
+// replaced reports whether renew put another iterator in it's place.
+func (d *Durable) replaced(it jetstream.MessagesContext) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.it != it
+}
+
+// renew reads the consumer through a new iterator: the Conn's keeper
+// re-created it, and the old iterator's pull requests went to nothing.
+// Should that fail, Next's own recovery takes over.
+func (d *Durable) renew() {
+	it, err := d.open()
+	if err != nil {
+		return
+	}
+	d.mu.Lock()
+	if d.stopped {
+		d.mu.Unlock()
+		it.Stop()
+		return
+	}
+	old := d.it
+	d.it = it
+	d.mu.Unlock()
+	old.Stop()
 }
 
 // exists reports whether the consumer is still there; when that cannot be

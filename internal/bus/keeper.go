@@ -29,6 +29,9 @@ const repairTimeout = 30 * time.Second
 type watched struct {
 	stream string
 	cfg    jetstream.ConsumerConfig
+	// renew has the reader of a re-created consumer read it at once
+	// rather than after its next missed heartbeat.
+	renew func()
 }
 
 // keptJS is the JetStream context of a Conn: JetStream itself, plus the
@@ -42,16 +45,16 @@ type keptJS struct {
 // lost streams re-created and its consumer re-created with them.
 type repairer interface {
 	RepairNow(ctx context.Context) error
-	watch(stream string, cfg jetstream.ConsumerConfig) (unwatch func())
+	watch(stream string, cfg jetstream.ConsumerConfig, renew func()) (unwatch func())
 }
 
 // RepairNow re-creates whatever of hoist's streams, bucket and watched
 // consumers is missing, at once.
 func (k keptJS) RepairNow(ctx context.Context) error { return k.c.repair(ctx) }
 
-func (k keptJS) watch(stream string, cfg jetstream.ConsumerConfig) func() {
+func (k keptJS) watch(stream string, cfg jetstream.ConsumerConfig, renew func()) func() {
 	k.c.mu.Lock()
-	k.c.consumers[cfg.Durable] = watched{stream: stream, cfg: cfg}
+	k.c.consumers[cfg.Durable] = watched{stream: stream, cfg: cfg, renew: renew}
 	k.c.mu.Unlock()
 	return func() {
 		k.c.mu.Lock()
@@ -102,9 +105,16 @@ func (c *Conn) repair(ctx context.Context) error {
 	if err := EnsureStreamsReplicated(ctx, c.JS, c.replicas); err != nil {
 		return err
 	}
+	lost := map[string]bool{}
+	for _, m := range missing {
+		lost[m] = true
+	}
 	for _, w := range c.watched() {
 		if _, err := c.JS.CreateOrUpdateConsumer(ctx, w.stream, w.cfg); err != nil {
 			return fmt.Errorf("consumer %s: %w", w.cfg.Durable, err)
+		}
+		if lost["consumer "+w.cfg.Durable] && w.renew != nil {
+			w.renew()
 		}
 	}
 	c.log.Info().Strs("recreated", missing).Msg("hoist's NATS streams and consumers are back")
