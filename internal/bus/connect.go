@@ -209,7 +209,10 @@ func connectOptions(name string) []nats.Option {
 // a NATS server that restarted without its storage has lost them.
 func (c *Conn) stateHandlers() []nats.Option {
 	return []nats.Option{
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() {
+				return // Close: the closed handler says so
+			}
 			c.mu.Lock()
 			if c.downSince.IsZero() {
 				c.downSince = time.Now()
