@@ -303,6 +303,7 @@ func connectBus(ctx context.Context, name string, st stages, cfg *config.Config,
 		s.Shutdown()
 		return nil, nil, err
 	}
+	conn.SetLog(log.With().Str("component", "nats").Logger())
 	ev := log.Info().Str("data_dir", n.DataDir)
 	if n.Listen != "" {
 		ev = ev.Str("nats_url", s.ClientURL())

@@ -27,9 +27,9 @@ type Conn struct {
 	publishers int
 	// replicas is the number of copies streams are (re-)created with.
 	replicas int
-	log      zerolog.Logger
 
 	mu        sync.Mutex
+	log       zerolog.Logger
 	downSince time.Time // when the connection was lost; zero while connected
 	downErr   error     // why
 	consumers map[string]watched
@@ -219,19 +219,19 @@ func (c *Conn) stateHandlers() []nats.Option {
 			}
 			c.downErr = err
 			c.mu.Unlock()
-			c.log.Warn().Err(err).Msg("NATS connection lost; reconnecting")
+			c.logger().Warn().Err(err).Msg("NATS connection lost; reconnecting")
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			c.mu.Lock()
 			c.downSince, c.downErr = time.Time{}, nil
 			c.mu.Unlock()
-			c.log.Info().Str("server", nc.ConnectedUrlRedacted()).Msg("NATS reconnected")
+			c.logger().Info().Str("server", nc.ConnectedUrlRedacted()).Msg("NATS reconnected")
 			c.Repair()
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			ev := c.log.Info()
+			ev := c.logger().Info()
 			if err := nc.LastError(); err != nil {
-				ev = c.log.Warn().Err(err)
+				ev = c.logger().Warn().Err(err)
 			}
 			ev.Msg("NATS connection closed")
 		}),
@@ -257,6 +257,21 @@ func (c *Conn) setup(ctx context.Context, dial func() (*nats.Conn, error)) error
 	c.NC, c.JS = nc, keptJS{JetStream: js, c: c}
 	go c.keep()
 	return nil
+}
+
+// SetLog sends the connection's state changes and the keeper's repairs to
+// log (Connect takes its logger from Options).
+func (c *Conn) SetLog(log zerolog.Logger) {
+	c.mu.Lock()
+	c.log = log
+	c.mu.Unlock()
+}
+
+func (c *Conn) logger() *zerolog.Logger {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.log
+	return &l
 }
 
 // Ready reports whether the connection is up and JetStream holds hoist's

@@ -88,7 +88,7 @@ func (c *Conn) keep() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), repairTimeout)
 		if err := c.repair(ctx); err != nil {
-			c.log.Warn().Err(err).Msg("cannot check or re-create hoist's NATS streams; trying again")
+			c.logger().Warn().Err(err).Msg("cannot check or re-create hoist's NATS streams; trying again")
 		}
 		cancel()
 	}
@@ -101,7 +101,7 @@ func (c *Conn) repair(ctx context.Context) error {
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	c.log.Warn().Strs("missing", missing).Msg("NATS lost hoist's streams or consumers; re-creating them")
+	c.logger().Warn().Strs("missing", missing).Msg("NATS lost hoist's streams or consumers; re-creating them")
 	if err := EnsureStreamsReplicated(ctx, c.JS, c.replicas); err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (c *Conn) repair(ctx context.Context) error {
 			w.renew()
 		}
 	}
-	c.log.Info().Strs("recreated", missing).Msg("hoist's NATS streams and consumers are back")
+	c.logger().Info().Strs("recreated", missing).Msg("hoist's NATS streams and consumers are back")
 	return nil
 }
 
