@@ -162,3 +162,23 @@ func TestNATSURLSecretsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// Item "NATS authentication": settings that cannot work are refused with
+// what is wrong, before any connection attempt.
+func TestNATSAuthOptionsRefuseMistakes(t *testing.T) {
+	for _, tc := range []struct {
+		auth bus.Auth
+		want string
+	}{
+		{bus.Auth{User: "u", Password: "p", Token: "t"}, "only one of"},
+		{bus.Auth{Token: "t", CredsFile: "x.creds"}, "only one of"},
+		{bus.Auth{Password: "p"}, "needs a user"},
+		{bus.Auth{TLS: bus.TLS{CertFile: "c.pem"}}, "go together"},
+		{bus.Auth{NkeySeedFile: "/nonexistent/user.nk"}, "/nonexistent/user.nk"},
+	} {
+		_, err := tc.auth.NATSOptions()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error with %q", tc.auth, err, tc.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ type Conn struct {
 	log       zerolog.Logger
 	downSince time.Time // when the connection was lost; zero while connected
 	downErr   error     // why
-	consumers map[string]watched
+	consumers map[string]*watched
 
 	kick chan struct{} // asks the keeper to look for missing streams now
 	done chan struct{} // closed by Close: the keeper stops
@@ -189,7 +189,7 @@ func newConn(replicas, publishers int, log zerolog.Logger) *Conn {
 		replicas:   max(replicas, 1),
 		publishers: publishers,
 		log:        log,
-		consumers:  map[string]watched{},
+		consumers:  map[string]*watched{},
 		kick:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 	}

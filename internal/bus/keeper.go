@@ -53,12 +53,15 @@ type repairer interface {
 func (k keptJS) RepairNow(ctx context.Context) error { return k.c.repair(ctx) }
 
 func (k keptJS) watch(stream string, cfg jetstream.ConsumerConfig, renew func()) func() {
+	w := &watched{stream: stream, cfg: cfg, renew: renew}
 	k.c.mu.Lock()
-	k.c.consumers[cfg.Durable] = watched{stream: stream, cfg: cfg, renew: renew}
+	k.c.consumers[cfg.Durable] = w
 	k.c.mu.Unlock()
 	return func() {
 		k.c.mu.Lock()
-		delete(k.c.consumers, cfg.Durable)
+		if k.c.consumers[cfg.Durable] == w { // not a later reader's
+			delete(k.c.consumers, cfg.Durable)
+		}
 		k.c.mu.Unlock()
 	}
 }
@@ -126,7 +129,7 @@ func (c *Conn) watched() []watched {
 	defer c.mu.Unlock()
 	out := make([]watched, 0, len(c.consumers))
 	for _, w := range c.consumers {
-		out = append(out, w)
+		out = append(out, *w)
 	}
 	return out
 }
