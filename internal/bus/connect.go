@@ -126,20 +126,15 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	wait := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		c := newConn(o.Replicas, 2, log)
-		c.dial = func() (*nats.Conn, error) {
-			nc, err := nats.Connect(o.URL, append(connectOptions(o.Name), authOpts...)...)
+		dial := func(extra ...nats.Option) (*nats.Conn, error) {
+			nc, err := nats.Connect(o.URL, append(append(connectOptions(o.Name), authOpts...), extra...)...)
 			if err != nil {
 				return nil, fmt.Errorf("connect nats %s: %w", url, err)
 			}
 			return nc, nil
 		}
-		err := c.setup(ctx, func() (*nats.Conn, error) {
-			nc, err := nats.Connect(o.URL, append(append(connectOptions(o.Name), authOpts...), c.stateHandlers()...)...)
-			if err != nil {
-				return nil, fmt.Errorf("connect nats %s: %w", url, err)
-			}
-			return nc, nil
-		})
+		c.dial = func() (*nats.Conn, error) { return dial() }
+		err := c.setup(ctx, func() (*nats.Conn, error) { return dial(c.stateHandlers()...) })
 		if err == nil {
 			if attempt > 1 {
 				log.Info().Int("attempt", attempt).Msg("connected to NATS")

@@ -33,6 +33,8 @@ type Durable struct {
 	it       jetstream.MessagesContext
 	stopped  bool
 	draining bool
+	// done is closed by Stop and Drain: a recovery's wait ends.
+	done chan struct{}
 }
 
 // durableMaxWait caps the back-off between two attempts to re-create a
@@ -52,6 +54,7 @@ func DurableMessages(ctx context.Context, js jetstream.JetStream, stream string,
 		opts:    append(append([]jetstream.PullMessagesOpt(nil), opts...), jetstream.WithMessagesErrOnMissingHeartbeat(true)),
 		log:     log.With().Str("consumer", cfg.Durable).Logger(),
 		unwatch: func() {},
+		done:    make(chan struct{}),
 	}
 	it, err := d.open()
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -89,6 +92,9 @@ func (d *Durable) reopen(err error) (jetstream.MessagesContext, error) {
 		t := time.NewTimer(wait)
 		select {
 		case <-d.ctx.Done():
+			t.Stop()
+			return nil, jetstream.ErrMsgIteratorClosed
+		case <-d.done:
 			t.Stop()
 			return nil, jetstream.ErrMsgIteratorClosed
 		case <-t.C:
@@ -160,7 +166,7 @@ func (d *Durable) Next(opts ...jetstream.NextOpt) (jetstream.Msg, error) {
 	}
 }
 
-// replaced reports whether renew put another iterator in it's place.
+// replaced reports whether renew put another iterator in its place.
 func (d *Durable) replaced(it jetstream.MessagesContext) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -211,6 +217,7 @@ func (d *Durable) Stop() {
 	if !d.stopped {
 		d.stopped = true
 		d.unwatch()
+		close(d.done)
 	}
 	d.it.Stop()
 }
@@ -223,6 +230,7 @@ func (d *Durable) Drain() {
 	if !d.stopped {
 		d.stopped, d.draining = true, true
 		d.unwatch()
+		close(d.done)
 	}
 	d.it.Drain()
 }
