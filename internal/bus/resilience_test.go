@@ -230,3 +230,42 @@ func TestRecoverWhenNATSLostItsData(t *testing.T) {
 	}
 }
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Item "NATS that lost its data is never recovered from": a Durable on a
+// plain JetStream context (no Conn to re-create streams) still re-creates
+// its own consumer when it is deleted.
+func TestRecoverWhenNATSLostItsDataConsumerOnly(t *testing.T) {
+	b := bustest.Start(t)
+	js, err := jetstream.New(b.NC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := bus.RewriteConsumerConfig("gitops", "main")
+	d, err := bus.DurableMessages(ctx, js, bus.RewriteStream, cfg, zerolog.New(t.Output()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	for i, body := range []string{`{"n":1}`, `{"n":2}`} {
+		if i == 1 {
+			if err := js.DeleteConsumer(ctx, bus.RewriteStream, cfg.Durable); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := js.Publish(ctx, bus.RewriteSubject("gitops", "main"), []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := d.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Data()) != body {
+			t.Fatalf("got %s, want %s", m.Data(), body)
+		}
+		if err := m.DoubleAck(ctx); err != nil { // stored before the consumer goes
+			t.Fatal(err)
+		}
+	}
+}
