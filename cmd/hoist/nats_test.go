@@ -195,3 +195,58 @@ repositories:
 		t.Fatal(err)
 	}
 }
+
+// Item "NATS authentication": the permissions docs/operations.md lists for
+// hoist's NATS user are enough for a push to travel from webhook to commit.
+func TestNATSDocumentedPermissionsSuffice(t *testing.T) {
+	s := bustest.StartWith(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "hoist", Password: "pa55-word", Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: []string{"hoist.>", "$JS.API.>", "$JS.ACK.>", "$KV.hoist_tag_times.>"}},
+			Subscribe: &server.SubjectPermission{Allow: []string{"hoist.head.>", "_INBOX.>"}},
+		}}}
+	})
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
+	dir := t.TempDir()
+	addr := freePort(t)
+	cfg := parseConfig(t, fmt.Sprintf(`
+nats: {url: "%[4]s", user: hoist, password: pa55-word}
+dataDir: %[1]s/data
+listen: %[2]s
+receivers:
+  - {name: ci, kind: generic, secret: s3cret}
+repositories:
+  - name: gitops
+    url: %[3]s
+    commit: {window: 0s}
+`, dir, addr, repo.URL, s.ClientURL()))
+	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true}, cfg, zerolog.New(logs))
+	}()
+	base := "http://" + addr
+	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"127.0.0.1:5000/team/app:1.2.4"}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook answered %d", resp.StatusCode)
+	}
+	pollUntil(t, "the commit", func() bool { return repo.Head(t, "main") != seed })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(logs.String()), "permissions violation") {
+		t.Errorf("permissions violation in the log:\n%s", logs.String())
+	}
+}

@@ -133,7 +133,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 			}
 			return nc, nil
 		}
-		c.dial = func() (*nats.Conn, error) { return dial() }
+		c.dial = func() (*nats.Conn, error) { return dial(c.errorHandler()) }
 		err := c.setup(ctx, func() (*nats.Conn, error) { return dial(c.stateHandlers()...) })
 		if err == nil {
 			if attempt > 1 {
@@ -172,7 +172,7 @@ func ConnectEmbedded(ctx context.Context, s *server.Server, name string) (*Conn,
 		}
 		return nc, nil
 	}
-	c.dial = func() (*nats.Conn, error) { return dial() }
+	c.dial = func() (*nats.Conn, error) { return dial(c.errorHandler()) }
 	if err := c.setup(ctx, func() (*nats.Conn, error) { return dial(c.stateHandlers()...) }); err != nil {
 		return nil, err
 	}
@@ -199,11 +199,25 @@ func connectOptions(name string) []nats.Option {
 	}
 }
 
-// stateHandlers log the connection's state changes and remember since when
-// it is down, for Ready. A reconnect also has the keeper check the streams:
-// a NATS server that restarted without its storage has lost them.
+// errorHandler logs what the server reports asynchronously: a permissions
+// violation, a slow consumer.
+func (c *Conn) errorHandler() nats.Option {
+	return nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		ev := c.logger().Warn().Err(err)
+		if sub != nil {
+			ev = ev.Str("subject", sub.Subject)
+		}
+		ev.Msg("NATS reported an error")
+	})
+}
+
+// stateHandlers log the connection's state changes and asynchronous
+// errors, and remember since when it is down, for Ready. A reconnect also
+// has the keeper check the streams: a NATS server that restarted without
+// its storage has lost them.
 func (c *Conn) stateHandlers() []nats.Option {
 	return []nats.Option{
+		c.errorHandler(),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if nc.IsClosed() {
 				return // Close: the closed handler says so
