@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/config"
 )
 
@@ -89,5 +90,5 @@ func natsMode(c *config.Config) string {
 	if c.NATS.URL == "" {
 		return "embedded NATS in " + c.NATS.DataDir
 	}
-	return "NATS at " + c.NATS.URL
+	return "NATS at " + bus.RedactURLs(c.NATS.URL) // URLs may carry a password or token
 }

@@ -250,3 +250,22 @@ repositories:
 		t.Errorf("permissions violation in the log:\n%s", logs.String())
 	}
 }
+
+// Item "secrets in URLs": `hoist config check` names the NATS servers
+// without the password or token a URL carries.
+func TestNATSURLSecretsRedacted(t *testing.T) {
+	p := t.TempDir() + "/hoist.yaml"
+	writeFile(t, p, "nats: {url: \"nats://hoist:pa55-word@nats-a:4222,nats://s3cret-t0ken@nats-b:4222\"}\n")
+	code, out, errOut := runHoist(t, "config", "check", "--config", p)
+	if code != 0 {
+		t.Fatalf("config check: exit %d, %s%s", code, out, errOut)
+	}
+	for _, secret := range []string{"pa55-word", "s3cret-t0ken"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("config check prints %s: %s%s", secret, out, errOut)
+		}
+	}
+	if !strings.Contains(out, "nats-a:4222") || !strings.Contains(out, "nats-b:4222") {
+		t.Errorf("config check does not name the servers: %s", out)
+	}
+}
