@@ -35,8 +35,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	if c.cfg.AckWait > 0 {
 		cc.AckWait = c.cfg.AckWait
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, cc)
-	if err != nil {
+	if _, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, cc); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -44,8 +43,12 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	}
 	c.warm(ctx, w)
 
-	it, err := cons.Messages(jetstream.PullMaxMessages(maxPull))
+	// Read through bus.DurableMessages: a consumer NATS loses is re-created.
+	it, err := bus.DurableMessages(ctx, c.js, bus.RewriteStream, cc, c.log, jetstream.PullMaxMessages(maxPull))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("committer %s: consume: %w", repo.Name, err)
 	}
 	// Buffered: while a batch is being pushed, the next one piles up here

@@ -24,7 +24,9 @@ import (
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
+
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
 // maxCloneUpdates is how many fetched or pushed packs a local clone takes
@@ -152,14 +154,14 @@ func (c *localClone) fetch(ctx context.Context, r *remote, branches []string, de
 		if c.broken(err) {
 			c.stale = true
 		}
-		return nil, fmt.Errorf("fetch %s: %w", redact(r.url), err)
+		return nil, fmt.Errorf("fetch %s: %w", redact.URL(r.url), err)
 	}
 	c.updates++
 	heads := map[string]plumbing.Hash{}
 	for _, b := range branches {
 		ref, err := c.st.Reference(trackingRef(b))
 		if err != nil {
-			return nil, fmt.Errorf("fetch %s: no %s after fetching: %w", redact(r.url), b, err)
+			return nil, fmt.Errorf("fetch %s: no %s after fetching: %w", redact.URL(r.url), b, err)
 		}
 		heads[b] = ref.Hash()
 	}

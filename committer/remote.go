@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 
 	"github.com/hoist-gitops/hoist/internal/gitauth"
+	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
 // remote is the git server of one repository: its endpoint, transport and
@@ -43,21 +43,12 @@ func newRemote(url string, a Auth, timeout time.Duration) (*remote, error) {
 	}
 	c, err := client.NewClient(ep)
 	if err != nil {
-		return nil, fmt.Errorf("repository url %s: %w", redact(url), err)
+		return nil, fmt.Errorf("repository url %s: %w", redact.URL(url), err)
 	}
 	if timeout <= 0 {
 		timeout = DefaultGitTimeout
 	}
 	return &remote{url: url, ep: ep, client: c, auth: auth, timeout: timeout}, nil
-}
-
-// redact hides a password written into a URL.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw // user@host:path and plain paths carry no password
-	}
-	return u.Redacted()
 }
 
 // within runs one call to the remote under a context that ends after the
@@ -78,7 +69,7 @@ func (r *remote) within(ctx context.Context, what string, call func(context.Cont
 		err = ctx.Err()
 	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: no answer from %s within %s: %w", what, redact(r.url), r.timeout, context.DeadlineExceeded)
+		return fmt.Errorf("%s: no answer from %s within %s: %w", what, redact.URL(r.url), r.timeout, context.DeadlineExceeded)
 	}
 	return err
 }
@@ -94,12 +85,12 @@ func (r *remote) receivePack(ctx context.Context) (transport.ReceivePackSession,
 	err := r.within(ctx, "list refs", func(ctx context.Context) error {
 		s, err := r.client.NewReceivePackSession(r.ep, r.auth)
 		if err != nil {
-			return fmt.Errorf("connect %s: %w", redact(r.url), err)
+			return fmt.Errorf("connect %s: %w", redact.URL(r.url), err)
 		}
 		a, err := s.AdvertisedReferencesContext(ctx)
 		if err != nil {
 			s.Close()
-			return fmt.Errorf("list refs of %s: %w", redact(r.url), err)
+			return fmt.Errorf("list refs of %s: %w", redact.URL(r.url), err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
