@@ -50,7 +50,7 @@ func layOutAt(t *testing.T, root string, s Set, spec corev1.PodSpec, c corev1.Co
 	for _, e := range c.Env {
 		switch {
 		case e.ValueFrom == nil:
-			p.env = append(p.env, e.Name+"="+e.Value)
+			p.env = append(p.env, e.Name+"="+expandKubeRefs(e.Value, p.env))
 		case e.ValueFrom.SecretKeyRef != nil:
 			ref := e.ValueFrom.SecretKeyRef
 			v, ok := secrets[ref.Name][ref.Key]
@@ -101,6 +101,43 @@ func layOutAt(t *testing.T, root string, s Set, spec corev1.PodSpec, c corev1.Co
 	return p
 }
 
+// expandKubeRefs expands $(NAME) in an env value with the variables defined before it,
+// as the kubelet does ($$ escapes a $, an unknown reference stays as written).
+func expandKubeRefs(v string, env []string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] != '$' || i+1 >= len(v) {
+			b.WriteByte(v[i])
+			continue
+		}
+		switch {
+		case v[i+1] == '$':
+			b.WriteByte('$')
+			i++
+		case v[i+1] == '(':
+			end := strings.IndexByte(v[i:], ')')
+			if end < 0 {
+				b.WriteString(v[i:])
+				return b.String()
+			}
+			name, found := v[i+2:i+end], false
+			for j := len(env) - 1; j >= 0 && !found; j-- {
+				if k, val, _ := strings.Cut(env[j], "="); k == name {
+					b.WriteString(val)
+					found = true
+				}
+			}
+			if !found {
+				b.WriteString(v[i : i+end+1])
+			}
+			i += end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
 // volumeFiles is what a volume holds, by path inside it.
 func (p *podFiles) volumeFiles(t *testing.T, s Set, v corev1.Volume, secrets map[string]map[string]string) map[string]string {
 	t.Helper()
@@ -143,7 +180,7 @@ func (p *podFiles) volumeFiles(t *testing.T, s Set, v corev1.Volume, secrets map
 		project(cm.Data, items, opt, "ConfigMap "+name)
 	}
 	switch {
-	case v.EmptyDir != nil:
+	case v.EmptyDir != nil, v.PersistentVolumeClaim != nil:
 	case v.Secret != nil:
 		secret(v.Secret.SecretName, v.Secret.Items, v.Secret.Optional)
 	case v.ConfigMap != nil:
