@@ -24,9 +24,10 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
+ARG REVISION=""
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    make build VERSION=${VERSION} \
+    make build VERSION=${VERSION} COMMIT=${REVISION} \
  && ./bin/hoist version \
  && mkdir -p /out/var/lib/hoist
 

@@ -3,7 +3,8 @@ GO      ?= go
 BIN     := bin/hoist
 TOOLS   := $(CURDIR)/.tools/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Packages whose code runs concurrently: tested with the race detector.
 RACE_PKGS ?= ./ingest/... ./matcher/... ./committer/... ./internal/bus/... ./cmd/...
 
@@ -15,7 +16,7 @@ HELM_VERSION       := v3.22.0
 
 export HOIST_TOOLS := $(TOOLS)
 
-.PHONY: build run test test-deploy test-short bench fuzz vet fmt-check tools image clean
+.PHONY: build run test test-deploy test-short bench chaos fuzz vet fmt-check tools image clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hoist
@@ -46,6 +47,11 @@ fmt-check:
 ## bench: measure, and write the figures to BENCHMARKS.md.
 bench: tools
 	HOIST_BENCH_REPORT=$(CURDIR)/BENCHMARKS.md $(GO) test -count=1 -run '^TestBenchReport' -timeout 60m ./...
+
+## chaos: SIGKILL every stage and NATS and take git away mid-burst; every accepted push must land
+## exactly once (several minutes, so not part of make test).
+chaos: tools
+	HOIST_CHAOS=1 $(GO) test -count=1 -run '^TestChaos$$' -timeout 30m -v ./e2e/
 
 ## fuzz: run every fuzz target for a short while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s

@@ -74,7 +74,7 @@ func TestScaleOut(t *testing.T) {
 	seed := repo.Head(t, "main")
 
 	// One external NATS server with JetStream.
-	natsURL := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
+	natsURL, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
 		t.Fatal(err)
@@ -189,9 +189,32 @@ func TestScaleOut(t *testing.T) {
 		t.FailNow()
 	}
 
-	// Settle: every site at its newest tag at the head, and both streams empty — every
-	// push handled and every rewrite acknowledged, including those redelivered after
-	// the kills (which must then have been no-ops).
+	scaleSettleAndCheck(t, repo, js, all, seed, unique, start)
+	t.Logf("%6.1fs history checked", time.Since(start).Seconds())
+
+	// Graceful shutdown: SIGTERM to all at once, and each process exits 0.
+	codes := make([]int, len(all))
+	var stopping sync.WaitGroup
+	for i, p := range all {
+		stopping.Go(func() { codes[i] = p.stop(t) })
+	}
+	stopping.Wait()
+	for i, p := range all {
+		if codes[i] != 0 {
+			t.Errorf("%s exited %d on SIGTERM, want 0", p.name, codes[i])
+		}
+	}
+	t.Logf("%6.1fs all processes stopped", time.Since(start).Seconds())
+}
+
+// scaleSettleAndCheck waits until every site is at its newest tag at the head and
+// both streams are empty — every push handled and every rewrite acknowledged,
+// including those redelivered after the kills (which must then have been no-ops) —
+// then checks that JetStream stored each of the unique distinct pushes exactly once
+// and that git's history is linear, fast-forward only, intact, and holds every change
+// exactly once. A process in procs that exits on its own fails the test.
+func scaleSettleAndCheck(t *testing.T, repo *testgit.Repo, js jetstream.JetStream, procs []*scaleProc, seed string, unique int, start time.Time) {
+	t.Helper()
 	want := map[string]string{}
 	for _, s := range scaleSiteNames() {
 		want[s] = scaleTags[len(scaleTags)-1]
@@ -202,7 +225,7 @@ func TestScaleOut(t *testing.T) {
 	var gitDone time.Time
 	blobs := newScaleBlobs(t, repo.Dir)
 	settled := scalePoll(ctx, 250*time.Millisecond, func() bool {
-		for _, p := range all {
+		for _, p := range procs {
 			if p.exited() {
 				last = p.name + " exited on its own"
 				return true
@@ -266,23 +289,7 @@ func TestScaleOut(t *testing.T) {
 		t.Errorf("merge commits in hoist's history: %v", hist.Merges)
 	}
 	scaleCheckHistory(t, repo.Dir, blobs, seed)
-	t.Logf("%d webhooks, %d distinct pushes, %d commits", len(deliveries), unique, len(hist.Commits)-1)
-
-	t.Logf("%6.1fs history checked", time.Since(start).Seconds())
-
-	// Graceful shutdown: SIGTERM to all at once, and each process exits 0.
-	codes := make([]int, len(all))
-	var stopping sync.WaitGroup
-	for i, p := range all {
-		stopping.Go(func() { codes[i] = p.stop(t) })
-	}
-	stopping.Wait()
-	for i, p := range all {
-		if codes[i] != 0 {
-			t.Errorf("%s exited %d on SIGTERM, want 0", p.name, codes[i])
-		}
-	}
-	t.Logf("%6.1fs all processes stopped", time.Since(start).Seconds())
+	t.Logf("%d distinct pushes, %d commits", unique, len(hist.Commits)-1)
 }
 
 // scaleSiteNames are the site names: app-000 ... app-799.
@@ -675,8 +682,9 @@ func scaleRequireCommands(t *testing.T, bin string, names ...string) {
 }
 
 // scaleStartNATS runs nats-server with JetStream on 127.0.0.1 until the test ends and
-// returns its URL once it accepts connections.
-func scaleStartNATS(t *testing.T, bin, storeDir string) string {
+// returns its URL once it accepts connections, and the process (to kill and restart:
+// it keeps its port and store directory).
+func scaleStartNATS(t *testing.T, bin, storeDir string) (string, *scaleProc) {
 	t.Helper()
 	addr := freeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
@@ -710,7 +718,7 @@ func scaleStartNATS(t *testing.T, bin, storeDir string) string {
 	}) || p.exited() {
 		t.Fatalf("nats-server did not accept JetStream requests on %s", url)
 	}
-	return url
+	return url, p
 }
 
 func scaleStreamInfo(ctx context.Context, js jetstream.JetStream, name string) (*jetstream.StreamInfo, error) {

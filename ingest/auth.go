@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// authScheme is how a kind's registry proves it knows the receiver's secret (SPEC §7).
+// authScheme is how a kind's registry proves it knows the receiver's secret.
 type authScheme int
 
 const (
@@ -65,41 +65,119 @@ type credentials struct {
 	pathSecret string
 }
 
-// authenticate reports whether the delivery proves knowledge of secret.
-// Every comparison is constant-time in the secret; it runs before the body
-// is parsed. authHeader names the header static schemes read ("" = Authorization).
+// authVerdict is what a delivery's headers and URL alone say of its credentials.
+type authVerdict int
+
+const (
+	// rejected: no valid credentials; the body need not be read.
+	rejected authVerdict = iota
+	// accepted: the secret itself was presented.
+	accepted
+	// needsBody: a well-formed signature over the body, checked once it is read.
+	needsBody
+)
+
+// authenticate reports whether the delivery proves knowledge of secret:
+// checkHeaders, then checkBody when the headers carry a signature.
 func (s authScheme) authenticate(sec secret, authHeader string, c credentials) bool {
-	switch s {
-	case authStatic:
-		return staticHeaderOK(c.header, authHeader, sec)
-	case authWholeAuthorization:
-		return equalSecret(c.header.Get("Authorization"), sec)
-	case authJFrog:
-		v := c.header.Get("X-JFrog-Event-Auth")
-		return equalSecret(v, sec) || signatureOK(sha256.New, sec.s, c.body, v)
-	case authHubSignature:
-		return hubSignatureOK(c.header, sec.s, c.body)
-	case authGiteaSignature:
-		if v := headerOf(c.header, "X-Gitea-Signature", "X-Forgejo-Signature"); v != "" {
-			return signatureOK(sha256.New, sec.s, c.body, v)
-		}
-		return hubSignatureOK(c.header, sec.s, c.body)
-	case authNexusSignature:
-		return signatureOK(sha1.New, sec.s, c.body, c.header.Get("X-Nexus-Webhook-Signature"))
-	case authPath:
-		return c.pathSecret != "" && equalSecret(c.pathSecret, sec)
-	case authPathOrStatic:
-		if c.pathSecret != "" {
-			return equalSecret(c.pathSecret, sec)
-		}
-		return staticHeaderOK(c.header, authHeader, sec)
-	case authSignatureOrStatic:
-		if c.header.Get("X-Hub-Signature-256") != "" {
-			return hubSignatureOK(c.header, sec.s, c.body)
-		}
-		return staticHeaderOK(c.header, authHeader, sec)
+	switch s.checkHeaders(sec, authHeader, c.header, c.pathSecret) {
+	case accepted:
+		return true
+	case needsBody:
+		return s.checkBody(sec, c.header, c.body)
 	}
 	return false
+}
+
+// checkHeaders decides what it can before the body is read: every secret
+// sent as a header value or path segment is compared here, and a signature
+// that is missing or not of its algorithm's hex length is rejected, so an
+// unauthenticated client never gets its body read. Every comparison is
+// constant-time in the secret. authHeader names the header static schemes
+// read ("" = Authorization).
+func (s authScheme) checkHeaders(sec secret, authHeader string, h http.Header, pathSecret string) authVerdict {
+	switch s {
+	case authStatic:
+		return verdictOf(staticHeaderOK(h, authHeader, sec))
+	case authWholeAuthorization:
+		return verdictOf(equalSecret(h.Get("Authorization"), sec))
+	case authJFrog:
+		v := h.Get("X-JFrog-Event-Auth")
+		if equalSecret(v, sec) {
+			return accepted
+		}
+		return signatureShaped(v, sha256.Size)
+	case authHubSignature:
+		return hubSignatureShaped(h)
+	case authGiteaSignature:
+		if v := headerOf(h, "X-Gitea-Signature", "X-Forgejo-Signature"); v != "" {
+			return signatureShaped(v, sha256.Size)
+		}
+		return hubSignatureShaped(h)
+	case authNexusSignature:
+		return signatureShaped(h.Get("X-Nexus-Webhook-Signature"), sha1.Size)
+	case authPath:
+		return verdictOf(pathSecret != "" && equalSecret(pathSecret, sec))
+	case authPathOrStatic:
+		if pathSecret != "" {
+			return verdictOf(equalSecret(pathSecret, sec))
+		}
+		return verdictOf(staticHeaderOK(h, authHeader, sec))
+	case authSignatureOrStatic:
+		if h.Get("X-Hub-Signature-256") != "" {
+			return hubSignatureShaped(h)
+		}
+		return verdictOf(staticHeaderOK(h, authHeader, sec))
+	}
+	return rejected
+}
+
+// checkBody checks the signature checkHeaders found well-formed against the body.
+func (s authScheme) checkBody(sec secret, h http.Header, body []byte) bool {
+	switch s {
+	case authJFrog:
+		return signatureOK(sha256.New, sec.s, body, h.Get("X-JFrog-Event-Auth"))
+	case authHubSignature, authSignatureOrStatic:
+		return hubSignatureOK(h, sec.s, body)
+	case authGiteaSignature:
+		if v := headerOf(h, "X-Gitea-Signature", "X-Forgejo-Signature"); v != "" {
+			return signatureOK(sha256.New, sec.s, body, v)
+		}
+		return hubSignatureOK(h, sec.s, body)
+	case authNexusSignature:
+		return signatureOK(sha1.New, sec.s, body, h.Get("X-Nexus-Webhook-Signature"))
+	}
+	return false
+}
+
+func verdictOf(ok bool) authVerdict {
+	if ok {
+		return accepted
+	}
+	return rejected
+}
+
+// hubSignatureShaped looks at X-Hub-Signature-256: sha256=<hex>.
+func hubSignatureShaped(h http.Header) authVerdict {
+	sig, ok := strings.CutPrefix(h.Get("X-Hub-Signature-256"), "sha256=")
+	if !ok {
+		return rejected
+	}
+	return signatureShaped(sig, sha256.Size)
+}
+
+// signatureShaped is needsBody when v is size bytes in hex, else rejected.
+func signatureShaped(v string, size int) authVerdict {
+	v = strings.TrimSpace(v)
+	if len(v) != 2*size {
+		return rejected
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return rejected
+		}
+	}
+	return needsBody
 }
 
 // secret is a receiver's shared secret with its SHA-256, computed once

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // "outcome" of the answer and the log line.
 type outcome string
 
-// The outcomes of a delivery, with their status codes (SPEC §7).
+// The outcomes of a delivery, with their status codes.
 const (
 	outcomeStored          outcome = "stored"                 // 202
 	outcomeIgnored         outcome = "ignored"                // 200: understood, nothing to store
@@ -28,13 +29,15 @@ const (
 	outcomeTooLarge        outcome = "too_large"              // 413
 	outcomeMediaType       outcome = "unsupported_media_type" // 415
 	outcomeRateLimited     outcome = "rate_limited"           // 429
-	outcomeUnavailable     outcome = "unavailable"            // 503
+	outcomeTimeout         outcome = "timeout"                // 408: the body was not sent in time
+	outcomeUnavailable     outcome = "unavailable"            // 503: JetStream did not store
+	outcomeOverloaded      outcome = "overloaded"             // 503: no body memory free in time
 )
 
 // outcomes are every outcome above: each receiver's series are made for
 // these ahead of time.
 var outcomes = []outcome{outcomeStored, outcomeIgnored, outcomeMalformed, outcomeUnauthorized, outcomeUnknownReceiver,
-	outcomeMethod, outcomeTooLarge, outcomeMediaType, outcomeRateLimited, outcomeUnavailable}
+	outcomeMethod, outcomeTooLarge, outcomeMediaType, outcomeRateLimited, outcomeTimeout, outcomeUnavailable, outcomeOverloaded}
 
 // unknownReceiverLabel is the metrics label of deliveries to no receiver,
 // so that arbitrary URLs cannot create series.
@@ -54,10 +57,14 @@ type delivery struct {
 	outcome    outcome
 	err        string
 	deliveryID string
-	eventIDs   []string
-	stored     int
+	eventIDs   []string        // of the events, as stored (a duplicate's is the earlier copy's)
+	notStored  []string        // on 503: the ids of the events not stored
+	events     []bus.PushEvent // the tagged events, for the log line
+	stored     int             // events JetStream acknowledged (duplicates included)
 	duplicates int
 	untagged   int
+	clamped    int  // push times moved back to the receipt time
+	closeConn  bool // answer with Connection: close (the body was not read to its end)
 }
 
 // fail records an unsuccessful end of the delivery.
@@ -72,6 +79,7 @@ type response struct {
 	Duplicates int      `json:"duplicates,omitempty"`
 	Untagged   int      `json:"untagged,omitempty"`
 	EventIDs   []string `json:"eventIds,omitempty"`
+	NotStored  []string `json:"notStored,omitempty"`
 	Error      string   `json:"error,omitempty"`
 }
 
@@ -101,31 +109,62 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		d.fail(http.StatusRequestEntityTooLarge, outcomeTooLarge, "body over the limit")
 		return
 	}
+	// Credentials sent as a header or in the path are checked before a byte
+	// of the body is read, so that a client without them costs no body
+	// memory; a signature over the body is checked once it is read.
 	t := time.Now()
+	check := accepted
+	if !rc.InsecureNoAuth {
+		check = rc.auth.checkHeaders(rc.secret, rc.AuthHeader, r.Header, pathSecret)
+	}
+	if check == rejected {
+		d.fail(http.StatusUnauthorized, outcomeUnauthorized, "bad or missing credentials")
+		d.closeConn = r.ContentLength != 0 // its body is never read
+		return
+	}
+	if check == accepted && s.rateLimited(w, rc, d) {
+		d.closeConn = r.ContentLength != 0
+		return
+	}
+	tAuth := time.Now()
+	authTime := tAuth.Sub(t)
 	buf := takeBody()
 	defer putBody(buf) // runs before finish, which never reads the body
-	err := buf.read(http.MaxBytesReader(w, r.Body, s.bodyLimit), r.ContentLength)
+	// A stalled or trickling body is cut off: the deadline closes the
+	// connection's reads (the server's own ReadTimeout may be longer or unset).
+	_ = http.NewResponseController(w).SetReadDeadline(tAuth.Add(s.readTimeout))
+	err := buf.read(http.MaxBytesReader(w, r.Body, s.bodyLimit), r.ContentLength, s.bodyLimit, s.bodyMemory)
 	body := buf.b
 	if err != nil {
+		d.closeConn = true
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		switch {
+		case errors.As(err, &tooLarge):
 			d.fail(http.StatusRequestEntityTooLarge, outcomeTooLarge, "body over the limit")
-		} else {
+		case errors.Is(err, errBodyMemory):
+			w.Header().Set("Retry-After", "1")
+			d.fail(http.StatusServiceUnavailable, outcomeOverloaded, "reading body: "+err.Error())
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			d.fail(http.StatusRequestTimeout, outcomeTimeout, "reading body: not sent within the read timeout")
+		default:
 			d.fail(http.StatusBadRequest, outcomeMalformed, "reading body: "+err.Error())
 		}
 		return
 	}
-	t = s.phase(phaseRead, t)
-	if !rc.Open() && !rc.auth.authenticate(rc.secret, rc.AuthHeader, credentials{header: r.Header, body: body, pathSecret: pathSecret}) {
-		d.fail(http.StatusUnauthorized, outcomeUnauthorized, "bad or missing credentials")
-		return
+	t = s.phase(phaseRead, tAuth)
+	if check == needsBody {
+		if !rc.auth.checkBody(rc.secret, r.Header, body) {
+			d.fail(http.StatusUnauthorized, outcomeUnauthorized, "bad or missing credentials")
+			return
+		}
+		if s.rateLimited(w, rc, d) {
+			return
+		}
+		now := time.Now()
+		authTime += now.Sub(t)
+		t = now
 	}
-	t = s.phase(phaseAuth, t)
-	if rc.limiter != nil && !rc.limiter.Allow() {
-		w.Header().Set("Retry-After", "1")
-		d.fail(http.StatusTooManyRequests, outcomeRateLimited, "over the receiver's rate limit")
-		return
-	}
+	s.metrics.phases[phaseAuth].Observe(authTime.Seconds())
 	evs, err := Events(rc.Kind, Input{Body: body, Header: r.Header, Host: rc.Host})
 	if err != nil {
 		d.fail(http.StatusBadRequest, outcomeMalformed, err.Error())
@@ -140,20 +179,42 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stamp(tagged, rc, d)
+	d.events = tagged
 	// Not tied to the request's context: a registry that hangs up does not
 	// cancel storing what it announced, and its retry is then a duplicate.
-	dups, err := s.publish(tagged)
+	stored, dups, err := s.publish(tagged, d.eventIDs)
 	s.phase(phasePublish, t)
+	d.stored, d.duplicates = stored, dups
 	if err != nil {
 		d.fail(http.StatusServiceUnavailable, outcomeUnavailable, "cannot store events: "+err.Error())
+		d.notStored = d.eventIDs[stored:]
 		return
 	}
-	d.status, d.outcome, d.stored, d.duplicates = http.StatusAccepted, outcomeStored, len(tagged), dups
+	d.status, d.outcome = http.StatusAccepted, outcomeStored
 }
 
+// rateLimited answers 429 when the receiver is over its rate limit. It runs
+// after authentication, so an unauthenticated flood cannot use up the
+// registry's budget.
+func (s *Server) rateLimited(w http.ResponseWriter, rc *receiver, d *delivery) bool {
+	if rc.limiter == nil || rc.limiter.Allow() {
+		return false
+	}
+	w.Header().Set("Retry-After", "1")
+	d.fail(http.StatusTooManyRequests, outcomeRateLimited, "over the receiver's rate limit")
+	return true
+}
+
+// maxClockSkew is how far ahead of the receipt time a payload's push time
+// may be. A registry's clock may run a little ahead of hoist's, but a push
+// time in the future is otherwise impossible, and one far ahead (forged or a
+// broken clock) would make every later tag of the repository look older
+// than it to glob and regexp sites, which pick the newest push.
+const maxClockSkew = time.Minute
+
 // stamp fills in what the server knows of each event: its id, the
-// receiver, the receipt time (also the push time when the payload had none)
-// and the host aliases.
+// receiver, the receipt time (also the push time when the payload had none,
+// or one more than maxClockSkew ahead of it) and the host aliases.
 func (s *Server) stamp(evs []bus.PushEvent, rc *receiver, d *delivery) {
 	for i := range evs {
 		ev := &evs[i]
@@ -162,6 +223,9 @@ func (s *Server) stamp(evs []bus.PushEvent, rc *receiver, d *delivery) {
 		ev.ReceivedAt = d.start.UTC()
 		if ev.PushedAt.IsZero() {
 			ev.PushedAt = ev.ReceivedAt
+		} else if ev.PushedAt.Sub(ev.ReceivedAt) > maxClockSkew {
+			ev.PushedAt = ev.ReceivedAt
+			d.clamped++
 		}
 		if ev.DeliveryID == "" {
 			ev.DeliveryID = d.deliveryID
@@ -182,13 +246,20 @@ func (s *Server) phase(p phase, t time.Time) time.Time {
 // setting it allocates nothing (net/http never writes to header values).
 var jsonContentType = []string{"application/json"}
 
+// connectionClose makes net/http close the connection after the answer
+// rather than read what is left of an unread body.
+var connectionClose = []string{"close"}
+
 // finish answers, logs one line and counts the delivery.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
 	w.Header()["Content-Type"] = jsonContentType
+	if d.closeConn {
+		w.Header()["Connection"] = connectionClose
+	}
 	w.WriteHeader(d.status)
 	body, _ := fastjson.Marshal(&response{
 		Outcome: d.outcome, Events: d.stored, Duplicates: d.duplicates, Untagged: d.untagged,
-		EventIDs: d.eventIDs, Error: d.err,
+		EventIDs: d.eventIDs, NotStored: d.notStored, Error: d.err,
 	})
 	_, _ = w.Write(body)
 	_, _ = w.Write(newline)
@@ -201,6 +272,30 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
 }
 
 var newline = []byte{'\n'}
+
+// logImages adds the image of each event, host/repository:tag: "image" for
+// one event (built on the stack: nearly every delivery has one), "images"
+// for several.
+func logImages(e *zerolog.Event, evs []bus.PushEvent) *zerolog.Event {
+	switch len(evs) {
+	case 0:
+		return e
+	case 1:
+		var buf [320]byte
+		return e.Bytes("image", appendImage(buf[:0], &evs[0]))
+	}
+	images := make([]string, len(evs))
+	for i := range evs {
+		images[i] = string(appendImage(nil, &evs[i]))
+	}
+	return e.Strs("images", images)
+}
+
+// appendImage appends host/repository:tag.
+func appendImage(b []byte, ev *bus.PushEvent) []byte {
+	b = append(append(append(b, ev.Registry...), '/'), ev.Repository...)
+	return append(append(b, ':'), ev.Tag...)
+}
 
 // logDelivery writes the delivery's one JSON log line.
 func (s *Server) logDelivery(r *http.Request, d *delivery, latency time.Duration) {
@@ -226,6 +321,13 @@ func (s *Server) logDelivery(r *http.Request, d *delivery, latency time.Duration
 	}
 	if len(d.eventIDs) > 0 {
 		e = e.Strs("event_ids", d.eventIDs)
+	}
+	if len(d.notStored) > 0 {
+		e = e.Strs("not_stored", d.notStored)
+	}
+	e = logImages(e, d.events)
+	if d.clamped > 0 {
+		e = e.Int("pushed_at_clamped", d.clamped)
 	}
 	if d.err != "" {
 		e = e.Str("error", truncate(d.err, 512))

@@ -17,7 +17,7 @@ import (
 // Kind names a registry's webhook dialect; a receiver has exactly one.
 type Kind string
 
-// The webhook dialects ingest understands (SPEC §7).
+// The webhook dialects ingest understands.
 const (
 	KindDistribution Kind = "distribution"
 	KindDockerHub    Kind = "dockerhub"
@@ -86,7 +86,7 @@ func ParserFor(k Kind) (Parser, error) {
 }
 
 // Events parses a delivery with the kind's parser, then normalises and
-// validates every event (SPEC §3): an unparsable digest becomes unknown (""),
+// validates every event: an unparsable digest becomes unknown (""),
 // a tag that is really a digest becomes no tag, and a host, repository or tag
 // outside the reference grammar rejects the whole delivery.
 func Events(k Kind, in Input) ([]bus.PushEvent, error) {

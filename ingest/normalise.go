@@ -78,7 +78,7 @@ func validDigest(d string) error {
 
 // splitUntagged separates the events that can choose an update (they carry
 // a tag) from those that cannot: an event without a tag (digest-only pushes,
-// multi-arch children) chooses nothing (SPEC §4.1), so it is never stored.
+// multi-arch children) chooses no update, so it is never stored.
 // The tagged events are moved to the front of evs, in order.
 func splitUntagged(evs []bus.PushEvent) (tagged []bus.PushEvent, untagged int) {
 	tagged = evs[:0]

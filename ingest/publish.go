@@ -46,25 +46,36 @@ type pubAck struct {
 	jetstream.PubAck
 }
 
+// errNotConnected is publish's error while the NATS connection is down:
+// waiting for the publish timeout would only keep the registry hanging.
+var errNotConnected = errors.New("not connected to NATS")
+
 // publish stores each event in the push stream with its dedupe id as
-// Nats-Msg-Id, waiting for every ack; it returns how many JetStream already
-// had (a registry's retry). An error means some event may not be stored: the
-// delivery must be answered 503 so that the registry retries, and the retry
-// is stored once thanks to the message ids.
+// Nats-Msg-Id, waiting for every ack; it returns how many events JetStream
+// acknowledged (stored, in order) and how many of those it already had (a
+// registry's retry), whose ids[i] it replaces with the id of the copy
+// stored earlier. An error means the events from evs[stored] on may not be
+// stored: the delivery must be answered 503 so that the registry retries,
+// and the retry is stored once thanks to the message ids. A connection
+// known to be down fails at once (see replies.connected).
 //
 // It is the request jetstream's PublishMsg makes (same subject, Nats-Msg-Id
 // header and ack), made over replies: PublishMsg adds a context, options and
 // a reflective ack decode that together cost about as much as ingest's own
 // parsing of the webhook, on every event, and its reply subjects are new
 // for every request (see replies).
-func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
-	deadline := time.Now().Add(s.publishTimeout)
+func (s *Server) publish(evs []bus.PushEvent, ids []string) (stored, duplicates int, err error) {
+	now := time.Now()
+	deadline := now.Add(s.publishTimeout)
 	conn := s.conns[s.next.Add(1)%uint32(len(s.conns))]
+	if !conn.connected(now) {
+		return 0, 0, fmt.Errorf("%w (connection %s)", errNotConnected, conn.nc.Status())
+	}
 	for i := range evs {
 		ev := &evs[i]
 		data, err := fastjson.Marshal(ev) // a pointer: boxing the value would copy it to the heap
 		if err != nil {
-			return duplicates, fmt.Errorf("encode event %s: %w", ev.ID, err)
+			return stored, duplicates, fmt.Errorf("encode event %s: %w", ev.ID, err)
 		}
 		msg := outMsgs.Get().(*outMsg)
 		msg.Subject, msg.Data, msg.id[0] = bus.PushSubject(ev.Registry, ev.Repository), data, ev.DedupeID()
@@ -72,16 +83,46 @@ func (s *Server) publish(evs []bus.PushEvent) (duplicates int, err error) {
 		msg.Subject, msg.Reply, msg.Data, msg.id[0] = "", "", nil, ""
 		outMsgs.Put(msg)
 		if err != nil {
-			return duplicates, fmt.Errorf("publish event %s: %w", ev.ID, err)
+			return stored, duplicates, fmt.Errorf("publish event %s: %w", ev.ID, err)
 		}
+		stored++
+		e := s.log.Debug()
 		if ack.Duplicate {
 			duplicates++
+			if id := s.storedID(ack.Sequence, deadline); id != "" {
+				ids[i] = id
+				e = e.Str("duplicate_of", id)
+			}
 		}
-		s.log.Debug().Str("event_id", ev.ID).Str("registry", ev.Registry).Str("repository", ev.Repository).
+		e.Str("event_id", ev.ID).Str("registry", ev.Registry).Str("repository", ev.Repository).
 			Str("tag", ev.Tag).Str("digest", ev.Digest).Bool("duplicate", ack.Duplicate).
 			Uint64("seq", ack.Sequence).Msg("push event stored")
 	}
-	return duplicates, nil
+	return stored, duplicates, nil
+}
+
+// storedID is the event id of the push stream's message seq: JetStream's
+// ack of a duplicate names the sequence of the copy it already holds. ""
+// when it cannot be read (gone from the stream, or JetStream not answering
+// before deadline): the duplicate is still stored, only not named.
+func (s *Server) storedID(seq uint64, deadline time.Time) string {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	st, err := s.js.Stream(ctx, bus.PushStream)
+	if err != nil {
+		return ""
+	}
+	m, err := st.GetMsg(ctx, seq)
+	if err != nil {
+		return ""
+	}
+	var ev struct {
+		ID string `json:"id"`
+	}
+	if fastjson.Unmarshal(m.Data, &ev) != nil {
+		return ""
+	}
+	return ev.ID
 }
 
 // publishEvent publishes msg and waits until deadline for its JetStream

@@ -3,6 +3,7 @@ package ingest
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,6 +25,9 @@ import (
 type replies struct {
 	nc     *nats.Conn
 	prefix string // of the slots' subjects: an inbox of the connection's own
+
+	down      atomic.Bool  // the connection was down when last asked
+	checkedAt atomic.Int64 // when it was last asked, in Unix nanoseconds
 
 	mu   sync.Mutex
 	free []*replySlot // slots with no request in flight
@@ -71,6 +75,26 @@ func (r *replies) request(msg *nats.Msg, deadline time.Time) (*nats.Msg, error) 
 		_ = s.sub.Unsubscribe()
 		return nil, nats.ErrTimeout
 	}
+}
+
+// connCheckEvery is how often a connection that is up is asked whether it
+// still is: asking takes the lock every publish on it takes, so not on every
+// delivery. A delivery within that time of a disconnection waits for its
+// publish timeout, as it would without the check.
+const connCheckEvery = 100 * time.Millisecond
+
+// connected reports whether the connection is up (or draining). One found
+// down is asked again on every call, so that it is used again as soon as
+// it is back.
+func (r *replies) connected(now time.Time) bool {
+	t := now.UnixNano()
+	if !r.down.Load() && t-r.checkedAt.Load() < int64(connCheckEvery) {
+		return true
+	}
+	up := r.nc.IsConnected()
+	r.down.Store(!up)
+	r.checkedAt.Store(t)
+	return up
 }
 
 // take returns a free slot, or makes one.

@@ -32,6 +32,8 @@ type Server struct {
 	next           atomic.Uint32 // the connection of the next delivery
 	receivers      map[string]*receiver
 	bodyLimit      int64
+	bodyMemory     *budget // bounds the body bytes of all deliveries being read
+	readTimeout    time.Duration
 	publishTimeout time.Duration
 	gatherer       prometheus.Gatherer
 	log            zerolog.Logger
@@ -51,7 +53,8 @@ type receiver struct {
 
 // New checks cfg and builds a Server that publishes to js (whose push
 // stream must exist: bus.EnsureStreams) and registers its metrics on reg
-// (nil: not registered). Open receivers are logged as a warning here.
+// (nil: not registered). Receivers without authentication are logged as a
+// warning here.
 func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("ingest config: %w", err)
@@ -86,6 +89,14 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 	if s.publishTimeout == 0 {
 		s.publishTimeout = DefaultPublishTimeout
 	}
+	if s.readTimeout = cfg.ReadTimeout; s.readTimeout == 0 {
+		s.readTimeout = DefaultReadTimeout
+	}
+	memory := cfg.BodyMemory
+	if memory == 0 {
+		memory = max(DefaultBodyMemory, 2*s.bodyLimit)
+	}
+	s.bodyMemory = newBudget(memory, bodyMemoryWait)
 	if len(cfg.Receivers) == 0 {
 		log.Warn().Msg("ingest has no receivers: every webhook will get 404")
 	}
@@ -98,9 +109,9 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 			}
 			rc.limiter = rate.NewLimiter(rate.Limit(r.RateLimit), burst)
 		}
-		if r.Open() {
+		if r.InsecureNoAuth {
 			log.Warn().Str("receiver", r.Name).Str("kind", string(r.Kind)).
-				Msg("receiver is open: secret is \"\", so anyone who can reach it can announce pushes")
+				Msg("receiver runs without authentication (insecureNoAuth): anyone who can reach it can announce pushes")
 		}
 		s.receivers[r.Name] = rc
 	}

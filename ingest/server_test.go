@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -235,12 +236,13 @@ func TestStatusCodes(t *testing.T) {
 	}
 }
 
-// Every fixture through HTTP to an open receiver of its kind: the answer
-// matches what the parser makes of it, and exactly the tagged events are stored.
+// Every fixture through HTTP to a receiver of its kind without
+// authentication: the answer matches what the parser makes of it, and
+// exactly the tagged events are stored.
 func TestFixturesOverHTTP(t *testing.T) {
 	cfg := Config{}
 	for _, k := range Kinds() {
-		r := Receiver{Name: k, Kind: Kind(k), SecretSet: true}
+		r := Receiver{Name: k, Kind: Kind(k), InsecureNoAuth: true}
 		if r.Kind == KindNexus {
 			r.Host = "container.example.com"
 		}
@@ -353,8 +355,9 @@ func TestUnavailableJetStream(t *testing.T) {
 	ctx := context.Background()
 	h := hdr("Content-Type", "application/vnd.docker.distribution.events.v2+json", "Authorization", "Bearer "+testSecret)
 	push := readFixture(t, "webhooks/distribution-captured-tag-push.json")
-	if status, r := ts.post(t, "/hooks/reg", push, h); status != 503 || r.Outcome != outcomeUnavailable {
-		t.Fatalf("without the stream: %d %+v, want 503", status, r)
+	if status, r := ts.post(t, "/hooks/reg", push, h); status != 503 || r.Outcome != outcomeUnavailable ||
+		len(r.NotStored) != 1 || len(r.EventIDs) != 1 || r.NotStored[0] != r.EventIDs[0] {
+		t.Fatalf("without the stream: %d %+v, want 503 naming the event not stored", status, r)
 	}
 	if resp := get(t, ts.http.URL+"/readyz"); resp != 503 {
 		t.Errorf("/readyz = %d without the stream, want 503", resp)
@@ -425,11 +428,11 @@ func TestConfigValidation(t *testing.T) {
 		want string
 	}{
 		{"no secret", []Receiver{{Name: "a", Kind: KindDistribution}}, "no secret"},
-		{"unknown kind", []Receiver{{Name: "a", Kind: "gitlab", SecretSet: true}}, "unknown receiver kind"},
-		{"bad name", []Receiver{{Name: "a/b", Kind: KindQuay, SecretSet: true}}, "receiver name"},
+		{"unknown kind", []Receiver{{Name: "a", Kind: "gitlab", Secret: "k"}}, "unknown receiver kind"},
+		{"bad name", []Receiver{{Name: "a/b", Kind: KindQuay, Secret: "k"}}, "receiver name"},
 		{"nexus without host", []Receiver{{Name: "a", Kind: KindNexus, SecretSet: true, Secret: "k"}}, "needs host"},
-		{"twice", []Receiver{{Name: "a", Kind: KindQuay, SecretSet: true}, {Name: "a", Kind: KindQuay, SecretSet: true}}, "twice"},
-		{"negative rate", []Receiver{{Name: "a", Kind: KindQuay, SecretSet: true, RateLimit: -1}}, "negative"},
+		{"twice", []Receiver{{Name: "a", Kind: KindQuay, Secret: "k"}, {Name: "a", Kind: KindQuay, Secret: "k"}}, "twice"},
+		{"negative rate", []Receiver{{Name: "a", Kind: KindQuay, Secret: "k", RateLimit: -1}}, "negative"},
 	}
 	for _, c := range cases {
 		_, err := New(Config{Receivers: c.r}, js, nil, zeroLogger())
@@ -437,13 +440,55 @@ func TestConfigValidation(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
 		}
 	}
+	if _, err := New(Config{BodyLimit: 1 << 20, BodyMemory: 1 << 10}, js, nil, zeroLogger()); err == nil || !strings.Contains(err.Error(), "below the body limit") {
+		t.Errorf("body memory below the body limit: error %v", err)
+	}
+}
+
+// Only insecureNoAuth runs a receiver without authentication: an empty
+// secret (written out or not) is an error, so is insecureNoAuth with a
+// secret, and an insecure receiver is a warning at start that names it.
+func TestEmptySecretSilentlyOpensAReceiver(t *testing.T) {
+	js := startJetStream(t)
+	for _, c := range []struct {
+		name string
+		r    Receiver
+		want string
+	}{
+		{"secret written empty", Receiver{Name: "ci", Kind: KindGeneric, SecretSet: true}, "secret is empty"},
+		{"no secret", Receiver{Name: "ci", Kind: KindGeneric}, "no secret"},
+		{"insecure with a secret", Receiver{Name: "ci", Kind: KindGeneric, Secret: "k", SecretSet: true, InsecureNoAuth: true}, "insecureNoAuth and a secret"},
+	} {
+		if err := c.r.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Validate = %v, want %q", c.name, err, c.want)
+		}
+		if _, err := New(Config{Receivers: []Receiver{c.r}}, js, nil, zeroLogger()); err == nil {
+			t.Errorf("%s: New accepted the receiver", c.name)
+		}
+	}
 	logs := &syncBuffer{}
-	if _, err := New(Config{Receivers: []Receiver{{Name: "ci", Kind: KindGeneric, SecretSet: true}}}, js, nil, zeroLoggerTo(logs)); err != nil {
+	cfg := Config{Receivers: []Receiver{
+		{Name: "ci", Kind: KindGeneric, InsecureNoAuth: true},
+		{Name: "reg", Kind: KindDistribution, Secret: testSecret},
+	}}
+	s, err := New(cfg, js, nil, zeroLoggerTo(logs))
+	if err != nil {
 		t.Fatal(err)
 	}
 	lines := logs.lines(t)
 	if len(lines) != 1 || lines[0]["level"] != "warn" || lines[0]["receiver"] != "ci" {
-		t.Errorf("open receiver: log %v, want one warning naming it", lines)
+		t.Errorf("insecure receiver: log %v, want one warning naming it", lines)
+	}
+	h := httptest.NewServer(s.Handler())
+	defer h.Close()
+	ts := &testServer{Server: s, js: js, http: h}
+	gen := []byte(`{"image":"127.0.0.1:5000/team/app:1.0.0"}`)
+	if status, r := ts.post(t, "/hooks/ci", gen, hdr("Content-Type", "application/json")); status != 202 {
+		t.Errorf("insecure receiver without credentials: %d %+v, want 202", status, r)
+	}
+	if status, r := ts.post(t, "/hooks/reg", readFixture(t, "webhooks/distribution-captured-tag-push.json"),
+		hdr("Content-Type", "application/json", "Authorization", "Bearer ")); status != 401 {
+		t.Errorf("receiver with a secret, empty bearer: %d %+v, want 401", status, r)
 	}
 }
 
@@ -452,7 +497,12 @@ func TestConfigValidation(t *testing.T) {
 // retry on another connection than the first delivery's).
 func TestPublishOverSeveralConns(t *testing.T) {
 	b := bustest.Start(t)
-	conns := []*nats.Conn{b.InProcess(t).NC, b.NC, b.InProcess(t).NC}
+	tcp, err := nats.Connect(b.URL) // not the JetStream's own: it also reads duplicates' earlier copies
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tcp.Close)
+	conns := []*nats.Conn{b.InProcess(t).NC, tcp, b.InProcess(t).NC}
 	cfg := Config{Conns: conns, Receivers: []Receiver{{Name: "ci", Kind: KindGeneric, Secret: testSecret, SecretSet: true}}}
 	ts := newTestServerOn(t, cfg, b.JS)
 	before := make([]uint64, len(conns))
@@ -510,5 +560,71 @@ func TestSeriesExistBeforeTheFirstDelivery(t *testing.T) {
 	}
 	if strings.Contains(body, `outcome="stored",receiver="_unknown"`) || strings.Contains(body, `receiver="_unknown",result=`) {
 		t.Error("/metrics has series for deliveries to no receiver that no such delivery can have")
+	}
+}
+
+// With NATS down, a delivery is answered 503 at once (not after the publish
+// timeout), naming the events not stored so that an operator can follow
+// them; the publish timeout is shorter than a registry's own timeout (5 s
+// in the CNCF registry's usual notification config), so a registry reads
+// the 503 rather than giving up on a hung request.
+func TestUnavailableAnswerNamesEventIDs(t *testing.T) {
+	if DefaultPublishTimeout >= 5*time.Second {
+		t.Errorf("DefaultPublishTimeout %v: a registry with a 5 s timeout never sees the 503", DefaultPublishTimeout)
+	}
+	b := bustest.Start(t)
+	cfg := Config{PublishTimeout: time.Hour, Conns: []*nats.Conn{b.NC}, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret}}}
+	ts := newTestServerOn(t, cfg, b.JS)
+	down := b.NC.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING)
+	b.Server.Shutdown()
+	b.Server.WaitForShutdown()
+	select {
+	case <-down:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the connection did not notice its server stop")
+	}
+	h := hdr("Content-Type", "application/vnd.docker.distribution.events.v2+json", "Authorization", "Bearer "+testSecret)
+	// The publish timeout is an hour: only failing fast answers.
+	status, r := ts.post(t, "/hooks/reg", readFixture(t, "webhooks/distribution-captured-tag-push.json"), h)
+	if status != 503 || r.Outcome != outcomeUnavailable || len(r.NotStored) != 1 || r.NotStored[0] != r.EventIDs[0] ||
+		!strings.Contains(r.Error, "not connected") {
+		t.Fatalf("NATS down: %d %+v, want 503 naming the event not stored and the connection", status, r)
+	}
+	var line map[string]any
+	for _, l := range ts.logs.lines(t) {
+		if l["message"] == "webhook delivery" {
+			line = l
+		}
+	}
+	if ids, ok := line["not_stored"].([]any); !ok || len(ids) != 1 || ids[0] != r.NotStored[0] || line["level"] != "error" {
+		t.Errorf("log line %v, want an error naming the event not stored", line)
+	}
+}
+
+// The delivery's info line names the image of its event, and a registry's
+// retry is answered with the id the event was first stored under, which is
+// the id the matcher and committer log.
+func TestLogsImageAndRetryNamesDuplicatedEvent(t *testing.T) {
+	ts := newTestServer(t, Config{Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret}}})
+	h := hdr("Content-Type", "application/vnd.docker.distribution.events.v2+json", "Authorization", "Bearer "+testSecret)
+	push := readFixture(t, "webhooks/distribution-captured-tag-push.json")
+	_, first := ts.post(t, "/hooks/reg", push, h)
+	status, retry := ts.post(t, "/hooks/reg", push, h)
+	if status != 202 || retry.Duplicates != 1 || len(first.EventIDs) != 1 || len(retry.EventIDs) != 1 || retry.EventIDs[0] != first.EventIDs[0] {
+		t.Fatalf("retry: %d %+v, want 202 naming the first delivery's event %v", status, retry, first.EventIDs)
+	}
+	evs, _ := storedEvents(t, ts.js)
+	if len(evs) != 1 || evs[0].ID != first.EventIDs[0] {
+		t.Fatalf("stored %+v", evs)
+	}
+	var lines []map[string]any
+	for _, l := range ts.logs.lines(t) {
+		if l["message"] == "webhook delivery" {
+			lines = append(lines, l)
+		}
+	}
+	want := evs[0].Registry + "/" + evs[0].Repository + ":" + evs[0].Tag
+	if len(lines) != 2 || lines[0]["level"] != "info" || lines[0]["image"] != want || lines[1]["image"] != want || lines[1]["event_id"] != first.EventIDs[0] {
+		t.Errorf("delivery lines %v, want info lines naming %s, the retry's naming event %s", lines, want, first.EventIDs[0])
 	}
 }

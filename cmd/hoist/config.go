@@ -5,24 +5,38 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hoist-gitops/hoist/internal/config"
 )
 
 func init() {
-	register("config", "check a configuration file: hoist config check [--config hoist.yaml] [--output json]", runConfig)
+	register("config", "check a configuration file: hoist config check [--config hoist.yaml] [--stage ingest|match|commit] [--output json]", runConfig)
 }
+
+// stageFlag collects --stage values: repeatable, each one name or a comma list.
+type stageFlag []string
+
+func (f *stageFlag) String() string     { return strings.Join(*f, ",") }
+func (f *stageFlag) Set(v string) error { *f = append(*f, v); return nil }
 
 func runConfig(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: hoist config check [--config hoist.yaml] [--output text|json]")
+		fmt.Fprintln(stderr, "usage: hoist config check [--config hoist.yaml] [--stage ingest|match|commit]... [--output text|json]")
 		return 2
 	}
 	fs := flag.NewFlagSet("hoist config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "hoist.yaml", "configuration file")
 	output := fs.String("output", "text", "text or json")
+	var stageNames stageFlag
+	fs.Var(&stageNames, "stage", "check only what this stage uses: ingest, match or commit (repeatable, or a comma list; default: all)")
 	if err := fs.Parse(args[1:]); err != nil {
+		return parseFailed(err)
+	}
+	st, err := config.ParseStages(stageNames)
+	if err != nil {
+		fmt.Fprintf(stderr, "hoist config check: --stage: %v\n", err)
 		return 2
 	}
 	if fs.NArg() == 1 && !flagSet(fs, "config") { // hoist config check FILE
@@ -35,16 +49,17 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hoist config check: --output must be text or json, not %q\n", *output)
 		return 2
 	}
-	c, problems := config.Check(*path)
+	c, problems := loadConfig(*path, st)
 	if *output == "json" {
 		type item struct {
 			File    string `json:"file"`
 			Line    int    `json:"line"`
+			Key     string `json:"key,omitempty"`
 			Message string `json:"message"`
 		}
 		items := []item{}
 		for _, p := range problems {
-			items = append(items, item{p.File, p.Line, p.Message})
+			items = append(items, item{p.File, p.Line, p.Key, p.Message})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -56,7 +71,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, p.String())
 		}
 		if len(problems) == 0 {
-			fmt.Fprintf(stdout, "%s: ok (%s, %s, %s)\n", *path, countOf(len(c.Receivers), "receiver"),
+			fmt.Fprintf(stdout, "%s: ok%s (%s, %s, %s)\n", *path, forStages(st), countOf(len(c.Receivers), "receiver"),
 				countOf(len(c.Repositories), "repository"), natsMode(c))
 		}
 	}
@@ -85,9 +100,17 @@ func countOf(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
+// forStages says which stages were checked when not all were.
+func forStages(st config.Stages) string {
+	if st == config.AllStages {
+		return ""
+	}
+	return " for " + st.String()
+}
+
 func natsMode(c *config.Config) string {
 	if c.NATS.URL == "" {
 		return "embedded NATS in " + c.NATS.DataDir
 	}
-	return "NATS at " + c.NATS.URL
+	return "NATS at " + config.RedactURL(c.NATS.URL)
 }

@@ -51,7 +51,7 @@ func TestConfigCheckOK(t *testing.T) {
 }
 
 func TestConfigCheckJSON(t *testing.T) {
-	p := writeConfig(t, "listen: nowhere\n")
+	p := writeConfig(t, "listen: nowhere\nreceivers: [{name: ci, kind: generic, secret: s}]\n")
 	code, out, _ := runHoist(t, "config", "check", "--config", p, "--output", "json")
 	var got []struct {
 		File    string `json:"file"`

@@ -45,7 +45,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseArgs(fl, args)
 	if err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	if *output != "table" && *output != "json" {
 		fmt.Fprintf(stderr, "hoist explain: --output must be table or json, not %q\n", *output)

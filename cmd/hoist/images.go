@@ -33,21 +33,28 @@ type imageRow struct {
 	Locked    bool     `json:"locked"`
 	Ignored   bool     `json:"ignored"`
 	Problems  []string `json:"problems"`
+	// Warnings are not mistakes but probably not what was meant (an automated
+	// container without a filter takes any tag, debug and branch builds too).
+	Warnings []string `json:"warnings,omitempty"`
 }
+
+// noFilterWarning is the warning of an automated container without a filter.
+const noFilterWarning = "automated without a filter: any tag pushed (debug, branch and test builds too) is used; add filter.fluxcd.io/<container>: semver:... or glob:..."
 
 func runImages(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("hoist images", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	output := fl.String("output", "table", "output format: table or json")
+	failOnProblems := fl.Bool("fail-on-problems", false, "exit 1 when any problem is found (for CI); warnings do not fail")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hoist images [--output table|json] [PATH...]")
+		fmt.Fprintln(stderr, "usage: hoist images [--output table|json] [--fail-on-problems] [PATH...]")
 		fmt.Fprintln(stderr, "\nLists every image site under PATH (files or folders, default .): resource,")
 		fmt.Fprintln(stderr, "container, image as written, filter, automation, and the problems found.")
 		fl.PrintDefaults()
 	}
 	paths, err := parseArgs(fl, args)
 	if err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	if *output != "table" && *output != "json" {
 		fmt.Fprintf(stderr, "hoist images: --output must be table or json, not %q\n", *output)
@@ -64,6 +71,7 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // messages name <container>; this is not HTML
 		if err := enc.Encode(rows); err != nil {
 			fmt.Fprintf(stderr, "hoist images: %v\n", err)
 			return 1
@@ -73,10 +81,25 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 		for _, p := range problems {
 			fmt.Fprintf(stderr, "warning: %s\n", p)
 		}
-		return 0
+	} else {
+		writeImagesTable(stdout, rows, problems)
 	}
-	writeImagesTable(stdout, rows, problems)
+	if *failOnProblems {
+		if n := countProblems(rows, problems); n > 0 {
+			fmt.Fprintf(stderr, "hoist images: %s\n", plural(n, "problem"))
+			return 1
+		}
+	}
 	return 0
+}
+
+// countProblems is how many problems rows and file-level problems hold together.
+func countProblems(rows []imageRow, problems []manifest.Problem) int {
+	n := len(problems)
+	for _, r := range rows {
+		n += len(r.Problems)
+	}
+	return n
 }
 
 // imageRows turns sites into rows, adding each filter's own problem: a
@@ -93,6 +116,9 @@ func imageRows(sites []manifest.Site) []imageRow {
 		if _, err := policy.ParseFilter(s.Policy.Filter); err != nil {
 			r.Problems = append(r.Problems, err.Error()+"; not automated")
 			r.Automated = false
+		}
+		if r.Automated && !r.Locked && !r.Ignored && s.Policy.Filter == "" {
+			r.Warnings = append(r.Warnings, noFilterWarning)
 		}
 		rows = append(rows, r)
 	}
@@ -119,9 +145,22 @@ func writeImagesTable(w io.Writer, rows []imageRow, problems []manifest.Problem)
 	for _, p := range problems {
 		lines = append(lines, p.String())
 	}
-	fmt.Fprintf(w, "\n%s, %s\n", plural(len(rows), "image"), plural(len(lines), "problem"))
+	var warnings []string
+	for _, r := range rows {
+		for _, wn := range r.Warnings {
+			warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s", r.File, r.Line, r.Resource, r.Container, wn))
+		}
+	}
+	summary := fmt.Sprintf("\n%s, %s", plural(len(rows), "image"), plural(len(lines), "problem"))
+	if len(warnings) > 0 {
+		summary += ", " + plural(len(warnings), "warning")
+	}
+	fmt.Fprintln(w, summary)
 	for _, l := range lines {
 		fmt.Fprintln(w, "  "+l)
+	}
+	for _, l := range warnings {
+		fmt.Fprintln(w, "  warning: "+l)
 	}
 }
 

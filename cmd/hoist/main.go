@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,12 +31,27 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
 		return 0
+	case "help": // hoist help [COMMAND]: the command's own usage when one is named
+		if len(args) == 1 {
+			usage(stdout)
+			return 0
+		}
+		if _, ok := commands[args[1]]; ok {
+			return commands[args[1]].run([]string{"--help"}, stdout, stdout)
+		}
+		fmt.Fprintf(stderr, "hoist help: unknown command %q\n\n", args[1])
+		usage(stderr)
+		return 2
+	case "-v", "-version", "--version":
+		args = []string{"version"}
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -45,8 +62,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return cmd.run(args[1:], stdout, stderr)
 }
 
+// parseFailed is the exit status for a flag parse error: 0 when the user asked
+// for help (-h, --help: the usage was printed), 2 for a mistake.
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: hoist <command> [flags] [args]")
+	fmt.Fprintln(w, "usage: hoist <command> [flags] [args]   (hoist help <command> for its flags)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	names := make([]string, 0, len(commands))

@@ -84,7 +84,7 @@ repositories:
   - name: gitops
     url: %[3]s
     commit: {window: 0s}
-`, dir, addr, repo.URL)))
+`, dir, addr, repo.URL)), config.AllStages)
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}

@@ -36,6 +36,21 @@ type stages struct {
 	embedded bool
 }
 
+// config is the set of stages whose sections of hoist.yaml are resolved and checked.
+func (st stages) config() config.Stages {
+	var s config.Stages
+	if st.ingest {
+		s |= config.StageIngest
+	}
+	if st.match {
+		s |= config.StageMatch
+	}
+	if st.commit {
+		s |= config.StageCommit
+	}
+	return s
+}
+
 // shutdownTimeout bounds how long in-flight webhooks get to finish.
 const shutdownTimeout = 15 * time.Second
 
@@ -48,17 +63,25 @@ func runService(name string, st stages, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("hoist "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "hoist.yaml", "configuration file")
-	listen := fs.String("listen", "", "address for webhooks, /metrics, /healthz and /readyz (overrides listen in the config)")
+	what := "/metrics, /healthz and /readyz"
+	if st.ingest {
+		what = "webhooks (/hooks/...), " + what
+	}
+	listen := fs.String("listen", "", "address for "+what+" (overrides listen in the config)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: hoist %s [--config hoist.yaml] [--listen ADDR]\n\n%s.\n\nflags:\n", name, commands[name].summary)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseFailed(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hoist %s: unexpected arguments %q\n", name, fs.Args())
 		return 2
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	cfg, problems := loadConfig(*cfgPath, st.config())
+	if len(problems) > 0 {
+		fmt.Fprintln(stderr, problems.Error())
 		return 1
 	}
 	if *listen != "" {
@@ -68,7 +91,8 @@ func runService(name string, st stages, args []string, stdout, stderr io.Writer)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serveStages(ctx, name, st, cfg, log); err != nil {
-		log.Error().Err(err).Msg("hoist " + name + " failed")
+		// Libraries quote the URLs they were given, passwords and all.
+		log.Error().Str("error", config.RedactText(err.Error())).Msg("hoist " + name + " failed")
 		return 1
 	}
 	return 0
@@ -89,6 +113,15 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// One process per data directory: the embedded server's store is
+	// locked before the server opens it, the committer's before it clones.
+	locks := dirLocks{}
+	defer locks.release()
+	if st.embedded && cfg.NATS.URL == "" {
+		if err := locks.lock(cfg.NATS.DataDir); err != nil {
+			return err
+		}
+	}
 	conn, embedded, err := connectBus(ctx, name, st, cfg, log)
 	if err != nil {
 		return err
@@ -104,7 +137,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	checks := []readiness{{"nats", conn.Ready}}
 	mux := http.NewServeMux()
 	if st.ingest {
-		icfg := cfg.IngestConfig()
+		icfg := ingestConfig(cfg)
 		if icfg.Conns, err = conn.Publishers(); err != nil {
 			return err
 		}
@@ -128,13 +161,16 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		log.Warn().Msg("no repositories configured: nothing will be matched or committed")
 	} else {
 		if st.match {
-			if mat, err = matcher.New(cfg.MatcherConfig(), conn.JS, reg, log); err != nil {
+			if mat, err = matcher.New(matcherConfig(cfg), conn.JS, reg, log); err != nil {
 				return err
 			}
 			checks = append(checks, readiness{"matcher", boolReady(mat.Ready, "repositories not indexed yet")})
 		}
 		if st.commit {
-			if com, err = committer.New(cfg.CommitterConfig(), conn.JS, reg, log); err != nil {
+			if err := locks.lock(cfg.DataDir); err != nil {
+				return err
+			}
+			if com, err = committer.New(committerConfig(cfg), conn.JS, reg, log); err != nil {
 				return err
 			}
 			checks = append(checks, readiness{"committer", boolReady(com.Ready, "repositories not cloned yet")})
@@ -148,7 +184,11 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Every connection is bounded in time: headers within 10 s, the whole
+	// request within 30 s (ingest cuts a webhook's body off sooner, at its
+	// read timeout), and an idle keep-alive connection is closed after 90 s
+	// (registries' HTTP clients drop theirs at about that age).
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second}
 	failed := make(chan error, 3)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -157,8 +197,11 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	}()
 	matDone := runStage(mat != nil, failed, "matcher", func(ctx context.Context) error { return mat.Run(ctx) })
 	comDone := runStage(com != nil, failed, "committer", func(ctx context.Context) error { return com.Run(ctx) })
-	log.Info().Str("listen", ln.Addr().String()).Str("version", version).Bool("embedded_nats", embedded != nil).
-		Int("receivers", len(cfg.Receivers)).Int("repositories", len(cfg.Repositories)).Msg("hoist " + name + " started")
+	started := log.Info().Str("listen", ln.Addr().String()).Str("version", version).Bool("embedded_nats", embedded != nil)
+	if embedded == nil {
+		started = started.Str("nats_url", config.RedactURL(cfg.NATS.URL)) // never a password in a log
+	}
+	started.Int("receivers", len(cfg.Receivers)).Int("repositories", len(cfg.Repositories)).Msg("hoist " + name + " started")
 
 	var runErr error
 	select {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -14,7 +15,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/rs/zerolog"
 
-	"github.com/hoist-gitops/hoist/ingest"
 	"github.com/hoist-gitops/hoist/internal/imageref"
 )
 
@@ -22,153 +22,227 @@ import (
 // segment, one metric label value.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
+// report records a mistake about a key path at its line.
+func (c *Config) report(d *decoder, key, format string, args ...any) {
+	d.addf(key, c.line(key), format, args...)
+}
+
 // check finds the mistakes decoding cannot: values out of range, missing
-// keys, names used twice, files that do not exist.
+// keys, names used twice, files that do not exist. It checks the sections
+// the stages use; what a stage's own package validates (receiver kinds,
+// commit templates run on sample data) is checked by the caller, which
+// knows the stages.
 func (c *Config) check(d *decoder) {
 	c.checkTop(d)
-	names := map[string]string{}
-	for i, r := range c.Receivers {
-		c.checkReceiver(d, fmt.Sprintf("receivers[%d]", i), r, names)
+	c.checkNATS(d)
+	if len(c.Receivers) == 0 && len(c.Repositories) == 0 && !d.problems.Under("receivers") && !d.problems.Under("repositories") {
+		d.addf("", 0, "no receivers and no repositories: hoist would have nothing to do")
 	}
-	repos := map[string]string{}
-	targets := map[string]string{}
-	for i, r := range c.Repositories {
-		c.checkRepository(d, fmt.Sprintf("repositories[%d]", i), r, repos, targets)
+	if c.stages&StageIngest != 0 {
+		names := map[string]string{}
+		for i, r := range c.Receivers {
+			c.checkReceiver(d, fmt.Sprintf("receivers[%d]", i), r, names)
+		}
+	}
+	if c.stages&(StageMatch|StageCommit) != 0 {
+		repos := map[string]string{}
+		targets := map[string]string{}
+		for i, r := range c.Repositories {
+			c.checkRepository(d, fmt.Sprintf("repositories[%d]", i), r, repos, targets)
+		}
 	}
 }
 
 func (c *Config) checkTop(d *decoder) {
 	if err := checkHostPort(c.Listen); err != nil {
-		d.addf(c.line("listen"), "listen: %v", err)
+		c.report(d, "listen", "listen: %v", err)
 	}
-	if c.DataDir == "" {
-		d.addf(c.line("dataDir"), "dataDir must name a folder for the local git clones")
+	if c.stages&StageCommit != 0 && c.DataDir == "" {
+		c.report(d, "dataDir", "dataDir must name a folder for the local git clones")
 	}
 	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
-		d.addf(c.line("log.level"), "log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+		c.report(d, "log.level", "log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
-	if c.Ingest.BodyLimit < 0 {
-		d.addf(c.line("ingest.bodyLimit"), "ingest.bodyLimit must not be negative")
-	}
-	n := c.NATS
-	if n.URL == "" {
-		if n.DataDir == "" {
-			d.addf(c.line("nats.dataDir"), "nats.dataDir: the embedded NATS server needs a folder for its storage")
-		}
-		if n.Listen != "" {
-			if err := checkHostPort(n.Listen); err != nil {
-				d.addf(c.line("nats.listen"), "nats.listen: %v", err)
-			} else if h, _, _ := net.SplitHostPort(n.Listen); !isLoopback(h) {
-				d.addf(c.line("nats.listen"), "nats.listen: the embedded server has no authentication, so it listens on a loopback address only (127.0.0.1 or ::1), not %q", h)
-			}
-		}
-		for _, k := range []string{"replicas", "credsFile", "user", "password", "passwordFile", "token", "tokenFile"} {
-			if c.has("nats." + k) {
-				d.addf(c.line("nats."+k), "nats.%s applies to an external server; nats.url is empty", k)
-			}
-		}
-	} else {
-		for _, u := range strings.Split(n.URL, ",") {
-			if err := checkNATSURL(strings.TrimSpace(u)); err != nil {
-				d.addf(c.line("nats.url"), "nats.url: %v", err)
-			}
-		}
-		if c.has("nats.listen") && n.Listen != "" {
-			d.addf(c.line("nats.listen"), "nats.listen applies to the embedded server; nats.url is set")
-		}
-		if n.Replicas < 1 || n.Replicas > 5 {
-			d.addf(c.line("nats.replicas"), "nats.replicas must be between 1 and 5 (JetStream's limit), not %d", n.Replicas)
-		}
-		if n.Token != "" && (n.User != "" || n.CredsFile != "") {
-			d.addf(c.line("nats.token"), "nats: use one of token, user/password or credsFile")
-		}
-		c.checkReadable(d, "nats.credsFile", n.CredsFile)
+	if c.stages&StageIngest != 0 && c.Ingest.BodyLimit < 0 {
+		c.report(d, "ingest.bodyLimit", "ingest.bodyLimit must not be negative")
 	}
 }
 
+// externalNATSKeys are the nats keys that apply to an external server only.
+var externalNATSKeys = []string{"replicas", "user", "password", "passwordFile", "token", "tokenFile", "credsFile", "nkeySeedFile", "tls"}
+
+func (c *Config) checkNATS(d *decoder) {
+	n := c.NATS
+	if n.URL == "" {
+		if n.DataDir == "" {
+			c.report(d, "nats.dataDir", "nats.dataDir: the embedded NATS server needs a folder for its storage")
+		}
+		if n.Listen != "" {
+			if err := checkHostPort(n.Listen); err != nil {
+				c.report(d, "nats.listen", "nats.listen: %v", err)
+			} else if h, _, _ := net.SplitHostPort(n.Listen); !isLoopback(h) {
+				c.report(d, "nats.listen", "nats.listen: the embedded server has no authentication, so it listens on a loopback address only (127.0.0.1 or ::1), not %q", h)
+			}
+		}
+		for _, k := range externalNATSKeys {
+			if c.has("nats." + k) {
+				c.report(d, "nats."+k, "nats.%s applies to an external server; nats.url is empty", k)
+			}
+		}
+		return
+	}
+	for _, u := range strings.Split(n.URL, ",") {
+		if err := checkNATSURL(strings.TrimSpace(u)); err != nil {
+			c.report(d, "nats.url", "nats.url: %v", err)
+		}
+	}
+	if c.has("nats.listen") && n.Listen != "" {
+		c.report(d, "nats.listen", "nats.listen applies to the embedded server; nats.url is set")
+	}
+	if n.Replicas < 1 || n.Replicas > 5 {
+		c.report(d, "nats.replicas", "nats.replicas must be between 1 and 5 (JetStream's limit), not %d", n.Replicas)
+	}
+	c.checkNATSAuth(d)
+	for _, k := range []struct{ key, file string }{
+		{"nats.credsFile", n.CredsFile}, {"nats.nkeySeedFile", n.NkeySeedFile},
+		{"nats.tls.caFile", n.TLS.CAFile}, {"nats.tls.certFile", n.TLS.CertFile}, {"nats.tls.keyFile", n.TLS.KeyFile},
+	} {
+		c.checkReadable(d, k.key, k.file)
+	}
+	if (n.TLS.CertFile == "") != (n.TLS.KeyFile == "") {
+		c.report(d, "nats.tls", "nats.tls: set certFile and keyFile together (a client certificate and its key)")
+	}
+}
+
+// checkNATSAuth allows one authentication method to an external server and
+// a user only with a password.
+func (c *Config) checkNATSAuth(d *decoder) {
+	n := c.NATS
+	type method struct{ name, key string }
+	var set []method
+	if c.has("nats.user") || c.has("nats.password") || c.has("nats.passwordFile") {
+		set = append(set, method{"user/password", firstSet(c, "nats.user", "nats.password", "nats.passwordFile")})
+	}
+	if c.has("nats.token") || c.has("nats.tokenFile") {
+		set = append(set, method{"token", firstSet(c, "nats.token", "nats.tokenFile")})
+	}
+	if c.has("nats.credsFile") {
+		set = append(set, method{"credsFile", "nats.credsFile"})
+	}
+	if c.has("nats.nkeySeedFile") {
+		set = append(set, method{"nkeySeedFile", "nats.nkeySeedFile"})
+	}
+	if len(set) > 1 {
+		c.report(d, set[1].key, "nats: set one way to authenticate (user/password, token, credsFile or nkeySeedFile), not %s and %s", set[0].name, set[1].name)
+		return
+	}
+	if len(set) == 0 || set[0].name == "credsFile" || set[0].name == "nkeySeedFile" {
+		return
+	}
+	if set[0].name == "token" {
+		if n.Token == "" && !d.problems.Under("nats.token") && !d.problems.Under("nats.tokenFile") {
+			c.report(d, set[0].key, "nats.token is empty")
+		}
+		return
+	}
+	switch {
+	case n.User == "" && !d.problems.Under("nats.user"):
+		c.report(d, set[0].key, "nats: a password needs user")
+	case n.Password == "" && !d.problems.Under("nats.password") && !d.problems.Under("nats.passwordFile"):
+		c.report(d, "nats.user", "nats.user needs password or passwordFile")
+	}
+}
+
+// firstSet is the first of the keys the file sets.
+func firstSet(c *Config, keys ...string) string {
+	for _, k := range keys {
+		if c.has(k) {
+			return k
+		}
+	}
+	return keys[0]
+}
+
 func (c *Config) checkReceiver(d *decoder, p string, r Receiver, names map[string]string) {
-	before := len(d.problems)
 	switch {
 	case r.Name == "":
-		d.addf(c.line(p), "%s: name is missing", p)
+		c.report(d, p, "%s: name is missing", p)
 	case !nameRE.MatchString(r.Name):
-		d.addf(c.line(p+".name"), "%s.name: %q may hold only letters, digits, '.', '_' and '-' (it is a URL path segment)", p, r.Name)
+		c.report(d, p+".name", "%s.name: %q may hold only letters, digits, '.', '_' and '-' (it is a URL path segment)", p, r.Name)
 	case names[r.Name] != "":
-		d.addf(c.line(p+".name"), "%s.name: receiver %q is already defined as %s", p, r.Name, names[r.Name])
+		c.report(d, p+".name", "%s.name: receiver %q is already defined as %s", p, r.Name, names[r.Name])
 	default:
 		names[r.Name] = p
 	}
-	kinds := ingest.Kinds()
-	switch {
-	case r.Kind == "":
-		d.addf(c.line(p), "%s: kind is missing (one of %s)", p, strings.Join(kinds, ", "))
-	case !contains(kinds, r.Kind):
-		d.addf(c.line(p+".kind"), "%s.kind: unknown kind %q%s (one of %s)", p, r.Kind, suggestWord(r.Kind, kinds), strings.Join(kinds, ", "))
+	if r.Kind == "" {
+		c.report(d, p, "%s: kind is missing", p)
 	}
-	if r.Secret == nil && !c.has(p+".secret") && r.SecretFile == "" {
-		d.addf(c.line(p), "%s: no secret; set secret or secretFile, or write secret: \"\" to accept unauthenticated webhooks", p)
-	}
-	if r.Kind == string(ingest.KindNexus) && r.Host == "" {
-		d.addf(c.line(p), "%s: kind nexus needs host (Nexus webhooks do not name the registry host)", p)
-	}
+	c.checkReceiverAuth(d, p, r)
 	if r.Host != "" {
 		if err := imageref.ValidateHost(r.Host); err != nil {
-			d.addf(c.line(p+".host"), "%s.host: %v", p, err)
+			c.report(d, p+".host", "%s.host: %v", p, err)
 		}
 	}
 	for i, h := range r.HostAliases {
 		if err := imageref.ValidateHost(h); err != nil {
-			d.addf(c.line(fmt.Sprintf("%s.hostAliases[%d]", p, i)), "%s.hostAliases: %v", p, err)
+			c.report(d, fmt.Sprintf("%s.hostAliases[%d]", p, i), "%s.hostAliases: %v", p, err)
 		}
 	}
 	if r.RateLimit < 0 {
-		d.addf(c.line(p+".rateLimit"), "%s.rateLimit must not be negative", p)
+		c.report(d, p+".rateLimit", "%s.rateLimit must not be negative", p)
 	}
 	if r.RateBurst < 0 {
-		d.addf(c.line(p+".rateBurst"), "%s.rateBurst must not be negative", p)
+		c.report(d, p+".rateBurst", "%s.rateBurst must not be negative", p)
 	}
-	if len(d.problems) == before && r.Secret != nil { // ingest's own rules, in case they know more
-		if err := c.ingestReceiver(r).Validate(); err != nil {
-			d.addf(c.line(p), "%v", err)
-		}
+}
+
+// checkReceiverAuth accepts a receiver with a non-empty secret, or with
+// insecureNoAuth: true and no secret. An empty secret is never taken to
+// mean "no authentication": a variable set to "" or an empty file would
+// otherwise open the receiver without anyone noticing.
+func (c *Config) checkReceiverAuth(d *decoder, p string, r Receiver) {
+	hasSecret, hasFile := c.has(p+".secret"), r.SecretFile != ""
+	const optOut = "an empty secret would accept unauthenticated webhooks; write insecureNoAuth: true instead of a secret if that is meant"
+	switch {
+	case r.InsecureNoAuth && (hasSecret || hasFile):
+		c.report(d, p+".insecureNoAuth", "%s: insecureNoAuth runs the receiver without authentication; set it or a secret, not both", p)
+	case r.InsecureNoAuth:
+	case !hasSecret && !hasFile:
+		c.report(d, p, "%s: no secret; set secret or secretFile (insecureNoAuth: true accepts unauthenticated webhooks)", p)
+	case r.Secret != "" || d.problems.Under(p+".secret") || d.problems.Under(p+".secretFile"):
+	case hasFile:
+		c.report(d, p+".secretFile", "%s.secretFile: %s is empty; %s", p, r.SecretFile, optOut)
+	case d.raw[p+".secret"] != "":
+		c.report(d, p+".secret", "%s.secret: %s is empty; %s", p, d.raw[p+".secret"], optOut)
+	default:
+		c.report(d, p+".secret", "%s.secret is empty; %s", p, optOut)
 	}
 }
 
 func (c *Config) checkRepository(d *decoder, p string, r Repository, names, targets map[string]string) {
-	before := len(d.problems)
-	defer func() {
-		if len(d.problems) > before {
-			return
-		}
-		for _, cr := range c.CommitterConfig().Repos { // the committer's own rules, in case they know more
-			if cr.Name == r.Name {
-				if err := cr.Validate(); err != nil {
-					d.addf(c.line(p), "%v", err)
-				}
-			}
-		}
-	}()
 	if r.PushBranch != "" && r.PushBranch == r.Branch {
-		d.addf(c.line(p+".pushBranch"), "%s.pushBranch equals branch; leave it empty to push to the branch", p)
+		c.report(d, p+".pushBranch", "%s.pushBranch equals branch; leave it empty to push to the branch", p)
 	}
 	switch {
 	case r.Name == "":
-		d.addf(c.line(p), "%s: name is missing", p)
+		c.report(d, p, "%s: name is missing", p)
 	case !nameRE.MatchString(r.Name):
-		d.addf(c.line(p+".name"), "%s.name: %q may hold only letters, digits, '.', '_' and '-'", p, r.Name)
+		c.report(d, p+".name", "%s.name: %q may hold only letters, digits, '.', '_' and '-'", p, r.Name)
 	case names[r.Name] != "":
-		d.addf(c.line(p+".name"), "%s.name: repository %q is already defined as %s", p, r.Name, names[r.Name])
+		c.report(d, p+".name", "%s.name: repository %q is already defined as %s", p, r.Name, names[r.Name])
 	default:
 		names[r.Name] = p
 	}
 	if r.URL == "" {
-		d.addf(c.line(p), "%s: url is missing", p)
+		if !d.problems.Under(p + ".url") {
+			c.report(d, p, "%s: url is missing", p)
+		}
 	} else if err := checkGitURL(r.URL); err != nil {
-		d.addf(c.line(p+".url"), "%s.url: %v", p, err)
+		c.report(d, p+".url", "%s.url: %v", p, err)
 	} else {
 		key := r.URL + "\x00" + r.TargetBranch()
 		if other := targets[key]; other != "" {
-			d.addf(c.line(p+".url"), "%s: commits to the same branch as %s; list each repository branch once", p, other)
+			c.report(d, p+".url", "%s: commits to the same branch as %s; list each repository branch once", p, other)
 		}
 		targets[key] = p
 	}
@@ -177,44 +251,55 @@ func (c *Config) checkRepository(d *decoder, p string, r Repository, names, targ
 			continue
 		}
 		if err := checkBranch(b.val); err != nil {
-			d.addf(c.line(p+"."+b.key), "%s.%s: %v", p, b.key, err)
+			c.report(d, p+"."+b.key, "%s.%s: %v", p, b.key, err)
 		}
 	}
 	if len(r.Paths) == 0 {
-		d.addf(c.line(p+".paths"), "%s.paths: list at least one folder (\".\" is the whole repository)", p)
+		c.report(d, p+".paths", "%s.paths: list at least one folder (\".\" is the whole repository)", p)
 	}
 	for i, f := range r.Paths {
 		if err := checkRepoPath(f); err != nil {
-			d.addf(c.line(fmt.Sprintf("%s.paths[%d]", p, i)), "%s.paths: %v", p, err)
+			c.report(d, fmt.Sprintf("%s.paths[%d]", p, i), "%s.paths: %v", p, err)
+		}
+	}
+	for i, g := range r.Exclude {
+		if err := checkExclude(g); err != nil {
+			c.report(d, fmt.Sprintf("%s.exclude[%d]", p, i), "%s.exclude: %v", p, err)
 		}
 	}
 	a := r.Auth
 	c.checkReadable(d, p+".auth.sshKeyFile", a.SSHKeyFile)
 	c.checkReadable(d, p+".auth.knownHostsFile", a.KnownHostsFile)
-	m := r.Commit
+	if c.stages&StageCommit != 0 {
+		c.checkCommit(d, p+".commit", r.Commit)
+	}
+}
+
+// checkCommit checks a repository's commit section, which only the committer uses.
+func (c *Config) checkCommit(d *decoder, p string, m Commit) {
 	for _, s := range []struct{ key, val string }{
 		{"authorName", m.AuthorName}, {"authorEmail", m.AuthorEmail},
 		{"committerName", m.CommitterName}, {"committerEmail", m.CommitterEmail},
 	} {
 		if strings.ContainsAny(s.val, "<>\n") {
-			d.addf(c.line(p+".commit."+s.key), "%s.commit.%s: %q may not contain '<', '>' or a line break", p, s.key, s.val)
+			c.report(d, p+"."+s.key, "%s.%s: %q may not contain '<', '>' or a line break", p, s.key, s.val)
 		}
 	}
 	if m.AuthorName == "" {
-		d.addf(c.line(p+".commit.authorName"), "%s.commit.authorName must not be empty", p)
+		c.report(d, p+".authorName", "%s.authorName must not be empty", p)
 	}
 	if m.AuthorEmail == "" {
-		d.addf(c.line(p+".commit.authorEmail"), "%s.commit.authorEmail must not be empty", p)
+		c.report(d, p+".authorEmail", "%s.authorEmail must not be empty", p)
 	}
 	if m.MaxWait > 0 && m.MaxWait < m.Window {
-		d.addf(c.line(p+".commit.maxWait"), "%s.commit.maxWait (%s) is shorter than window (%s)", p, m.MaxWait, m.Window)
+		c.report(d, p+".maxWait", "%s.maxWait (%s) is shorter than window (%s)", p, m.MaxWait, m.Window)
 	}
 	if m.MessageTemplate != "" {
 		if _, err := template.New("message").Parse(m.MessageTemplate); err != nil {
-			d.addf(c.line(p+".commit.messageTemplate"), "%s.commit.messageTemplate: %v", p, err)
+			c.report(d, p+".messageTemplate", "%s.messageTemplate: %v", p, err)
 		}
 	}
-	c.checkReadable(d, p+".commit.signingKeyFile", m.SigningKeyFile)
+	c.checkReadable(d, p+".signingKeyFile", m.SigningKeyFile)
 }
 
 // checkReadable reports a key naming a file that cannot be read.
@@ -224,7 +309,7 @@ func (c *Config) checkReadable(d *decoder, key, file string) {
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		d.addf(c.line(key), "%s: cannot read %s: %v", key, file, unwrapPathError(err))
+		c.report(d, key, "%s: cannot read %s: %v", key, file, unwrapPathError(err))
 		return
 	}
 	f.Close()
@@ -249,58 +334,125 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// checkNATSURL checks one server of nats.url: nats://, tls://, ws:// or
+// wss:// with a host, or a bare host:port.
 func checkNATSURL(s string) error {
 	if s == "" {
 		return fmt.Errorf("empty server in the list")
 	}
-	if !strings.Contains(s, "://") {
-		return checkHostPort(s)
+	if strings.ContainsAny(s, " \t\r\n\x00") {
+		return fmt.Errorf("%q contains a space or a control character", RedactURL(s))
+	}
+	i := strings.Index(s, "://")
+	if i < 0 {
+		if err := checkHostPort(s); err != nil {
+			return fmt.Errorf("%q is not a URL (nats://host:port, tls://, ws://, wss://) or host:port", RedactURL(s))
+		}
+		return nil
+	}
+	switch strings.ToLower(s[:i]) {
+	case "nats", "tls", "ws", "wss":
+	default:
+		return fmt.Errorf("%q: scheme must be nats://, tls://, ws:// or wss://", RedactURL(s))
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q: %v", s, err)
+		return fmt.Errorf("%q: %v", RedactURL(s), urlError(err))
 	}
-	switch u.Scheme {
-	case "nats", "tls", "ws", "wss":
-	default:
-		return fmt.Errorf("%q: scheme must be nats://, tls://, ws:// or wss://", s)
+	if u.Hostname() == "" {
+		return fmt.Errorf("%q has no host", RedactURL(s))
 	}
-	if u.Host == "" {
-		return fmt.Errorf("%q has no host", s)
+	return checkPort(u, s)
+}
+
+// checkPort reports a port that is not a number from 1 to 65535.
+func checkPort(u *url.URL, s string) error {
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port %q is not a number from 1 to 65535", RedactURL(s), p)
+		}
 	}
 	return nil
 }
 
-// scpRE matches git's scp-like syntax, user@host:path.
-var scpRE = regexp.MustCompile(`^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:[^/].*|^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:/.*`)
+// urlError is what url.Parse says, without the URL it quotes (which may hold a password).
+func urlError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
 
+// scpRE matches git's scp-like syntax, user@host:path.
+var scpRE = regexp.MustCompile(`^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:.+`)
+
+// checkGitURL accepts http(s)://, ssh:// and file:// URLs, git's scp-like
+// user@host:path and local paths; a local path whose first segment holds a
+// colon looks like a misspelt scheme (htp:/host/repo) and is refused, as is
+// a space anywhere.
 func checkGitURL(s string) error {
+	const want = "write http(s)://, ssh://, file://, user@host:path or a local path"
 	if i := strings.Index(s, "://"); i > 0 {
-		u, err := url.Parse(s)
-		if err != nil {
-			return fmt.Errorf("%q: %v", s, err)
-		}
-		switch u.Scheme {
-		case "http", "https", "ssh":
-			if u.Host == "" {
-				return fmt.Errorf("%q has no host", s)
-			}
-		case "file":
-			if u.Path == "" {
-				return fmt.Errorf("%q has no path", s)
-			}
+		switch strings.ToLower(s[:i]) {
+		case "http", "https", "ssh", "file":
 		default:
-			return fmt.Errorf("%q: scheme must be http, https, ssh or file (or a local path, or git@host:path)", s)
+			return fmt.Errorf("%q: unknown scheme %q (%s)", RedactURL(s), s[:i], want)
+		}
+	} else if !scpRE.MatchString(s) {
+		first, _, _ := strings.Cut(s, "/")
+		if scheme, _, ok := strings.Cut(first, ":"); ok {
+			return fmt.Errorf("%q: unknown scheme or host %q (%s)", RedactURL(s), scheme, want)
+		}
+	}
+	if strings.ContainsAny(s, " \t\r\n\x00") {
+		return fmt.Errorf("%q contains a space or a control character", RedactURL(s))
+	}
+	if !strings.Contains(s, "://") {
+		return nil // scp-like or a local path; whether it exists is found when it is opened
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %v", RedactURL(s), urlError(err))
+	}
+	if u.Scheme == "file" {
+		if u.Path == "" {
+			return fmt.Errorf("%q has no path", RedactURL(s))
 		}
 		return nil
 	}
-	if scpRE.MatchString(s) {
-		return nil
+	if u.Hostname() == "" {
+		return fmt.Errorf("%q has no host", RedactURL(s))
 	}
-	if strings.ContainsAny(s, "\n\x00") {
-		return fmt.Errorf("%q is not a URL or a path", s)
+	return checkPort(u, s)
+}
+
+// checkExclude checks a glob of repository-relative paths: '/' separates
+// folders, "**" (a whole segment) spans any number of them, and each other
+// segment is a path.Match pattern.
+func checkExclude(g string) error {
+	switch {
+	case g == "":
+		return fmt.Errorf("empty pattern")
+	case strings.HasPrefix(g, "/"):
+		return fmt.Errorf("%q: patterns are relative to the repository root", g)
+	case strings.Contains(g, "\\"):
+		return fmt.Errorf("%q: separate folders with '/'", g)
 	}
-	return nil // a local path; whether it exists is found when it is opened
+	for _, seg := range strings.Split(g, "/") {
+		switch {
+		case seg == "**":
+		case seg == "..":
+			return fmt.Errorf("%q is outside the repository", g)
+		case strings.Contains(seg, "**"):
+			return fmt.Errorf("%q: ** must be a whole path segment (charts/**, **/templates/**)", g)
+		default:
+			if _, err := path.Match(seg, ""); err != nil {
+				return fmt.Errorf("%q is not a valid glob (an unclosed '['?)", g)
+			}
+		}
+	}
+	return nil
 }
 
 func checkBranch(b string) error {

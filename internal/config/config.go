@@ -1,9 +1,14 @@
-// Package config reads hoist.yaml (SPEC §8): strict decoding (an unknown key
-// is a mistake), ${ENV} expansion in every string, secrets from files,
-// defaults, and a Check that names the line of every mistake.
+// Package config reads hoist.yaml: strict decoding (an unknown key is a
+// mistake), ${ENV} expansion in every string, secrets from files (relative
+// paths from the file's folder), defaults, and a Check that names the line
+// of every mistake. A file is resolved for a set of stages: each resolves
+// and checks only the sections it uses.
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the whole of hoist.yaml.
 type Config struct {
@@ -25,9 +30,11 @@ type Config struct {
 	Repositories []Repository `yaml:"repositories"`
 
 	// file is the path the config was read from; lines maps a key path
-	// ("receivers[0].kind") to its line, for mistakes found after decoding.
-	file  string
-	lines map[string]int
+	// ("receivers[0].kind") to its line, for mistakes found after decoding;
+	// stages are the stages it was resolved for.
+	file   string
+	lines  map[string]int
+	stages Stages
 }
 
 // NATS is the bus configuration.
@@ -52,6 +59,20 @@ type NATS struct {
 	PasswordFile string `yaml:"passwordFile"`
 	Token        string `yaml:"token"`
 	TokenFile    string `yaml:"tokenFile"`
+	// NkeySeedFile holds a user nkey seed that signs the server's challenge.
+	NkeySeedFile string `yaml:"nkeySeedFile"`
+	// TLS verifies an external server and authenticates hoist with a
+	// client certificate.
+	TLS NATSTLS `yaml:"tls"`
+}
+
+// NATSTLS names the files of a TLS connection to an external NATS server.
+type NATSTLS struct {
+	// CAFile holds the CA certificates the server's certificate must chain to.
+	CAFile string `yaml:"caFile"`
+	// CertFile and KeyFile are hoist's client certificate and key (mutual TLS).
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
 }
 
 // Log is the logging configuration.
@@ -64,7 +85,7 @@ type Log struct {
 type Ingest struct {
 	// BodyLimit is the largest webhook body in bytes (413 beyond); 0: 1 MiB.
 	BodyLimit int64 `yaml:"bodyLimit"`
-	// PublishTimeout bounds the wait for JetStream to store events (503 beyond); 0: 10 s.
+	// PublishTimeout bounds the wait for JetStream to store events (503 beyond); 0: 4 s, below the 5 s that registries commonly wait.
 	PublishTimeout time.Duration `yaml:"publishTimeout"`
 }
 
@@ -72,12 +93,15 @@ type Ingest struct {
 type Receiver struct {
 	// Name is the URL path segment.
 	Name string `yaml:"name"`
-	// Kind is the registry's webhook dialect (SPEC §7).
+	// Kind is the registry's webhook dialect (distribution, harbor, generic...).
 	Kind string `yaml:"kind"`
-	// Secret is the shared secret; `secret: ""` explicitly opens the receiver.
-	Secret *string `yaml:"secret"`
+	// Secret is the shared secret; it must not be empty.
+	Secret string `yaml:"secret"`
 	// SecretFile names a file holding the secret (trailing newline removed).
 	SecretFile string `yaml:"secretFile"`
+	// InsecureNoAuth runs the receiver without authentication, the only way
+	// to do so; it excludes secret and secretFile.
+	InsecureNoAuth bool `yaml:"insecureNoAuth"`
 	// AuthHeader is the header static-header kinds read; empty: Authorization.
 	AuthHeader string `yaml:"authHeader"`
 	// Host is the registry host for payloads that do not name it (nexus needs it).
@@ -102,6 +126,9 @@ type Repository struct {
 	PushBranch string `yaml:"pushBranch"`
 	// Paths are the folders searched for manifests, relative to the repository root.
 	Paths []string `yaml:"paths"`
+	// Exclude are globs of repository-relative paths never searched
+	// ("charts/**", "**/templates/**"; ** spans folders).
+	Exclude []string `yaml:"exclude"`
 	// FetchInterval is how often the matcher fetches the branch to notice
 	// commits made by people; 0 disables the periodic fetch.
 	FetchInterval time.Duration `yaml:"fetchInterval"`
@@ -191,10 +218,56 @@ func (r Repository) TargetBranch() string {
 	return r.Branch
 }
 
-// SecretValue is the receiver's secret and whether the config set one.
-func (r Receiver) SecretValue() (string, bool) {
-	if r.Secret == nil {
-		return "", false
+// Stages are the stages the configuration was resolved and checked for.
+func (c *Config) Stages() Stages { return c.stages }
+
+// Line is the line of a key path ("repositories[0].commit.window"), or of
+// its nearest parent the file sets; 0 when the file sets none.
+func (c *Config) Line(key string) int { return c.line(key) }
+
+// Problem is a mistake found after loading (by a stage's own validation)
+// about a key path, placed at that key's line.
+func (c *Config) Problem(key, message string) Problem {
+	return Problem{File: c.file, Line: c.line(key), Key: key, Message: message}
+}
+
+// KeyIn is the key path under prefix ("receivers[0]") whose name a
+// message mentions, the longest such name winning, or prefix when it names
+// none: it places a stage's validation error at the key it is about.
+func (c *Config) KeyIn(prefix, message string) string {
+	best := prefix
+	bestLen := 0
+	for k := range c.lines {
+		if !strings.HasPrefix(k, prefix+".") {
+			continue
+		}
+		name := lastKey(k)
+		if i := strings.IndexByte(name, '['); i >= 0 {
+			name = name[:i]
+		}
+		if (len(name) > bestLen || len(name) == bestLen && k < best) && mentions(message, name) {
+			best, bestLen = k, len(name)
+		}
 	}
-	return *r.Secret, true
+	return best
+}
+
+// mentions reports whether word occurs in s as a whole word.
+func mentions(s, word string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(word)
+		if (j == 0 || !isWordByte(s[j-1])) && (end == len(s) || !isWordByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }

@@ -14,21 +14,21 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestFullConfig(t *testing.T) {
 	t.Setenv("HOIST_TEST_SECRET", "s3cret")
 	t.Setenv("HOIST_TEST_DATA", "")
-	c, err := Load("testdata/full.yaml")
+	c, err := Load("testdata/full.yaml", AllStages)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	if c.NATS.DataDir != "./data/nats" {
 		t.Errorf("dataDir = %q (default of ${VAR:-default} not used)", c.NATS.DataDir)
 	}
-	if s, ok := c.Receivers[0].SecretValue(); !ok || s != "s3cret" {
-		t.Errorf("secret from env = %q, %v", s, ok)
+	if s := c.Receivers[0].Secret; s != "s3cret" {
+		t.Errorf("secret from env = %q", s)
 	}
-	if s, ok := c.Receivers[1].SecretValue(); !ok || s != "file-secret" {
-		t.Errorf("secret from file = %q, %v", s, ok)
+	if s := c.Receivers[1].Secret; s != "file-secret" {
+		t.Errorf("secret from file = %q", s)
 	}
-	if s, ok := c.Receivers[2].SecretValue(); !ok || s != "" {
-		t.Errorf("explicit empty secret = %q, %v", s, ok)
+	if r := c.Receivers[2]; r.Secret != "" || !r.InsecureNoAuth {
+		t.Errorf("insecureNoAuth receiver = %+v", r)
 	}
 	if got := c.Receivers[0].HostAliases; len(got) != 2 || got[1] != "registry.local" {
 		t.Errorf("hostAliases = %v", got)
@@ -40,7 +40,7 @@ func TestFullConfig(t *testing.T) {
 	if r.Commit.Window != 0 || r.Commit.MaxWait != 10*time.Second || r.FetchInterval != time.Minute {
 		t.Errorf("durations: window %v maxWait %v fetch %v", r.Commit.Window, r.Commit.MaxWait, r.FetchInterval)
 	}
-	if r.Auth.Password != "file-secret" || r.TargetBranch() != "hoist/updates" {
+	if r.Auth.Password != "file-secret" || r.TargetBranch() != "hoist/updates" || len(r.Exclude) != 2 {
 		t.Errorf("auth/pushBranch: %+v %q", r.Auth, r.TargetBranch())
 	}
 	// The second repository gets every default.
@@ -50,35 +50,26 @@ func TestFullConfig(t *testing.T) {
 		d.FetchInterval != 30*time.Second || d.TargetBranch() != "main" {
 		t.Errorf("defaults not applied: %+v", d)
 	}
-	cc := c.CommitterConfig()
-	if len(cc.Repos) != 2 || cc.Repos[0].PushBranch != "hoist/updates" || cc.Repos[0].Commit.AuthorName != "Hoist Bot" ||
-		cc.Repos[0].Auth.Password != "file-secret" || cc.Repos[1].Commit.Window != 2*time.Second || cc.DataDir != filepath.Join("data", "git") {
-		t.Errorf("committer config = %+v", cc)
-	}
-	mc := c.MatcherConfig()
-	if len(mc.Repos) != 2 || mc.Repos[0].FetchInterval != time.Minute || mc.Repos[0].Paths[1] != "clusters/prod" || mc.Repos[1].Branch != "main" {
-		t.Errorf("matcher config = %+v", mc)
-	}
-	ic := c.IngestConfig()
-	if len(ic.Receivers) != 3 || !ic.Receivers[2].Open() || ic.Receivers[1].AuthHeader != "X-Hoist-Token" || ic.Receivers[1].RateBurst != 20 {
-		t.Errorf("ingest config = %+v", ic)
-	}
 }
 
-func TestEmptyFileHasDefaults(t *testing.T) {
-	c, ps := Parse("empty.yaml", nil)
-	if len(ps) != 0 {
-		t.Fatalf("problems: %v", ps)
+// Item: an empty configuration passed config check (and then hoist ran
+// with nothing to do).
+func TestEmptyConfigIsRefused(t *testing.T) {
+	for _, src := range []string{"", "\n", "# only a comment\n", "---\n"} {
+		if _, ps := Parse("hoist.yaml", []byte(src), AllStages); len(ps) != 1 || !strings.Contains(ps[0].String(), "hoist.yaml: the file is empty") {
+			t.Errorf("%q: problems %v", src, ps)
+		}
 	}
-	if c.Listen != DefaultListen || c.NATS.DataDir != DefaultNATSDataDir || c.DataDir != DefaultDataDir || c.Log.Level != "info" {
-		t.Fatalf("defaults: %+v", c)
+	_, ps := Parse("hoist.yaml", []byte("listen: 127.0.0.1:8080\nreceivers: []\n"), AllStages)
+	if len(ps) != 1 || !strings.Contains(ps[0].String(), "no receivers and no repositories") {
+		t.Errorf("a file with nothing to do: problems %v", ps)
 	}
 }
 
 // Every mistake in the file is reported, each at its own line.
 func TestMistakesGolden(t *testing.T) {
 	os.Unsetenv("HOIST_TEST_UNSET")
-	_, ps := Check("testdata/mistakes.yaml")
+	_, ps := Check("testdata/mistakes.yaml", AllStages)
 	got := ps.Error() + "\n"
 	golden := filepath.Join("testdata", "mistakes.golden")
 	if *update {
@@ -128,7 +119,7 @@ func TestProblems(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, ps := Parse("hoist.yaml", []byte(tc.yaml))
+			ps := withoutNothingToDo(parseAll(tc.yaml))
 			if len(ps) != 1 {
 				t.Fatalf("want one problem, got %d:\n%v", len(ps), ps)
 			}
@@ -151,13 +142,13 @@ repositories:
     url: /tmp/r.git
     paths: *hosts
 `
-	c, ps := Parse("hoist.yaml", []byte(src))
+	c, ps := Parse("hoist.yaml", []byte(src), AllStages)
 	if len(ps) != 0 {
 		t.Fatalf("problems: %v", ps)
 	}
 	b := c.Receivers[1]
-	if s, _ := b.SecretValue(); b.Name != "b" || b.Kind != "generic" || s != "y" || len(b.HostAliases) != 1 {
-		t.Fatalf("merged receiver = %+v (secret %q)", b, s)
+	if b.Name != "b" || b.Kind != "generic" || b.Secret != "y" || len(b.HostAliases) != 1 {
+		t.Fatalf("merged receiver = %+v", b)
 	}
 }
 
@@ -167,7 +158,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Skip("examples/hoist.yaml not written yet")
 	}
 	t.Chdir(filepath.Join("..", ".."))
-	if _, ps := Check("examples/hoist.yaml"); len(ps) != 0 {
+	if _, ps := Check("examples/hoist.yaml", AllStages); len(ps) != 0 {
 		t.Fatalf("examples/hoist.yaml: %v", ps)
 	}
 }
@@ -182,7 +173,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, ps := Parse("fuzz.yaml", data)
+		c, ps := Parse("fuzz.yaml", data, AllStages)
 		if len(ps) == 0 && c == nil {
 			t.Fatal("no config and no problem")
 		}
@@ -195,8 +186,26 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestRecursiveAliasIsAProblem(t *testing.T) {
-	_, ps := Parse("hoist.yaml", []byte("nats: &a {<<: *a}\n"))
+	_, ps := Parse("hoist.yaml", []byte("nats: &a {<<: *a}\n"), AllStages)
 	if len(ps) == 0 || !strings.Contains(ps.Error(), "nested too deeply") {
 		t.Fatalf("problems = %v", ps)
 	}
+}
+
+// parseAll parses a configuration for every stage.
+func parseAll(src string) Problems {
+	_, ps := Parse("hoist.yaml", []byte(src), AllStages)
+	return ps
+}
+
+// withoutNothingToDo drops the problem of a file with neither receivers
+// nor repositories, which short test files are.
+func withoutNothingToDo(ps Problems) Problems {
+	var out Problems
+	for _, p := range ps {
+		if !strings.Contains(p.Message, "no receivers and no repositories") {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"github.com/hoist-gitops/hoist/internal/suggest"
 	"math"
 	"reflect"
 	"strconv"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hoist-gitops/hoist/internal/suggest"
 )
 
 // defaulter is a type that fills its defaults before its keys are decoded.
@@ -22,6 +23,12 @@ type decoder struct {
 	env      func(string) (string, bool)
 	problems Problems
 	lines    map[string]int
+	// stages are the stages the file is resolved for: a variable that is
+	// not set is a mistake only in a key one of them uses.
+	stages Stages
+	// raw keeps the text of scalars that hold ${...} references, by key
+	// path, so a value that expands to nothing can name its reference.
+	raw map[string]string
 	// depth and visits bound the walk: an alias may refer to its own
 	// parent, and nested aliases can multiply a small file enormously.
 	depth, visits int
@@ -34,8 +41,9 @@ const (
 	maxVisits = 100000
 )
 
-func (d *decoder) addf(line int, format string, args ...any) {
-	d.problems = append(d.problems, Problem{File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
+// addf records a mistake about the key path at a line.
+func (d *decoder) addf(key string, line int, format string, args ...any) {
+	d.problems = append(d.problems, Problem{File: d.file, Line: line, Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
@@ -48,7 +56,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	d.visits++
 	if d.depth >= maxDepth || d.visits > maxVisits {
 		if !d.exhausted {
-			d.addf(n.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
+			d.addf(path, n.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
 			d.exhausted = true
 		}
 		return
@@ -60,7 +68,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		if v.Kind() == reflect.Pointer {
-			d.addf(n.Line, "%s has no value (write \"\" for an empty string)", path)
+			d.addf(path, n.Line, "%s has no value (write \"\" for an empty string)", path)
 		}
 		return // an empty key keeps its default
 	}
@@ -89,14 +97,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			case "false", "no", "off":
 				v.SetBool(false)
 			default:
-				d.addf(n.Line, "%s: %q is not true or false", path, s)
+				d.addf(path, n.Line, "%s: %q is not true or false", path, s)
 			}
 		}
 	case reflect.Int, reflect.Int64:
 		if s, ok := d.scalar(n, path, "a whole number"); ok {
 			i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64)
 			if err != nil {
-				d.addf(n.Line, "%s: %q is not a whole number", path, s)
+				d.addf(path, n.Line, "%s: %q is not a whole number", path, s)
 				return
 			}
 			v.SetInt(i)
@@ -105,7 +113,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if s, ok := d.scalar(n, path, "a number"); ok {
 			f, err := strconv.ParseFloat(s, 64)
 			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-				d.addf(n.Line, "%s: %q is not a number", path, s)
+				d.addf(path, n.Line, "%s: %q is not a number", path, s)
 				return
 			}
 			v.SetFloat(f)
@@ -119,12 +127,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 // mapping or a list.
 func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
-		d.addf(n.Line, "%s must be %s, not %s", path, want, kindName(n))
+		d.addf(path, n.Line, "%s must be %s, not %s", path, want, kindName(n))
 		return "", false
 	}
 	s, errs := expandEnv(n.Value, d.env)
+	if s != n.Value {
+		d.raw[path] = n.Value
+	}
 	for _, e := range errs {
-		d.addf(n.Line, "%s: %s", path, e)
+		if e.unset && !d.stages.uses(path) {
+			continue // another stage's secret: not this one's business
+		}
+		d.addf(path, n.Line, "%s: %s", path, e.msg)
 	}
 	return s, len(errs) == 0
 }
@@ -140,11 +154,11 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 	}
 	dur, err := time.ParseDuration(s)
 	if err != nil {
-		d.addf(n.Line, "%s: %q is not a duration (write e.g. 500ms, 2s, 1m30s)", path, s)
+		d.addf(path, n.Line, "%s: %q is not a duration (write e.g. 500ms, 2s, 1m30s)", path, s)
 		return
 	}
 	if dur < 0 {
-		d.addf(n.Line, "%s: %s is negative", path, s)
+		d.addf(path, n.Line, "%s: %s is negative", path, s)
 		return
 	}
 	v.SetInt(int64(dur))
@@ -152,7 +166,7 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
-		d.addf(n.Line, "%s must be a mapping of keys, not %s", orTop(path), kindName(n))
+		d.addf(path, n.Line, "%s must be a mapping of keys, not %s", orTop(path), kindName(n))
 		return
 	}
 	fields := yamlFields(v.Type())
@@ -160,7 +174,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.addf(k.Line, "%s: keys must be plain words", orTop(path))
+			d.addf(path, k.Line, "%s: keys must be plain words", orTop(path))
 			continue
 		}
 		if k.Value == "<<" { // merge key: the merged mappings first, then this one's keys
@@ -168,13 +182,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		if line, dup := seen[k.Value]; dup {
-			d.addf(k.Line, "%s is set twice (first on line %d)", join(path, k.Value), line)
+			d.addf(join(path, k.Value), k.Line, "%s is set twice (first on line %d)", join(path, k.Value), line)
 			continue
 		}
 		seen[k.Value] = k.Line
 		idx, ok := fields[k.Value]
 		if !ok {
-			d.addf(k.Line, "unknown key %q in %s%s", k.Value, orTop(path), closestKey(k.Value, fields))
+			d.addf(join(path, k.Value), k.Line, "unknown key %q in %s%s", k.Value, orTop(path), closestKey(k.Value, fields))
 			continue
 		}
 		fp := join(path, k.Value)
@@ -190,7 +204,7 @@ func (d *decoder) decodeMerge(val *yaml.Node, v reflect.Value, path string) {
 	d.visits++
 	if d.depth >= maxDepth || d.visits > maxVisits {
 		if !d.exhausted {
-			d.addf(val.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
+			d.addf(path, val.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
 			d.exhausted = true
 		}
 		return
@@ -208,7 +222,7 @@ func (d *decoder) decodeMerge(val *yaml.Node, v reflect.Value, path string) {
 
 func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
-		d.addf(n.Line, "%s must be a list, not %s", path, kindName(n))
+		d.addf(path, n.Line, "%s must be a list, not %s", path, kindName(n))
 		return
 	}
 	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))

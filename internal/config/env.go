@@ -12,15 +12,23 @@ var envRE = regexp.MustCompile(`\$\$\{|\$\{([^}]*)\}`)
 // envNameRE is what a variable name may be.
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// envError is one reference expandEnv could not resolve.
+type envError struct {
+	msg string
+	// unset says the reference is well-formed but its variable is not set:
+	// a mistake only where a stage uses the key.
+	unset bool
+}
+
 // expandEnv replaces ${NAME} with the variable's value and ${NAME:-default}
 // with the value or, when unset or empty, the default; "$${" is a literal
 // "${". A variable that is not set (and has no default) is a mistake rather
-// than an empty string, because an empty secret would open a receiver.
-func expandEnv(s string, lookup func(string) (string, bool)) (string, []string) {
+// than an empty string, because a missing value must not pass unnoticed.
+func expandEnv(s string, lookup func(string) (string, bool)) (string, []envError) {
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
-	var errs []string
+	var errs []envError
 	out := envRE.ReplaceAllStringFunc(s, func(m string) string {
 		if m == "$${" {
 			return "${"
@@ -28,7 +36,7 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, []string) 
 		inner := m[2 : len(m)-1]
 		name, def, hasDef := strings.Cut(inner, ":-")
 		if !envNameRE.MatchString(name) {
-			errs = append(errs, fmt.Sprintf("%q is not a valid environment variable reference (want ${NAME} or ${NAME:-default})", m))
+			errs = append(errs, envError{msg: fmt.Sprintf("%q is not a valid environment variable reference (want ${NAME} or ${NAME:-default})", m)})
 			return m
 		}
 		v, ok := lookup(name)
@@ -36,7 +44,7 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, []string) 
 		case hasDef && v == "":
 			return def
 		case !ok:
-			errs = append(errs, fmt.Sprintf("environment variable %s is not set", name))
+			errs = append(errs, envError{msg: fmt.Sprintf("environment variable %s is not set", name), unset: true})
 			return ""
 		}
 		return v

@@ -8,8 +8,10 @@ import (
 
 // Problem is one mistake in a configuration file, at a line.
 type Problem struct {
-	File    string
-	Line    int // 0 when the mistake is not tied to a line
+	File string
+	Line int // 0 when the mistake is not tied to a line
+	// Key is the key path the mistake is about ("receivers[0].secret"); "" for the whole file.
+	Key     string
 	Message string
 }
 
@@ -33,8 +35,18 @@ func (ps Problems) Error() string {
 	return strings.Join(s, "\n")
 }
 
-// sorted orders problems by line, keeping the order of problems on one line.
-func (ps Problems) sorted() Problems {
+// Sorted orders problems by line, keeping the order of problems on one line.
+func (ps Problems) Sorted() Problems {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 	return ps
+}
+
+// Under reports whether a problem concerns the key path prefix or a key inside it.
+func (ps Problems) Under(prefix string) bool {
+	for _, p := range ps {
+		if p.Key == prefix || strings.HasPrefix(p.Key, prefix+".") || strings.HasPrefix(p.Key, prefix+"[") {
+			return true
+		}
+	}
+	return false
 }

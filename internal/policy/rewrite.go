@@ -3,13 +3,13 @@ package policy
 import (
 	"fmt"
 
-	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/manifest"
+	"github.com/hoist-gitops/hoist/internal/wire"
 )
 
 // Result is what became of one rewrite when it was re-checked and applied.
 type Result struct {
-	Rewrite bus.Rewrite
+	Rewrite wire.Rewrite
 	// Applied is true when the file now carries the rewrite's change.
 	Applied bool
 	// Reason says why it was dropped, or what changed ("old → new").
@@ -26,7 +26,7 @@ type Result struct {
 // (manifest.Retag, manifest.Apply); data is returned unchanged when nothing
 // applies. An error means the edits could not be combined; the results then
 // say which rewrites were meant to apply.
-func ApplyRewrites(file string, data []byte, rws []bus.Rewrite, times TagTimes) ([]byte, []Result, error) {
+func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes) ([]byte, []Result, error) {
 	sites, _ := manifest.Parse(file, data)
 	results := make([]Result, len(rws))
 	type approved struct {
@@ -99,7 +99,7 @@ func ApplyRewrites(file string, data []byte, rws []bus.Rewrite, times TagTimes) 
 
 // findSite finds the site a rewrite is for: same resource and container,
 // reading the same canonical repository. It returns -1 and why when none does.
-func findSite(sites []manifest.Site, rw bus.Rewrite) (int, string) {
+func findSite(sites []manifest.Site, rw wire.Rewrite) (int, string) {
 	other := ""
 	for k, s := range sites {
 		if s.Resource.String() != rw.Resource || s.Container != rw.Container {

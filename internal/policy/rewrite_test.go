@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/manifest"
+	"github.com/hoist-gitops/hoist/internal/wire"
 )
 
 const shop = "registry.example.com/team/shop"
 
-func rewrite(resource, container, image, tag, digest string) bus.Rewrite {
-	return bus.Rewrite{File: "release.yaml", Resource: resource, Container: container, Image: image,
+func rewrite(resource, container, image, tag, digest string) wire.Rewrite {
+	return wire.Rewrite{File: "release.yaml", Resource: resource, Container: container, Image: image,
 		Tag: tag, Digest: digest, PushedAt: at(0)}
 }
 
@@ -29,7 +29,7 @@ func TestApplyRewrites(t *testing.T) {
 		name string
 		// edit changes the file first, as a person's commit at the head would.
 		edit  func(string) string
-		rws   []bus.Rewrite
+		rws   []wire.Rewrite
 		times TagTimes
 		// applied[i] and reasons[i] are per rewrite.
 		applied []bool
@@ -39,13 +39,13 @@ func TestApplyRewrites(t *testing.T) {
 	}{
 		{
 			name:    "one site",
-			rws:     []bus.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")},
+			rws:     []wire.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")},
 			applied: []bool{true}, reasons: []string{shop + ":1.2.3 → " + shop + ":1.2.4"},
 			want: [][2]string{{"tag: 1.2.3   #", "tag: 1.2.4   #"}},
 		},
 		{
 			name: "every site of two resources at once",
-			rws: []bus.Rewrite{
+			rws: []wire.Rewrite{
 				rewrite(hr, "chart-image", shop, "1.2.4", ""),
 				rewrite(dep, "api", shop, "1.2.4", ""),
 				rewrite(hr, "worker", "registry.example.com/team/worker", "main-bbb", ""),
@@ -62,13 +62,13 @@ func TestApplyRewrites(t *testing.T) {
 		{
 			name: "already applied is a no-op",
 			edit: func(s string) string { return strings.Replace(s, "tag: 1.2.3 ", "tag: 1.2.4 ", 1) },
-			rws:  []bus.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")}, applied: []bool{false},
+			rws:  []wire.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")}, applied: []bool{false},
 			reasons: []string{"already at " + shop + ":1.2.4"},
 		},
 		{
 			name: "a person moved further ahead",
 			edit: func(s string) string { return strings.Replace(s, "tag: 1.2.3 ", "tag: 1.2.9 ", 1) },
-			rws:  []bus.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")}, applied: []bool{false},
+			rws:  []wire.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")}, applied: []bool{false},
 			reasons: []string{"not a higher version"},
 		},
 		{
@@ -76,7 +76,7 @@ func TestApplyRewrites(t *testing.T) {
 			edit: func(s string) string {
 				return strings.Replace(s, "    fluxcd.io/automated: \"true\"\n    filter", "    fluxcd.io/automated: \"true\"\n    fluxcd.io/locked: \"true\"\n    filter", 1)
 			},
-			rws: []bus.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", ""), rewrite(dep, "api", shop, "1.2.4", "")},
+			rws: []wire.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", ""), rewrite(dep, "api", shop, "1.2.4", "")},
 			// The Deployment is not locked and still applies.
 			applied: []bool{false, true}, reasons: []string{"locked", ""},
 			want: [][2]string{{"shop:1.2.3\n", "shop:1.2.4\n"}},
@@ -84,18 +84,18 @@ func TestApplyRewrites(t *testing.T) {
 		{
 			name:    "site gone",
 			edit:    func(s string) string { return strings.Replace(s, "name: shop", "name: store", 1) },
-			rws:     []bus.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")},
+			rws:     []wire.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")},
 			applied: []bool{false}, reasons: []string{"no longer exists"},
 		},
 		{
 			name:    "site reads another image now",
 			edit:    func(s string) string { return strings.Replace(s, "team/shop\n", "team/boutique\n", 1) },
-			rws:     []bus.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")},
+			rws:     []wire.Rewrite{rewrite(hr, "chart-image", shop, "1.2.4", "")},
 			applied: []bool{false}, reasons: []string{"now reads registry.example.com/team/boutique:1.2.3"},
 		},
 		{
 			name: "several rewrites for one site: one winner",
-			rws: []bus.Rewrite{
+			rws: []wire.Rewrite{
 				rewrite(hr, "chart-image", shop, "1.2.5", ""),
 				rewrite(hr, "chart-image", shop, "1.2.7", ""),
 				rewrite(hr, "chart-image", shop, "1.2.4", ""),
@@ -106,7 +106,7 @@ func TestApplyRewrites(t *testing.T) {
 		},
 		{
 			name: "glob: the tag in git was pushed after the rewrite's",
-			rws:  []bus.Rewrite{rewrite(hr, "worker", "registry.example.com/team/worker", "main-bbb", "")},
+			rws:  []wire.Rewrite{rewrite(hr, "worker", "registry.example.com/team/worker", "main-bbb", "")},
 			times: pushTimes{repo: "registry.example.com/team/worker", at: map[string]time.Time{
 				"main-aaa": at(5), "main-bbb": at(0),
 			}},
@@ -114,12 +114,12 @@ func TestApplyRewrites(t *testing.T) {
 		},
 		{
 			name:    "digest-pinned site, rewrite without a digest",
-			rws:     []bus.Rewrite{rewrite(hr, "sidecar", "registry.example.com/team/sidecar", "1.1.0", "")},
+			rws:     []wire.Rewrite{rewrite(hr, "sidecar", "registry.example.com/team/sidecar", "1.1.0", "")},
 			applied: []bool{false}, reasons: []string{"pins a digest"},
 		},
 		{
 			name: "rewrite for another file",
-			rws: []bus.Rewrite{func() bus.Rewrite {
+			rws: []wire.Rewrite{func() wire.Rewrite {
 				r := rewrite(hr, "chart-image", shop, "1.2.4", "")
 				r.File = "other.yaml"
 				return r
@@ -189,7 +189,7 @@ func TestApplyRewritesReadsBackEverySite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := ApplyRewrites("release.yaml", data, []bus.Rewrite{
+	out, _, err := ApplyRewrites("release.yaml", data, []wire.Rewrite{
 		rewrite("apps:helmrelease/shop", "chart-image", shop, "1.2.4", ""),
 		rewrite("apps:deployment/api", "api", shop, "1.2.10", ""),
 	}, nil)

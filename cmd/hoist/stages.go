@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/hoist-gitops/hoist/committer"
+	"github.com/hoist-gitops/hoist/ingest"
+	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/suggest"
+	"github.com/hoist-gitops/hoist/matcher"
+)
+
+// The stage packages never read hoist.yaml, and internal/config imports no
+// stage package: this file maps the one onto the others and runs each
+// stage's own validation, so config check reports what a stage would
+// refuse at start, at the line of the key.
+
+// loadConfig reads the file at path for the stages, then runs each stage's
+// validation on its translated configuration. The Config is usable only
+// when there are no problems.
+func loadConfig(path string, st config.Stages) (*config.Config, config.Problems) {
+	c, ps := config.Check(path, st)
+	if c == nil {
+		return nil, ps
+	}
+	return c, append(ps, checkStages(c, ps)...).Sorted()
+}
+
+// checkStages runs the validation of each stage the configuration was
+// resolved for on the entries that have no problems yet (found is what
+// config found), placing each error at the key it names.
+func checkStages(c *config.Config, found config.Problems) config.Problems {
+	var ps config.Problems
+	st := c.Stages()
+	if st&config.StageIngest != 0 {
+		kinds := ingest.Kinds()
+		for i, r := range c.Receivers {
+			p := fmt.Sprintf("receivers[%d]", i)
+			switch {
+			case found.Under(p) || r.Kind == "":
+			case !contains(kinds, r.Kind):
+				ps = append(ps, c.Problem(p+".kind", fmt.Sprintf("%s.kind: unknown kind %q%s (one of %s)",
+					p, r.Kind, didYouMean(r.Kind, kinds), strings.Join(kinds, ", "))))
+			default:
+				ps = appendErr(ps, c, p, ingestReceiver(r).Validate())
+			}
+		}
+	}
+	for i, r := range c.Repositories {
+		p := fmt.Sprintf("repositories[%d]", i)
+		if found.Under(p) {
+			continue
+		}
+		if st&config.StageMatch != 0 {
+			// The matcher validates its repositories where it offers it.
+			if v, ok := any(matcherRepo(r)).(interface{ Validate() error }); ok {
+				ps = appendErr(ps, c, p, v.Validate())
+			}
+		}
+		if st&config.StageCommit != 0 {
+			if err := checkMessageTemplate(r.Commit.MessageTemplate); err != nil {
+				key := p + ".commit.messageTemplate"
+				ps = append(ps, c.Problem(key, fmt.Sprintf("%s: %v", key, err)))
+				continue
+			}
+			ps = appendErr(ps, c, p, committerRepo(r).Validate())
+		}
+	}
+	return ps
+}
+
+// sampleMessage is data of the shape the committer executes a message
+// template on, so a template naming a field that does not exist fails at
+// config check rather than at the first commit.
+var sampleMessage = committer.MessageData{
+	Repo: "gitops", Branch: "main", EventIDs: []string{"0123456789abcdef"},
+	Changes: []committer.Change{{
+		File: "apps/app.yaml", Resource: "apps:helmrelease/app", Container: "chart-image",
+		Image: "registry.example.com/team/app", Old: "registry.example.com/team/app:1.2.3",
+		New: "registry.example.com/team/app:1.2.4", Tag: "1.2.4", Digest: "sha256:" + strings.Repeat("0", 64),
+		EventIDs: []string{"0123456789abcdef"},
+	}},
+}
+
+// checkMessageTemplate parses a commit message template and executes it on
+// sample data; "" is the committer's default.
+func checkMessageTemplate(tmpl string) error {
+	if tmpl == "" {
+		return nil
+	}
+	t, err := template.New("message").Parse(tmpl)
+	if err != nil {
+		return err
+	}
+	return t.Execute(io.Discard, sampleMessage)
+}
+
+// appendErr adds a stage's validation error, placed at the key under
+// prefix it names.
+func appendErr(ps config.Problems, c *config.Config, prefix string, err error) config.Problems {
+	if err == nil {
+		return ps
+	}
+	key := c.KeyIn(prefix, err.Error())
+	return append(ps, c.Problem(key, fmt.Sprintf("%s: %v", key, err)))
+}
+
+// ingestConfig maps the receivers and ingest limits onto ingest's configuration.
+func ingestConfig(c *config.Config) ingest.Config {
+	out := ingest.Config{BodyLimit: c.Ingest.BodyLimit, PublishTimeout: c.Ingest.PublishTimeout}
+	for _, r := range c.Receivers {
+		out.Receivers = append(out.Receivers, ingestReceiver(r))
+	}
+	return out
+}
+
+// ingestReceiver maps one receiver. A receiver runs without authentication
+// only with insecureNoAuth: config refuses an empty secret otherwise.
+func ingestReceiver(r config.Receiver) ingest.Receiver {
+	return ingest.Receiver{
+		Name:           r.Name,
+		Kind:           ingest.Kind(r.Kind),
+		Secret:         r.Secret,
+		SecretSet:      r.Secret != "",
+		InsecureNoAuth: r.InsecureNoAuth,
+		AuthHeader:     r.AuthHeader,
+		Host:           r.Host,
+		HostAliases:    r.HostAliases,
+		RateLimit:      r.RateLimit,
+		RateBurst:      r.RateBurst,
+	}
+}
+
+// matcherConfig maps the repositories onto the matcher's configuration.
+func matcherConfig(c *config.Config) matcher.Config {
+	var out matcher.Config
+	for _, r := range c.Repositories {
+		out.Repos = append(out.Repos, matcherRepo(r))
+	}
+	return out
+}
+
+func matcherRepo(r config.Repository) matcher.Repo {
+	return matcher.Repo{
+		Name:          r.Name,
+		URL:           r.URL,
+		Branch:        r.Branch,
+		Paths:         r.Paths,
+		FetchInterval: r.FetchInterval,
+		// TODO(merge matcher): Exclude: r.Exclude, once matcher.Repo has the field.
+		Auth: matcher.Auth{
+			Username:         r.Auth.Username,
+			Password:         r.Auth.Password,
+			SSHKeyFile:       r.Auth.SSHKeyFile,
+			SSHKeyPassphrase: r.Auth.SSHKeyPassphrase,
+			KnownHostsFile:   r.Auth.KnownHostsFile,
+		},
+	}
+}
+
+// committerConfig maps the repositories onto the committer's
+// configuration; its clones live in <dataDir>/git.
+func committerConfig(c *config.Config) committer.Config {
+	out := committer.Config{DataDir: filepath.Join(c.DataDir, "git")}
+	for _, r := range c.Repositories {
+		out.Repos = append(out.Repos, committerRepo(r))
+	}
+	return out
+}
+
+func committerRepo(r config.Repository) committer.Repo {
+	return committer.Repo{
+		Name:       r.Name,
+		URL:        r.URL,
+		Branch:     r.Branch,
+		PushBranch: r.PushBranch,
+		Auth: committer.Auth{
+			Username:         r.Auth.Username,
+			Password:         r.Auth.Password,
+			SSHKeyFile:       r.Auth.SSHKeyFile,
+			SSHKeyPassphrase: r.Auth.SSHKeyPassphrase,
+			KnownHostsFile:   r.Auth.KnownHostsFile,
+		},
+		Commit: committer.Commit{
+			AuthorName:           r.Commit.AuthorName,
+			AuthorEmail:          r.Commit.AuthorEmail,
+			CommitterName:        r.Commit.CommitterName,
+			CommitterEmail:       r.Commit.CommitterEmail,
+			MessageTemplate:      r.Commit.MessageTemplate,
+			Window:               r.Commit.Window,
+			MaxWait:              r.Commit.MaxWait,
+			SigningKeyFile:       r.Commit.SigningKeyFile,
+			SigningKeyPassphrase: r.Commit.SigningKeyPassphrase,
+		},
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// didYouMean names the word of list closest to s, if one is close.
+func didYouMean(s string, list []string) string {
+	best, bestDist := "", 3
+	for _, w := range list {
+		if d := suggest.Distance(strings.ToLower(s), strings.ToLower(w)); d < bestDist || d == bestDist && w < best {
+			best, bestDist = w, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
