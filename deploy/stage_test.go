@@ -1,7 +1,7 @@
 package deploy
 
 import (
-		"os"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
