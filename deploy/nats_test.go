@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 )
 
 // The official NATS chart at the version deploy/kustomize/nats/helmrelease.yaml pins is
@@ -45,6 +46,47 @@ func natsRelease(t *testing.T, s Set) *helmv2.HelmRelease {
 	}
 	t.Fatal("no HelmRelease of the nats chart")
 	return nil
+}
+
+// natsValues are the values Flux gives the NATS chart: those of the HelmRelease's
+// valuesFrom ConfigMaps (found in s), then its inline values, merged in that order.
+func natsValues(t *testing.T, s Set, hr *helmv2.HelmRelease) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, ref := range hr.Spec.ValuesFrom {
+		if ref.Kind != "ConfigMap" {
+			t.Fatalf("HelmRelease/%s valuesFrom %s/%s: only ConfigMaps are shipped", hr.Name, ref.Kind, ref.Name)
+		}
+		cm := findConfigMap(s, ref.Name)
+		key := ref.ValuesKey
+		if key == "" {
+			key = "values.yaml"
+		}
+		if cm == nil || cm.Data[key] == "" {
+			t.Fatalf("HelmRelease/%s valuesFrom ConfigMap %s key %s is not in the manifests", hr.Name, ref.Name, key)
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal([]byte(cm.Data[key]), &v); err != nil {
+			t.Fatalf("ConfigMap %s %s: %v", ref.Name, key, err)
+		}
+		mergeValues(out, v)
+	}
+	mergeValues(out, hr.GetValues())
+	return out
+}
+
+// mergeValues merges src into dst the way Helm merges values: maps key by key, anything
+// else replaced.
+func mergeValues(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergeValues(dm, sm)
+				continue
+			}
+		}
+		dst[k] = v
+	}
 }
 
 // renderNATS renders the pinned NATS chart with values (and extra helm arguments), as
@@ -112,7 +154,7 @@ func TestNATSPodsPassRestricted(t *testing.T) {
 		}
 	}
 	hr := natsRelease(t, s)
-	sts := natsStatefulSet(t, renderNATS(t, hr, hr.GetValues()))
+	sts := natsStatefulSet(t, renderNATS(t, hr, natsValues(t, s, hr)))
 	if err := CheckRestricted(podSpecWithClaims(sts)); err != nil {
 		t.Errorf("StatefulSet/%s would be refused by the restricted Pod Security Standard:\n%v", sts.Name, err)
 	}
@@ -145,7 +187,7 @@ type natsServer struct {
 func startNATS(t *testing.T, s Set) *natsServer {
 	t.Helper()
 	hr := natsRelease(t, s)
-	rendered := renderNATS(t, hr, hr.GetValues(), "--set", "config.cluster.enabled=false")
+	rendered := renderNATS(t, hr, natsValues(t, s, hr), "--set", "config.cluster.enabled=false")
 	sts := natsStatefulSet(t, rendered)
 	var natsC *corev1.Container
 	for i := range sts.Spec.Template.Spec.Containers {

@@ -89,7 +89,7 @@ func TestKustomizeNetworkPolicies(t *testing.T) {
 		t.Fatal("no NetworkPolicies in the kustomize base")
 	}
 	hr := natsRelease(t, s)
-	eps := endpoints(t, s, renderNATS(t, hr, hr.GetValues()))
+	eps := endpoints(t, s, renderNATS(t, hr, natsValues(t, s, hr)))
 	checkConns(t, pols, eps, hoistConns)
 	checkConns(t, pols, eps, []conn{
 		{"stranger", "nats", 4222, "", false},
@@ -122,7 +122,7 @@ func TestChartNetworkPolicies(t *testing.T) {
 	}
 	k := kustomizeBase(t)
 	hr := natsRelease(t, k)
-	eps := endpoints(t, s, renderNATS(t, hr, hr.GetValues()))
+	eps := endpoints(t, s, renderNATS(t, hr, natsValues(t, k, hr)))
 	checkConns(t, pols, eps, hoistConns)
 	if n := len(helmTemplate(t, "--set", "networkPolicy.enabled=false").NetworkPolicies()); n != 0 {
 		t.Errorf("networkPolicy.enabled=false still renders %d NetworkPolicies", n)
