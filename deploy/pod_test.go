@@ -18,11 +18,11 @@ import (
 // use the same names.
 var fakeSecrets = map[string]map[string]string{
 	"hoist-receivers":   {"registry": "receiver-secret"},
-	"hoist-git":         {"password": "git-token"},
+	"hoist-git":         {"password": "git-token", "ssh-key": "fake ssh key", "known_hosts": "git.example.com ssh-ed25519 AAAA"},
+	"hoist-signing":     {"signing-key": "fake signing key"},
 	"hoist-nats-ingest": {"password": "nats-ingest-password"},
 	"hoist-nats-match":  {"password": "nats-match-password"},
 	"hoist-nats-commit": {"password": "nats-commit-password"},
-	// hoist-signing is optional and left out: the base does not sign commits.
 }
 
 // podFiles is one container of a rendered workload laid out on this machine: its

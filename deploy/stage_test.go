@@ -31,6 +31,8 @@ func renderings(t *testing.T) map[string]Set {
 		"helm default":               helmTemplate(t),
 		"helm one-repository --set":  helmTemplate(t, oneRepoInstall...),
 		"helm flux example's values": helmTemplate(t, "--values", fluxValues(t)),
+		"helm ssh, signed commits": helmTemplate(t, "--set", "repository.url=ssh://git@git.example.com/platform/gitops.git",
+			"--set", "repository.commit.signingKeySecretName=hoist-signing"),
 	}
 	return out
 }
