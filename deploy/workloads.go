@@ -24,11 +24,11 @@ const ComponentLabel = "app.kubernetes.io/component"
 // (the manifests reference them but never contain them: the operator creates them with
 // kubectl create secret, sealed-secrets, external-secrets...). A stage gets only its own:
 // ingest, which faces the internet, never holds git credentials or another stage's NATS
-// password.
+// password. nats-tls is the NATS servers' certificate Secret, of which only ca.crt is mounted.
 var StageSecrets = map[string][]string{
-	"ingest": {"hoist-nats-ingest", "hoist-receivers"},
-	"match":  {"hoist-nats-match", "hoist-git", "hoist-registry"},
-	"commit": {"hoist-nats-commit", "hoist-git", "hoist-signing"},
+	"ingest": {"hoist-nats-ingest", "nats-tls", "hoist-receivers"},
+	"match":  {"hoist-nats-match", "nats-tls", "hoist-git", "hoist-registry"},
+	"commit": {"hoist-nats-commit", "nats-tls", "hoist-git", "hoist-signing"},
 }
 
 // ConfigPath is where every service reads hoist.yaml.

@@ -63,6 +63,13 @@ into it, so `--set repository.url=...` adds to the config instead of replacing a
 {{- $_ := set $nats "passwordFile" (printf "%s/nats/password" $dir) -}}
 {{- $_ := set $cfg "nats" $nats -}}
 {{- end -}}
+{{- if .Values.nats.tls.caSecretName -}}
+{{- $nats := deepCopy (default dict $cfg.nats) -}}
+{{- $tls := deepCopy (default dict $nats.tls) -}}
+{{- $_ := set $tls "caFile" (printf "%s/nats-ca/ca.crt" $dir) -}}
+{{- $_ := set $nats "tls" $tls -}}
+{{- $_ := set $cfg "nats" $nats -}}
+{{- end -}}
 {{- with .Values.receiver -}}
 {{- if .name -}}
 {{- $r := dict "name" .name "kind" .kind "secretFile" (printf "%s/receivers/%s" $dir .name) -}}
@@ -90,8 +97,8 @@ into it, so `--set repository.url=...` adds to the config instead of replacing a
 {{- end -}}
 
 {{/*
-The Secrets a service mounts, as a list of {name, secretName, optional}: its NATS user's
-password, and only the credentials its stage uses (ingest: receivers; match: git; commit: git
+The Secrets a service mounts, as a list of {name, secretName, items}: its NATS user's
+password (and the NATS CA), and only the credentials its stage uses (ingest: receivers; match: git; commit: git
 and the signing key). Each lands in <secretsDir>/<name>.
 */}}
 {{- define "hoist.stageSecrets" -}}
@@ -99,6 +106,9 @@ and the signing key). Each lands in <secretsDir>/<name>.
 {{- $out := list -}}
 {{- if $v.nats.auth.enabled -}}
 {{- $out = append $out (dict "name" "nats" "secretName" (index $v.nats.auth .component).secretName) -}}
+{{- end -}}
+{{- with $v.nats.tls.caSecretName -}}
+{{- $out = append $out (dict "name" "nats-ca" "secretName" . "items" (list "ca.crt")) -}}
 {{- end -}}
 {{- if and (eq .component "ingest") $v.receiver.secretName -}}
 {{- $out = append $out (dict "name" "receivers" "secretName" $v.receiver.secretName) -}}
