@@ -139,6 +139,9 @@ type built struct {
 	Commit plumbing.Hash
 	// Objects are the new objects the remote needs (blobs, trees, commit).
 	Objects []plumbing.Hash
+	// MessageErr is why the configured message template failed on this
+	// batch; the commit then carries the default message.
+	MessageErr error
 }
 
 // commitParams fixes everything about a commit except its base and rewrites.
@@ -176,9 +179,16 @@ func buildCommit(s storer.EncodedObjectStorer, base plumbing.Hash, rws []bus.Rew
 	if tree == bc.TreeHash {
 		return b, nil
 	}
-	msg, err := renderMessage(p.Template, newMessageData(p.Repo, p.Branch, e.Applied))
+	data := newMessageData(p.Repo, p.Branch, e.Applied)
+	msg, err := renderMessage(p.Template, data)
 	if err != nil {
-		return built{}, err
+		// A template that passed the startup check can still fail on a real
+		// batch (an index beyond the changes, say): the commit still lands,
+		// with the default message, rather than the batch failing forever.
+		b.MessageErr = err
+		if msg, err = renderMessage(defaultMessageTemplate, data); err != nil {
+			return built{}, err
+		}
 	}
 	now := time.Now
 	if p.Now != nil {

@@ -32,11 +32,10 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	defer w.clone.close()
 	repo := w.repo
 	cc := bus.RewriteConsumerConfig(repo.Name, repo.Branch)
-	if len(c.cfg.RedeliveryBackOff) > 0 {
-		cc.BackOff = c.cfg.RedeliveryBackOff
+	if c.cfg.AckWait > 0 {
+		cc.AckWait = c.cfg.AckWait
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, cc)
-	if err != nil {
+	if _, err := c.js.CreateOrUpdateConsumer(ctx, bus.RewriteStream, cc); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -44,8 +43,12 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	}
 	c.warm(ctx, w)
 
-	it, err := cons.Messages(jetstream.PullMaxMessages(maxPull))
+	// Read through bus.DurableMessages: a consumer NATS loses is re-created.
+	it, err := bus.DurableMessages(ctx, c.js, bus.RewriteStream, cc, c.log, jetstream.PullMaxMessages(maxPull))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("committer %s: consume: %w", repo.Name, err)
 	}
 	// Buffered: while a batch is being pushed, the next one piles up here
@@ -64,7 +67,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			select {
 			case in <- m:
 			case <-ctx.Done():
-				m.Nak()
+				handBack(m)
 				return
 			}
 		}
@@ -72,7 +75,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	defer func() {
 		it.Stop()
 		for m := range in {
-			m.Nak()
+			handBack(m)
 		}
 	}()
 
@@ -81,7 +84,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	// Held messages are marked in progress well inside the ack wait.
-	keepAlive := time.NewTicker(max(cc.BackOff[0]/4, 10*time.Millisecond))
+	keepAlive := time.NewTicker(max(cc.AckWait/4, 10*time.Millisecond))
 	defer keepAlive.Stop()
 	rewarm := time.NewTicker(rewarmEvery)
 	defer rewarm.Stop()
@@ -126,10 +129,10 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			// the next committer.
 			it.Stop()
 			for m := range in {
-				m.Nak()
+				handBack(m)
 			}
 			for _, h := range pending {
-				h.msg.Nak() // hand back: another replica or the next start commits it
+				handBack(h.msg) // another replica or the next start commits it
 			}
 			return nil
 		case m, ok := <-in:
@@ -161,6 +164,12 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 // wait for a clone and readiness means the repository is loaded. Failures
 // are logged and retried by the caller.
 func (c *Committer) warm(ctx context.Context, w *writer) {
+	if w.clone.stale {
+		if err := w.clone.reset(); err != nil {
+			w.log.Warn().Err(err).Msg("rebuilding the local clone failed; retrying")
+			return
+		}
+	}
 	sess, ar, err := w.rem.receivePack(ctx)
 	if err != nil {
 		w.log.Warn().Err(err).Msg("remote not reachable; retrying")
@@ -205,6 +214,15 @@ func (c *Committer) decode(w *writer, m jetstream.Msg) (held, bool) {
 	return held{msg: m, rw: rw}, true
 }
 
+// deliveries is how many times JetStream delivered m, this time included.
+func deliveries(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil || md.NumDelivered == 0 {
+		return 1
+	}
+	return md.NumDelivered
+}
+
 func inProgress(hs []held) {
 	for _, h := range hs {
 		h.msg.InProgress()
@@ -226,17 +244,23 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 	defer cancel()
 	res, err := w.commitUntil(fctx, ctx, rws, func() { inProgress(hs) })
 	if err != nil {
+		var longest time.Duration
 		for _, h := range hs {
 			if ctx.Err() != nil {
-				h.msg.Nak() // shutting down: another replica may take it now
-			} else {
-				h.msg.NakWithDelay(w.retry.NakDelay)
+				handBack(h.msg) // shutting down: another replica may take it now
+				continue
 			}
+			// The delay grows with the message's deliveries, so a long
+			// outage is not hammered, and is capped, so a rewrite lands
+			// soon after the remote is back.
+			d := w.retry.nakDelay(deliveries(h.msg))
+			longest = max(longest, d)
+			h.msg.NakWithDelay(d)
 		}
 		c.m.batches.WithLabelValues(w.repo.Name, "handed_back").Inc()
 		c.m.rewrites.WithLabelValues(w.repo.Name, "handed_back").Add(float64(len(hs)))
 		w.log.Error().Err(err).Strs("event_ids", eventIDs(rws)).Int("rewrites", len(rws)).
-			Dur("nak_delay", w.retry.NakDelay).Msg("batch handed back to JetStream")
+			Dur("nak_delay", longest).Msg("batch handed back to JetStream")
 		return
 	}
 	pushedAt := time.Now()
@@ -309,3 +333,15 @@ func eventIDs(rws []bus.Rewrite) []string {
 	}
 	return ids
 }
+
+// shutdownHandBack is how long a message handed back at shutdown waits before
+// JetStream delivers it again. Stopping the pull is asynchronous in nats.go: a
+// message handed back at once could be redelivered into this stopping
+// committer's own pull request and sit there for the whole ack wait (seen as a
+// rare failure of TestCommitterHandsBackHeldBatchAtShutdown under load). A
+// second is long enough for the pull to be gone and short against the ack wait.
+const shutdownHandBack = time.Second
+
+// handBack returns a message to the stream for another committer (or the
+// next start of this one).
+func handBack(m jetstream.Msg) { _ = m.NakWithDelay(shutdownHandBack) }

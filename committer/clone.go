@@ -3,21 +3,30 @@ package committer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
 // maxCloneUpdates is how many fetched or pushed packs a local clone takes
@@ -32,7 +41,29 @@ type localClone struct {
 	dir     string // "" keeps it in memory
 	st      storage.Storer
 	updates int
+	// stale marks a clone to rebuild before its next use: it may hold
+	// objects the remote lost (a re-created repository, a force-push and a
+	// gc), which a push would then leave out, or it failed to record a push.
+	stale bool
 }
+
+// cloneDirName is the folder of a repository branch's clone under the data
+// folder: readable (repository and branch) and keyed by a hash of the
+// credential-free URL, the branch and the push branch, so pointing a name
+// at another repository never reuses the objects of the first.
+func cloneDirName(r Repo) string {
+	key := r.URL
+	if ep, err := transport.NewEndpoint(r.URL); err == nil {
+		ep.User, ep.Password = "", "" // credentials and user do not change the repository
+		key = ep.String()
+	}
+	h := sha256.Sum256([]byte(key + "\x00" + r.Branch + "\x00" + r.PushBranch))
+	return bus.RewriteConsumerName(r.Name, r.Branch) + "-" + hex.EncodeToString(h[:8])
+}
+
+// legacyCloneDirName is where clones lived when they were keyed by name
+// and branch only; such a folder is removed at startup.
+func legacyCloneDirName(r Repo) string { return bus.RewriteConsumerName(r.Name, r.Branch) }
 
 func openClone(dir string) (*localClone, error) {
 	c := &localClone{dir: dir}
@@ -62,6 +93,7 @@ func (c *localClone) open() error {
 	// A clone kept from an earlier run counts the packs it already has.
 	packs, _ := filepath.Glob(filepath.Join(c.dir, "objects", "pack", "*.pack"))
 	c.updates = len(packs)
+	c.stale = false
 	return nil
 }
 
@@ -72,8 +104,10 @@ func (c *localClone) close() {
 	}
 }
 
-// reset throws the clone away; the next fetch rebuilds it.
+// reset throws the clone away; the next fetch rebuilds it. A clone that
+// cannot be reset stays stale.
 func (c *localClone) reset() error {
+	c.stale = true
 	if c.dir != "" {
 		c.close()
 		if err := os.RemoveAll(c.dir); err != nil {
@@ -103,26 +137,50 @@ func (c *localClone) fetch(ctx context.Context, r *remote, branches []string, de
 		specs = append(specs, config.RefSpec("+refs/heads/"+b+":"+trackingRef(b).String()))
 	}
 	rem := git.NewRemote(c.st, &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
-	err := rem.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: "origin",
-		RefSpecs:   specs,
-		Depth:      depth,
-		Auth:       r.auth,
-		Tags:       git.NoTags,
+	err := r.within(ctx, "fetch", func(ctx context.Context) error {
+		err := rem.FetchContext(ctx, &git.FetchOptions{
+			RemoteName: "origin",
+			RefSpecs:   specs,
+			Depth:      depth,
+			Auth:       r.auth,
+			Tags:       git.NoTags,
+		})
+		if errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return nil
+		}
+		return err
 	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, fmt.Errorf("fetch %s: %w", redact(r.url), err)
+	if err != nil {
+		if c.broken(err) {
+			c.stale = true
+		}
+		return nil, fmt.Errorf("fetch %s: %w", redact.URL(r.url), err)
 	}
 	c.updates++
 	heads := map[string]plumbing.Hash{}
 	for _, b := range branches {
 		ref, err := c.st.Reference(trackingRef(b))
 		if err != nil {
-			return nil, fmt.Errorf("fetch %s: no %s after fetching: %w", redact(r.url), b, err)
+			return nil, fmt.Errorf("fetch %s: no %s after fetching: %w", redact.URL(r.url), b, err)
 		}
 		heads[b] = ref.Hash()
 	}
 	return heads, nil
+}
+
+// broken tells fetch errors that point at the clone rather than at the
+// remote or the network, and that a rebuilt clone may cure: its files (a
+// folder gone or unwritable), an object it lacks, a pack it cannot read.
+func (c *localClone) broken(err error) bool {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && c.dir != "" && strings.HasPrefix(filepath.Clean(pathErr.Path), filepath.Clean(c.dir)) {
+		return true
+	}
+	var packErr *packfile.Error
+	return errors.As(err, &packErr) || errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, errObjectMissing) ||
+		errors.Is(err, packfile.ErrReferenceDeltaNotFound) || errors.Is(err, packfile.ErrDeltaNotCached) ||
+		errors.Is(err, packfile.ErrInvalidDelta) || errors.Is(err, packfile.ErrMalformedPackFile) ||
+		errors.Is(err, idxfile.ErrMalformedIdxFile) || errors.Is(err, idxfile.ErrUnsupportedVersion)
 }
 
 // storePushed keeps the pack of an accepted push and moves the tracking

@@ -2,7 +2,7 @@
 // batches the rewrites arriving from JetStream, re-checks them against the
 // files at the branch head, edits the files, makes one commit without any
 // worktree, pushes it with a compare-and-swap update, and acknowledges the
-// messages only once the push is accepted (SPEC §5, §6).
+// messages only once the push is accepted.
 package committer
 
 import (
@@ -39,11 +39,10 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 			return nil, fmt.Errorf("committer: repository %s configured twice", r.Name)
 		}
 		seen[r.Name] = true
-		w, err := newWriter(r, cfg.DataDir, cfg.Editor, cfg.Retry, c.m, c.log)
+		w, err := newWriter(r, cfg, c.m, c.log)
 		if err != nil {
 			return nil, fmt.Errorf("committer: %w", err)
 		}
-		w.failpoint = cfg.Failpoint
 		c.writers = append(c.writers, w)
 	}
 	return c, nil

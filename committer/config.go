@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
@@ -15,15 +14,19 @@ import (
 type Config struct {
 	// Repos are the repository branches this committer writes to.
 	Repos []Repo
-	// DataDir holds one local bare clone per repository ("<DataDir>/<name>");
-	// empty keeps the clones in memory (re-cloned on every start).
+	// DataDir holds one local bare clone per repository branch, in a folder
+	// named after the repository, the branch and a hash of the URL (see
+	// cloneDirName); empty keeps the clones in memory (re-cloned on every start).
 	DataDir string
 	// Retry bounds the push attempts of one batch; zero values take the defaults.
 	Retry Retry
-	// RedeliveryBackOff is the rewrite consumer's redelivery schedule; its
-	// first value is the ack wait, after which a crashed committer's
-	// messages go to another. nil: bus.RewriteBackOff.
-	RedeliveryBackOff []time.Duration
+	// GitTimeout bounds every git call to a remote (listing its refs, a
+	// fetch, a push); 0: DefaultGitTimeout.
+	GitTimeout time.Duration
+	// AckWait is how long a delivered rewrite may stay unacknowledged (and
+	// not marked in progress) before JetStream gives it to another committer,
+	// e.g. after a crash; 0: bus.RewriteAckWait.
+	AckWait time.Duration
 	// Editor re-checks and applies rewrites; nil uses policy.ApplyRewrites
 	// with the tag first-seen times of the bus.
 	Editor Editor
@@ -33,7 +36,7 @@ type Config struct {
 	Failpoint func(point string)
 }
 
-// Repo is one repository branch the committer writes to (SPEC §8, repositories[]).
+// Repo is one repository branch the committer writes to (an entry of repositories[]).
 type Repo struct {
 	// Name is the configured name; rewrites carry it.
 	Name string
@@ -47,6 +50,8 @@ type Repo struct {
 	Auth Auth
 	// Commit says how commits are batched, written and signed.
 	Commit Commit
+	// GitTimeout bounds every git call to this remote; 0: Config.GitTimeout.
+	GitTimeout time.Duration
 }
 
 // Auth is how the committer authenticates to the remote.
@@ -77,19 +82,28 @@ type Retry struct {
 	// full jitter (defaults 50 ms and 5 s).
 	Base, Max time.Duration
 	// NakDelay is how long JetStream waits before redelivering a batch
-	// that ran out of attempts (default 30 s).
+	// that ran out of attempts the first time (default 30 s); it doubles
+	// with each further delivery of a message, up to NakDelayMax.
 	NakDelay time.Duration
+	// NakDelayMax caps the hand-back delay (default 5 min): once a remote
+	// is back, a handed-back rewrite lands within about this long.
+	NakDelayMax time.Duration
 }
 
-// Defaults of SPEC §6.
+// Defaults of the commit configuration and of the git calls.
 const (
+	// DefaultAuthorName and DefaultAuthorEmail name the commits' author.
 	DefaultAuthorName  = "hoist"
 	DefaultAuthorEmail = "hoist@localhost"
-	DefaultWindow      = 2 * time.Second
-	DefaultMaxWait     = 10 * time.Second
+	// DefaultWindow is the quiet time after which a batch is committed.
+	DefaultWindow = 2 * time.Second
+	// DefaultMaxWait is the longest a rewrite waits for its commit.
+	DefaultMaxWait = 10 * time.Second
+	// DefaultGitTimeout bounds one git call to a remote.
+	DefaultGitTimeout = time.Minute
 )
 
-// DefaultCommit is the commit configuration of SPEC §6, for callers that
+// DefaultCommit is the default commit configuration, for callers that
 // fill absent keys.
 func DefaultCommit() Commit {
 	return Commit{
@@ -113,7 +127,22 @@ func (r Retry) withDefaults() Retry {
 	if r.NakDelay <= 0 {
 		r.NakDelay = 30 * time.Second
 	}
+	if r.NakDelayMax <= 0 {
+		r.NakDelayMax = 5 * time.Minute
+	}
+	r.NakDelayMax = max(r.NakDelayMax, r.NakDelay)
 	return r
+}
+
+// nakDelay is how long a message handed back for the delivered-th time
+// waits before JetStream delivers it again: NakDelay, doubled for each
+// earlier delivery, capped at NakDelayMax. Retry must have its defaults.
+func (r Retry) nakDelay(delivered uint64) time.Duration {
+	d := r.NakDelay
+	for i := uint64(1); i < delivered && d < r.NakDelayMax; i++ {
+		d *= 2
+	}
+	return min(d, r.NakDelayMax)
 }
 
 // target is the branch commits are pushed to.
@@ -144,7 +173,7 @@ func (r Repo) Validate() error {
 	if r.PushBranch == r.Branch {
 		return fmt.Errorf("repository %s: pushBranch equals branch; leave it empty to push to the branch", r.Name)
 	}
-	if _, err := template.New("message").Parse(r.messageTemplate()); err != nil {
+	if err := CheckMessageTemplate(r.Commit.MessageTemplate); err != nil {
 		return fmt.Errorf("repository %s: messageTemplate: %w", r.Name, err)
 	}
 	return nil
@@ -169,13 +198,6 @@ func validBranch(b string) bool {
 		}
 	}
 	return true
-}
-
-func (r Repo) messageTemplate() string {
-	if r.Commit.MessageTemplate != "" {
-		return r.Commit.MessageTemplate
-	}
-	return DefaultMessageTemplate
 }
 
 // identities are the author's and committer's names and e-mails, defaults filled.

@@ -12,7 +12,8 @@ type Outcome struct {
 }
 
 // Editor re-checks the rewrites of one file against its content at the
-// branch head and edits the file in place (SPEC §5): it returns the new
+// branch head and edits the file in place (the site must still exist and be
+// automated, unlocked and older than the new value): it returns the new
 // bytes and one outcome per rewrite, in the order given. An error means the
 // file cannot be edited at all (it no longer parses); its rewrites are dropped.
 type Editor func(file string, data []byte, rws []bus.Rewrite) ([]byte, []Outcome, error)

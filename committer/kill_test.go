@@ -55,10 +55,10 @@ func childMain() int {
 	}
 	fp := os.Getenv(envFailpoint)
 	c, err := New(Config{
-		Repos:             []Repo{{Name: "gitops", URL: os.Getenv(envGit), Branch: "main"}},
-		DataDir:           os.Getenv(envData),
-		Editor:            testEditor(),
-		RedeliveryBackOff: []time.Duration{time.Second},
+		Repos:   []Repo{{Name: "gitops", URL: os.Getenv(envGit), Branch: "main"}},
+		DataDir: os.Getenv(envData),
+		Editor:  testEditor(),
+		AckWait: time.Second,
 		Failpoint: func(point string) {
 			if point == fp {
 				fmt.Printf("FAILPOINT %s\n", point)

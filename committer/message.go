@@ -2,6 +2,7 @@ package committer
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/template"
@@ -9,7 +10,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 )
 
-// DefaultMessageTemplate is the commit message of SPEC §6: subject
+// DefaultMessageTemplate is the default commit message: subject
 // "Update images", then one line per change.
 const DefaultMessageTemplate = `Update images
 {{range .Changes}}
@@ -37,6 +38,55 @@ type Change struct {
 	Tag, Digest string
 	EventIDs    []string
 }
+
+// sampleMessageData is a realistic batch (two changes, event ids) a message
+// template is tried on before it is accepted.
+var sampleMessageData = MessageData{
+	Repo: "gitops", Branch: "main",
+	Changes: []Change{
+		{
+			File: "apps/api.yaml", Resource: "apps:deployment/api", Container: "api",
+			Image: "registry.example/team/api", Old: "registry.example/team/api:1.2.3", New: "registry.example/team/api:1.2.4",
+			Tag: "1.2.4", EventIDs: []string{"8c0f3a6e-1b7d-4a8e-9c1f-2d3e4f5a6b7c"},
+		},
+		{
+			File: "apps/web.yaml", Resource: "apps:helmrelease/web", Container: "chart-image",
+			Image: "registry.example/team/web", Old: "registry.example/team/web:2.0.0",
+			New: "registry.example/team/web:2.1.0@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+			Tag: "2.1.0", Digest: "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+			EventIDs: []string{"91d2e7b4-5c6a-4f0e-8b3d-7a9c1e2f3a4b"},
+		},
+	},
+	EventIDs: []string{"8c0f3a6e-1b7d-4a8e-9c1f-2d3e4f5a6b7c", "91d2e7b4-5c6a-4f0e-8b3d-7a9c1e2f3a4b"},
+}
+
+// CheckMessageTemplate parses a commit message template and executes it
+// on a sample batch of two changes, so unknown fields and functions and
+// misuse of the data are reported at startup, not on the first commit.
+// Empty text is the default template and always passes.
+func CheckMessageTemplate(text string) error {
+	_, err := parseMessageTemplate(text)
+	return err
+}
+
+// parseMessageTemplate is CheckMessageTemplate returning the template.
+func parseMessageTemplate(text string) (*template.Template, error) {
+	if text == "" {
+		text = DefaultMessageTemplate
+	}
+	tmpl, err := template.New("message").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := tmpl.Execute(io.Discard, sampleMessageData); err != nil {
+		return nil, fmt.Errorf("on a sample batch: %w", err)
+	}
+	return tmpl, nil
+}
+
+// defaultMessageTemplate is the parsed default, the fallback of a
+// configured template that fails on a batch.
+var defaultMessageTemplate = template.Must(template.New("message").Parse(DefaultMessageTemplate))
 
 // newMessageData collects the applied rewrites of a batch for the template.
 func newMessageData(repo, branch string, applied []bus.Rewrite) MessageData {

@@ -5,7 +5,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/policy"
 )
 
-// PolicyEditor is the re-check of SPEC §5 as the committer runs it:
+// PolicyEditor is the re-check at the branch head as the committer runs it:
 // policy.ApplyRewrites with the tag first-seen times (nil: no history).
 func PolicyEditor(times policy.TagTimes) Editor {
 	return func(file string, data []byte, rws []bus.Rewrite) ([]byte, []Outcome, error) {

@@ -1,13 +1,14 @@
 package committer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync/atomic"
-	"text/template"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -60,19 +61,23 @@ type writer struct {
 	// memo holds the edits of the batch being held (only runBranch's
 	// goroutine touches it).
 	memo *editMemo
+	// unsure is the batch's last attempt whose push got no clear answer
+	// (a broken connection, a timeout): the remote may have applied it.
+	unsure Result
 }
 
-// newWriter prepares the writer of a repository branch; dataDir "" keeps
-// the clone in memory.
-func newWriter(repo Repo, dataDir string, edit Editor, retry Retry, m *metrics, log zerolog.Logger) (*writer, error) {
+// newWriter prepares the writer of a repository branch with cfg's data
+// folder ("" keeps the clone in memory), editor, retry bounds, git timeout
+// and failpoint.
+func newWriter(repo Repo, cfg Config, m *metrics, log zerolog.Logger) (*writer, error) {
 	if err := repo.Validate(); err != nil {
 		return nil, err
 	}
-	rem, err := newRemote(repo.URL, repo.Auth)
+	rem, err := newRemote(repo.URL, repo.Auth, cmp.Or(repo.GitTimeout, cfg.GitTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}
-	tmpl, err := template.New("message").Parse(repo.messageTemplate())
+	tmpl, err := parseMessageTemplate(repo.Commit.MessageTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: messageTemplate: %w", repo.Name, err)
 	}
@@ -80,9 +85,17 @@ func newWriter(repo Repo, dataDir string, edit Editor, retry Retry, m *metrics, 
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}
+	log = log.With().Str("repo", repo.Name).Str("branch", repo.target()).Logger()
 	dir := ""
-	if dataDir != "" {
-		dir = filepath.Join(dataDir, bus.RewriteConsumerName(repo.Name, repo.Branch))
+	if cfg.DataDir != "" {
+		dir = filepath.Join(cfg.DataDir, cloneDirName(repo))
+		legacy := filepath.Join(cfg.DataDir, legacyCloneDirName(repo))
+		if _, err := os.Stat(legacy); err == nil {
+			// Keyed by name only, it may hold another repository's objects.
+			if err := os.RemoveAll(legacy); err != nil {
+				log.Warn().Err(err).Str("dir", legacy).Msg("removing the clone of an earlier version failed")
+			}
+		}
 	}
 	clone, err := openClone(dir)
 	if err != nil {
@@ -90,8 +103,8 @@ func newWriter(repo Repo, dataDir string, edit Editor, retry Retry, m *metrics, 
 	}
 	author, committer := repo.Commit.identities()
 	return &writer{
-		repo: repo, rem: rem, clone: clone, edit: edit, retry: retry.withDefaults(), m: m,
-		log: log.With().Str("repo", repo.Name).Str("branch", repo.target()).Logger(),
+		repo: repo, rem: rem, clone: clone, edit: cfg.Editor, retry: cfg.Retry.withDefaults(), m: m,
+		failpoint: cfg.Failpoint, log: log,
 		params: commitParams{
 			Repo: repo.Name, Branch: repo.target(), Template: tmpl,
 			Author: author, Committer: committer, Signer: signer,
@@ -111,6 +124,8 @@ func (w *writer) commit(ctx context.Context, rws []bus.Rewrite, keepAlive func()
 // as soon as retryCtx is done: at shutdown the push in flight finishes,
 // and no new attempt starts.
 func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, keepAlive func()) (Result, error) {
+	w.unsure = Result{}
+	defer func() { w.unsure = Result{} }()
 	var last error
 	for attempt := 1; attempt <= w.retry.Attempts; attempt++ {
 		if attempt > 1 {
@@ -137,15 +152,20 @@ func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, k
 		}
 		var rej *RejectedError
 		ev := w.log.Warn().Err(err).Int("attempt", attempt)
-		if errors.As(err, &rej) {
+		switch {
+		case errors.As(err, &rej) && rej.Raced():
 			ev.Msg("push rejected: the branch moved; re-applying the batch on the new head")
-		} else {
+		case errors.As(err, &rej):
+			// Not a race: most likely the pack lacked objects the clone
+			// has and the remote lost (re-created, or force-pushed and
+			// pruned). The next attempt starts from a fresh clone.
+			w.clone.stale = true
+			ev.Msg("push rejected; rebuilding the local clone and retrying")
+		case errors.Is(err, errObjectMissing):
+			w.clone.stale = true
+			ev.Msg("commit attempt failed; rebuilding the local clone")
+		default:
 			ev.Msg("commit attempt failed")
-		}
-		if errors.Is(err, errObjectMissing) || w.clone.updates >= maxCloneUpdates {
-			if rerr := w.clone.reset(); rerr != nil {
-				return Result{}, rerr
-			}
 		}
 		if isAuthError(err) {
 			break
@@ -177,7 +197,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // attempt makes one commit of rws on the remote's current head and pushes it.
 func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error) {
-	if w.clone.updates >= maxCloneUpdates {
+	if w.clone.stale || w.clone.updates >= maxCloneUpdates {
 		if err := w.clone.reset(); err != nil {
 			return Result{}, err
 		}
@@ -202,6 +222,16 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	target, targetExists := tracked, true
 	if w.repo.PushBranch != "" {
 		target, targetExists = ar.References["refs/heads/"+w.repo.PushBranch]
+	}
+	if u := w.unsure; !u.Commit.IsZero() {
+		w.unsure = Result{}
+		if targetExists && target == u.Commit {
+			// The previous attempt's push landed though its answer was
+			// lost; the clone fetches the commit with the next batch.
+			w.log.Info().Str("commit", u.Commit.String()).Msg("the push whose answer was lost landed")
+			u.Timings = tm
+			return u, nil
+		}
 	}
 
 	// Bring missing heads into the clone; a fetch may see newer heads than
@@ -251,6 +281,10 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
+	if b.MessageErr != nil {
+		w.log.Warn().Err(b.MessageErr).Strs("event_ids", eventIDs(b.Applied)).
+			Msg("the message template failed on this batch; committing with the default message")
+	}
 	step(&tm.Build)
 	res := Result{Branch: w.repo.target(), Applied: b.Applied, Dropped: b.Dropped, Timings: tm}
 	if b.Commit.IsZero() {
@@ -261,18 +295,24 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+w.repo.target()), old, b.Commit, pack); err != nil {
+	res.Commit = b.Commit
+	if err := w.rem.push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+w.repo.target()), old, b.Commit, pack); err != nil {
+		var rej *RejectedError
+		if !errors.As(err, &rej) {
+			w.unsure = res // no answer: the next attempt looks whether it landed
+		}
 		return Result{}, err
 	}
 	step(&res.Timings.Push)
+	// The push landed: from here on nothing may turn the batch into a
+	// failure. A clone that cannot keep the commit is rebuilt (and fetches
+	// it) before its next use.
+	w.hit("push-accepted")
 	if err := w.clone.storePushed(w.repo.target(), b.Commit, pack); err != nil {
-		// The push landed; a clone that cannot keep it is rebuilt and fetches it.
-		w.log.Warn().Err(err).Msg("keeping the pushed commit in the local clone failed")
-		if rerr := w.clone.reset(); rerr != nil {
-			return Result{}, rerr
-		}
+		w.clone.stale = true
+		w.log.Warn().Err(err).Str("commit", b.Commit.String()).
+			Msg("the push landed but the local clone could not record it; rebuilding the clone before the next batch")
 	}
-	res.Commit = b.Commit
 	return res, nil
 }
 

@@ -31,6 +31,10 @@ func TestChartLint(t *testing.T) {
 	for _, args := range [][]string{
 		nil,
 		{"--set", "metrics.serviceMonitor.enabled=true", "--set", "serviceAccount.create=false"},
+		{"--set", "registryAuth.secretName=hoist-registry", "--set", "nats.auth.enabled=false", "--set", "networkPolicy.enabled=false",
+			"--set", "repository.url=git@git.example.com:platform/gitops.git", "--set", "repository.commit.signingKeySecretName=hoist-signing"},
+		{"--set", "repository.url=", "--set", "receiver.name=", "--set", "config.repositories[0].name=a", "--set", "config.repositories[0].url=https://git.example.com/a.git",
+			"--set", "config.receivers[0].name=r", "--set", "config.receivers[0].kind=harbor", "--set", "config.receivers[0].secretFile=/etc/hoist-secrets/receivers/r"},
 	} {
 		out := run(t, ".", helm, append([]string{"lint", "--strict", chartDir}, args...)...)
 		if !strings.Contains(string(out), "0 chart(s) failed") {
@@ -137,7 +141,7 @@ func TestFluxExample(t *testing.T) {
 
 // TestChartValuesSchema checks that values.schema.json turns mistakes into errors
 // instead of silently ignored values: a misspelt key, and a numeric image tag (which
-// hoist would not detect as a tag, SPEC §2.1).
+// hoist would not detect as a tag: an unquoted number is not a string).
 func TestChartValuesSchema(t *testing.T) {
 	helm := tool(t, "helm")
 	for _, tt := range []struct {

@@ -13,6 +13,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -59,6 +60,12 @@ func newTyped(apiVersion, kind string) (any, *metav1.ObjectMeta, error) {
 		return v, &v.ObjectMeta, nil
 	case "apps/v1 Deployment":
 		v := &appsv1.Deployment{}
+		return v, &v.ObjectMeta, nil
+	case "apps/v1 StatefulSet":
+		v := &appsv1.StatefulSet{}
+		return v, &v.ObjectMeta, nil
+	case "networking.k8s.io/v1 NetworkPolicy":
+		v := &networkingv1.NetworkPolicy{}
 		return v, &v.ObjectMeta, nil
 	case "policy/v1 PodDisruptionBudget":
 		v := &policyv1.PodDisruptionBudget{}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,3 +51,6 @@ func run(t *testing.T, dir string, name string, args ...string) []byte {
 	}
 	return out
 }
+
+// jsonMarshal is json.Marshal (helm reads JSON as YAML).
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

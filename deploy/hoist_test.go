@@ -67,62 +67,39 @@ func requireCommand(t *testing.T, bin, name string) {
 	t.Skipf("hoist has no %q command yet:\n%s", name, usage.String())
 }
 
-// shippedConfigs returns every hoist.yaml deploy/ ships, written to files: the
-// kustomize base's, the chart's default, and the chart rendered with the Flux
-// example's values.
-func shippedConfigs(t *testing.T) map[string]string {
-	t.Helper()
-	out := map[string]string{"deploy/kustomize/hoist.yaml": filepath.Join(kustomizeDir, "hoist.yaml")}
-	write := func(name string, s Set) {
-		for _, o := range s.Find("ConfigMap") {
-			if y, ok := o.Value.(*corev1.ConfigMap).Data["hoist.yaml"]; ok {
-				p := filepath.Join(t.TempDir(), "hoist.yaml")
-				if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				out[name] = p
-			}
-		}
-	}
-	write("deploy/chart (default values)", helmTemplate(t))
-	flux := filepath.Join(repoRoot, "deploy", "flux", "hoist-helmrelease.yaml")
-	data, err := os.ReadFile(flux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := DecodeAll(flux, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range Set(objs).Find("HelmRelease") {
-		values := filepath.Join(t.TempDir(), "values.yaml")
-		raw, _ := json.Marshal(o.Value.(interface{ GetValues() map[string]any }).GetValues())
-		if err := os.WriteFile(values, raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		write("deploy/flux/hoist-helmrelease.yaml", helmTemplate(t, "--values", values))
-	}
-	return out
-}
-
-// TestHoistConfigCheck runs `hoist config check` on every hoist.yaml deploy/ ships,
-// with the environment the Deployments give the containers.
+// TestHoistConfigCheck runs the whole `hoist config check` (every section) on each
+// shipped rendering's hoist.yaml, with what the three stages' pods together are given:
+// the union of their environments and mounted files.
 func TestHoistConfigCheck(t *testing.T) {
 	bin := hoist(t)
 	requireCommand(t, bin, "config")
-	for name, path := range shippedConfigs(t) {
+	for name, s := range renderings(t) {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(bin, "config", "check", "--config", path)
-			cmd.Env = append(os.Environ(), "HOIST_REGISTRY_SECRET=s3cret", "HOIST_GIT_PASSWORD=token")
+			root := t.TempDir()
+			var p *podFiles
+			var env []string
+			var mounts []corev1.VolumeMount
+			for _, stage := range Components {
+				spec, c := stageContainer(t, s, stage)
+				p = layOutAt(t, root, s, spec, c, fakeSecrets)
+				env = append(env, p.env...)
+				mounts = append(mounts, c.VolumeMounts...)
+			}
+			p.c.VolumeMounts = mounts // paths on any stage's mounts are rewritten
+			cfg := p.hoistConfig(t, nil)
+			cmd := exec.Command(bin, "config", "check", "--config", cfg)
+			cmd.Env = env
+			cmd.Dir = p.workDir(t)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("hoist config check %s: %v\n%s", name, err, out)
 			}
-			// And it is a real check: without the Secret's variables it must refuse.
-			cmd = exec.Command(bin, "config", "check", "--config", path)
-			cmd.Env = withoutEnv(os.Environ(), "HOIST_REGISTRY_SECRET", "HOIST_GIT_PASSWORD")
+			// And it is a real check: without the NATS user's variable it must refuse.
+			cmd = exec.Command(bin, "config", "check", "--config", cfg)
+			cmd.Env = withoutEnv(env, "HOIST_NATS_USER")
+			cmd.Dir = p.workDir(t)
 			out, err := cmd.CombinedOutput()
-			if err == nil || !strings.Contains(string(out), "HOIST_") {
-				t.Fatalf("hoist config check %s without the secrets' variables: err %v\n%s", name, err, out)
+			if err == nil || !strings.Contains(string(out), "HOIST_NATS_USER") {
+				t.Fatalf("hoist config check %s without HOIST_NATS_USER: err %v\n%s", name, err, out)
 			}
 		})
 	}
@@ -139,7 +116,7 @@ func withoutEnv(env []string, names ...string) []string {
 	return out
 }
 
-// imageRow is the part of `hoist images --output json` this test reads (SPEC §8).
+// imageRow is the part of `hoist images --output json` this test reads.
 type imageRow struct {
 	File      string   `json:"file"`
 	Line      int      `json:"line"`

@@ -19,12 +19,13 @@ import (
 var kustomizeDir = filepath.Join(repoRoot, "deploy", "kustomize")
 
 // TestKustomizeFilesDecodeStrictly decodes every YAML file under deploy/kustomize into
-// its API type, unknown fields being errors. hoist.yaml is hoist's config, not a
-// Kubernetes object: TestHoistConfigCheck validates it.
+// its API type, unknown fields being errors. hoist.yaml is hoist's config and
+// nats/values.yaml the NATS chart's values, not Kubernetes objects: TestHoistConfigCheck
+// and the NATS tests (which render the chart with them) validate those.
 func TestKustomizeFilesDecodeStrictly(t *testing.T) {
 	n := 0
 	err := filepath.WalkDir(kustomizeDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !isYAML(path) || filepath.Base(path) == "hoist.yaml" {
+		if err != nil || d.IsDir() || !isYAML(path) || filepath.Base(path) == "hoist.yaml" || filepath.Base(path) == "values.yaml" {
 			return err
 		}
 		data, err := os.ReadFile(path)
@@ -128,7 +129,7 @@ func checkNATS(t *testing.T, s Set, cfgs map[string]string) {
 	if repo.Spec.URL != "https://nats-io.github.io/k8s/helm/charts/" {
 		t.Errorf("HelmRepository/%s url %q is not the official NATS chart repository", repo.Name, repo.Spec.URL)
 	}
-	values := hr.GetValues()
+	values := natsValues(t, s, hr)
 	for path, want := range map[string]any{
 		"config.cluster.enabled":                 true,
 		"config.cluster.replicas":                float64(3),
@@ -177,29 +178,7 @@ func lookup(m map[string]any, path string) any {
 // ServiceMonitor component, as a Prometheus Operator user would, and checks that the
 // ServiceMonitor selects all three services' Services on their `http` port.
 func TestKustomizeServiceMonitorComponent(t *testing.T) {
-	fSys := filesys.MakeFsInMemory()
-	err := filepath.WalkDir(kustomizeDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(kustomizeDir, path)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return fSys.WriteFile(filepath.Join("/app/base", rel), data)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	overlay := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../base]\ncomponents: [../base/components/servicemonitor]\n"
-	if err := fSys.WriteFile("/app/overlay/kustomization.yaml", []byte(overlay)); err != nil {
-		t.Fatal(err)
-	}
-	s := buildKustomize(t, fSys, "/app/overlay")
+	s := overlay(t, "servicemonitor")
 	if err := CheckHoist(s); err != nil {
 		t.Fatal(err)
 	}
@@ -251,4 +230,36 @@ func subset(sel, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// overlay builds an overlay of the base with the given components, as a user would.
+func overlay(t *testing.T, components ...string) Set {
+	t.Helper()
+	fSys := filesys.MakeFsInMemory()
+	err := filepath.WalkDir(kustomizeDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(kustomizeDir, path)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return fSys.WriteFile(filepath.Join("/app/base", rel), data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var comps []string
+	for _, c := range components {
+		comps = append(comps, "../base/components/"+c)
+	}
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../base]\ncomponents: [" + strings.Join(comps, ", ") + "]\n"
+	if err := fSys.WriteFile("/app/overlay/kustomization.yaml", []byte(k)); err != nil {
+		t.Fatal(err)
+	}
+	return buildKustomize(t, fSys, "/app/overlay")
 }

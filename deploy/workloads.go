@@ -20,9 +20,16 @@ var Components = []string{"ingest", "match", "commit"}
 // ComponentLabel is the pod label that tells hoist's services apart.
 const ComponentLabel = "app.kubernetes.io/component"
 
-// ExternalSecret is the Secret the manifests reference but never contain: the operator
-// creates it (kubectl create secret, sealed-secrets, external-secrets...).
-const ExternalSecret = "hoist"
+// StageSecrets are the Secrets each stage may read, by the part of the config they serve
+// (the manifests reference them but never contain them: the operator creates them with
+// kubectl create secret, sealed-secrets, external-secrets...). A stage gets only its own:
+// ingest, which faces the internet, never holds git credentials or another stage's NATS
+// password. nats-tls is the NATS servers' certificate Secret, of which only ca.crt is mounted.
+var StageSecrets = map[string][]string{
+	"ingest": {"hoist-nats-ingest", "nats-tls", "hoist-receivers"},
+	"match":  {"hoist-nats-match", "nats-tls", "hoist-git", "hoist-registry"},
+	"commit": {"hoist-nats-commit", "nats-tls", "hoist-git", "hoist-signing"},
+}
 
 // ConfigPath is where every service reads hoist.yaml.
 const ConfigPath = "/etc/hoist/hoist.yaml"
@@ -75,7 +82,7 @@ func CheckHoist(s Set) error {
 		fail("Deployment/%s: ingest must run at least 2 replicas, has %d", d.Name, replicas(d))
 	}
 	if len(s.Find("Secret")) > 0 {
-		fail("a Secret is embedded in the manifests; reference Secret %q instead", ExternalSecret)
+		fail("a Secret is embedded in the manifests; reference the operator's Secrets instead")
 	}
 
 	// Every Service selects the pods of exactly one Deployment, on a named container port.
@@ -239,10 +246,10 @@ func checkDeployment(s Set, component string, d *appsv1.Deployment) error {
 			fail("%s must be an emptyDir (the root filesystem is read-only)", path)
 		}
 	}
-	if v, ok := volumes[mounts["/etc/hoist"]]; !ok || v.ConfigMap == nil {
+	if name := configMapOf(volumes[mounts["/etc/hoist"]]); name == "" {
 		fail("/etc/hoist must mount the ConfigMap holding hoist.yaml")
-	} else if cm := findConfigMap(s, v.ConfigMap.Name); cm == nil {
-		fail("ConfigMap %s is not in the manifests", v.ConfigMap.Name)
+	} else if cm := findConfigMap(s, name); cm == nil {
+		fail("ConfigMap %s is not in the manifests", name)
 	} else if y, ok := cm.Data["hoist.yaml"]; !ok {
 		fail("ConfigMap %s has no hoist.yaml", cm.Name)
 	} else if component == "commit" {
@@ -256,21 +263,50 @@ func checkDeployment(s Set, component string, d *appsv1.Deployment) error {
 		}
 	}
 
-	// Secrets: referenced, never embedded, and only the one the docs tell operators to create.
+	// Secrets: referenced, never embedded, and only the stage's own documented ones.
+	own := StageSecrets[component]
 	for _, v := range spec.Volumes {
-		if v.Secret != nil && v.Secret.SecretName != ExternalSecret {
-			fail("volume %s mounts Secret %q; the documented Secret is %q", v.Name, v.Secret.SecretName, ExternalSecret)
+		var names []string
+		switch {
+		case v.Secret != nil:
+			names = append(names, v.Secret.SecretName)
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil {
+					names = append(names, src.Secret.Name)
+				}
+			}
+		}
+		for _, n := range names {
+			if !slices.Contains(own, n) {
+				fail("volume %s mounts Secret %q; the %s stage's Secrets are %q", v.Name, n, component, own)
+			}
 		}
 	}
 	for _, e := range c.Env {
 		if e.Value != "" && looksSecret(e.Name) {
-			fail("env %s holds a literal value; take it from Secret %q", e.Name, ExternalSecret)
+			fail("env %s holds a literal value; take it from one of the Secrets %q", e.Name, own)
 		}
-		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name != ExternalSecret {
-			fail("env %s reads Secret %q; the documented Secret is %q", e.Name, e.ValueFrom.SecretKeyRef.Name, ExternalSecret)
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && !slices.Contains(own, e.ValueFrom.SecretKeyRef.Name) {
+			fail("env %s reads Secret %q; the %s stage's Secrets are %q", e.Name, e.ValueFrom.SecretKeyRef.Name, component, own)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// configMapOf names the ConfigMap a volume carries, alone or projected with others.
+func configMapOf(v corev1.Volume) string {
+	if v.ConfigMap != nil {
+		return v.ConfigMap.Name
+	}
+	if v.Projected != nil {
+		for _, src := range v.Projected.Sources {
+			if src.ConfigMap != nil {
+				return src.ConfigMap.Name
+			}
+		}
+	}
+	return ""
 }
 
 func looksSecret(name string) bool {

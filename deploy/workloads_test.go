@@ -58,6 +58,16 @@ func TestCheckHoistCatches(t *testing.T) {
 			c.Env = append(c.Env, corev1.EnvVar{Name: "HOIST_GIT_PASSWORD", Value: "hunter2"})
 			return s
 		}, "env HOIST_GIT_PASSWORD holds a literal value"},
+		{"git credentials in ingest", func(s Set) Set {
+			spec := &s.Deployments()["ingest"].Spec.Template.Spec
+			spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "git", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "hoist-git"}}})
+			return s
+		}, `volume git mounts Secret "hoist-git"; the ingest stage's Secrets are`},
+		{"another stage's NATS password", func(s Set) Set {
+			c := &s.Deployments()["match"].Spec.Template.Spec.Containers[0]
+			c.Env = append(c.Env, corev1.EnvVar{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "hoist-nats-commit"}, Key: "password"}}})
+			return s
+		}, `env X reads Secret "hoist-nats-commit"; the match stage's Secrets are`},
 		{"wrong liveness path", func(s Set) Set {
 			s.Deployments()["ingest"].Spec.Template.Spec.Containers[0].LivenessProbe.HTTPGet.Path = "/readyz"
 			return s

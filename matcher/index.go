@@ -161,11 +161,17 @@ func (x *Index) Problems() []manifest.Problem {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []manifest.Problem
+	var all []manifest.Site
 	for _, f := range x.sortedFilesLocked() {
-		ps := slices.Clone(x.files[f].problems)
-		slices.SortStableFunc(ps, func(a, b manifest.Problem) int { return cmp.Compare(a.Line, b.Line) })
-		out = append(out, ps...)
+		out = append(out, x.files[f].problems...)
+		all = append(all, x.files[f].sites...)
 	}
+	// A resource defined in two files is a mistake Flux refuses; only the
+	// whole index can see it.
+	out = append(out, manifest.DuplicateResources(all)...)
+	slices.SortStableFunc(out, func(a, b manifest.Problem) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
 	return out
 }
 

@@ -250,3 +250,22 @@ func TestBuildIndexGenerated(t *testing.T) {
 		t.Errorf("sample %s has %d sites", st.Sample, len(got))
 	}
 }
+
+// TestFilesFluxRefusesDuplicateAcrossFiles: the same resource defined in two
+// files is a problem of each file (Flux refuses the repository); removing one
+// copy clears it.
+func TestFilesFluxRefusesDuplicateAcrossFiles(t *testing.T) {
+	x := NewIndex()
+	x.SetFile("a.yaml", deploymentYAML("web", "nginx:1.25"))
+	x.SetFile("b.yaml", deploymentYAML("web", "nginx:1.24"))
+	x.SetFile("c.yaml", deploymentYAML("other", "nginx:1.24"))
+	ps := x.Problems()
+	if len(ps) != 2 || ps[0].File != "a.yaml" || ps[1].File != "b.yaml" ||
+		!strings.Contains(ps[0].Message, "b.yaml") || !strings.Contains(ps[1].Message, "a.yaml") {
+		t.Fatalf("Problems = %v, want one in a.yaml naming b.yaml and one in b.yaml naming a.yaml", ps)
+	}
+	x.RemoveFile("b.yaml")
+	if ps := x.Problems(); len(ps) != 0 {
+		t.Errorf("Problems after removing b.yaml = %v", ps)
+	}
+}

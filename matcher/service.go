@@ -137,16 +137,13 @@ func (s *Service) Run(ctx context.Context) error {
 	case <-firstIndexed:
 	}
 
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, bus.PushStream, bus.PushConsumerConfig())
+	// A consumer NATS loses (a restart without storage) is re-created.
+	it, err := bus.DurableMessages(ctx, s.js, bus.PushStream, bus.PushConsumerConfig(), s.log, jetstream.PullMaxMessages(2*s.cfg.Workers))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("matcher: push consumer: %w", err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(2 * s.cfg.Workers))
-	if err != nil {
-		return fmt.Errorf("matcher: consume pushes: %w", err)
 	}
 	s.consuming.Store(true)
 	s.log.Info().Int("repositories", len(s.repos)).Int("workers", s.cfg.Workers).Msg("matcher consuming push events")

@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/go-git/go-git/v5/utils/merkletrie"
+
+	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
 // source is the matcher's bare, shallow, in-memory copy of one repository
@@ -73,11 +75,11 @@ func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within the git timeout (%s): %w", s.repo.gitTimeout(), err)
 		}
-		return plumbing.ZeroHash, fmt.Errorf("fetch %s %s: %w", redactURL(s.repo.URL), s.repo.Branch, err)
+		return plumbing.ZeroHash, fmt.Errorf("fetch %s %s: %w", redact.URL(s.repo.URL), s.repo.Branch, err)
 	}
 	ref, err := s.st.Reference(s.trackingRef())
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("fetch %s: branch %s not found: %w", redactURL(s.repo.URL), s.repo.Branch, err)
+		return plumbing.ZeroHash, fmt.Errorf("fetch %s: branch %s not found: %w", redact.URL(s.repo.URL), s.repo.Branch, err)
 	}
 	if before == nil || before.Hash() != ref.Hash() {
 		s.updates++
@@ -345,17 +347,4 @@ func (s *source) blob(h plumbing.Hash) ([]byte, error) {
 	}
 	defer r.Close()
 	return io.ReadAll(r)
-}
-
-// redactURL hides a password written into a URL.
-func redactURL(url string) string {
-	if i := strings.Index(url, "://"); i >= 0 {
-		rest := url[i+3:]
-		if at := strings.Index(rest, "@"); at >= 0 {
-			if c := strings.Index(rest[:at], ":"); c >= 0 {
-				return url[:i+3+c] + ":***" + rest[at:]
-			}
-		}
-	}
-	return url
 }

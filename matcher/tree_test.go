@@ -16,12 +16,14 @@ import (
 func TestCraftedTreeEntry(t *testing.T) {
 	srv := testgit.NewServer(t)
 	a := srv.NewRepo(t, "a")
+	// ok.yaml holds another release: the same one in two files is a problem of its own.
+	okYAML := strings.Replace(releaseYAML, "name: app\n", "name: ok\n", 1)
 	craftCommit(t, a, "main", treeNode{
 		"..":       treeNode{"app.yaml": releaseYAML},
 		".git":     treeNode{"config.yaml": releaseYAML},
 		".GIT.":    treeNode{"x.yaml": releaseYAML},
 		"apps":     treeNode{"..": treeNode{"b.yaml": releaseYAML}, "app.yaml": releaseYAML},
-		"ok.yaml":  releaseYAML,
+		"ok.yaml":  okYAML,
 		"/abs":     treeNode{"x.yaml": releaseYAML},
 		"notes.md": "not a manifest",
 	})
@@ -61,7 +63,7 @@ func TestCraftedTreeEntry(t *testing.T) {
 	head := craftCommit(t, a, "main", treeNode{
 		"..":      treeNode{"app.yaml": releaseYAML},
 		"new":     treeNode{".git": treeNode{"c.yaml": releaseYAML}, "n.yaml": releaseYAML},
-		"ok.yaml": releaseYAML,
+		"ok.yaml": okYAML,
 	})
 	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
 func init() {
@@ -112,5 +113,5 @@ func natsMode(c *config.Config) string {
 	if c.NATS.URL == "" {
 		return "embedded NATS in " + c.NATS.DataDir
 	}
-	return "NATS at " + config.RedactURL(c.NATS.URL)
+	return "NATS at " + redact.URL(c.NATS.URL)
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
-	"text/template"
 
 	"github.com/hoist-gitops/hoist/committer"
 	"github.com/hoist-gitops/hoist/ingest"
@@ -62,7 +60,8 @@ func checkStages(c *config.Config, found config.Problems) config.Problems {
 			}
 		}
 		if st&config.StageCommit != 0 {
-			if err := checkMessageTemplate(r.Commit.MessageTemplate); err != nil {
+			// The template first, so its mistake is placed at its own line.
+			if err := committer.CheckMessageTemplate(r.Commit.MessageTemplate); err != nil {
 				key := p + ".commit.messageTemplate"
 				ps = append(ps, c.Problem(key, fmt.Sprintf("%s: %v", key, err)))
 				continue
@@ -71,32 +70,6 @@ func checkStages(c *config.Config, found config.Problems) config.Problems {
 		}
 	}
 	return ps
-}
-
-// sampleMessage is data of the shape the committer executes a message
-// template on, so a template naming a field that does not exist fails at
-// config check rather than at the first commit.
-var sampleMessage = committer.MessageData{
-	Repo: "gitops", Branch: "main", EventIDs: []string{"0123456789abcdef"},
-	Changes: []committer.Change{{
-		File: "apps/app.yaml", Resource: "apps:helmrelease/app", Container: "chart-image",
-		Image: "registry.example.com/team/app", Old: "registry.example.com/team/app:1.2.3",
-		New: "registry.example.com/team/app:1.2.4", Tag: "1.2.4", Digest: "sha256:" + strings.Repeat("0", 64),
-		EventIDs: []string{"0123456789abcdef"},
-	}},
-}
-
-// checkMessageTemplate parses a commit message template and executes it on
-// sample data; "" is the committer's default.
-func checkMessageTemplate(tmpl string) error {
-	if tmpl == "" {
-		return nil
-	}
-	t, err := template.New("message").Parse(tmpl)
-	if err != nil {
-		return err
-	}
-	return t.Execute(io.Discard, sampleMessage)
 }
 
 // appendErr adds a stage's validation error, placed at the key under
@@ -151,7 +124,8 @@ func matcherRepo(r config.Repository) matcher.Repo {
 		Branch:        r.Branch,
 		Paths:         r.Paths,
 		FetchInterval: r.FetchInterval,
-		// TODO(merge matcher): Exclude: r.Exclude, once matcher.Repo has the field.
+		Exclude:       r.Exclude,
+		GitTimeout:    r.GitTimeout,
 		Auth: matcher.Auth{
 			Username:         r.Auth.Username,
 			Password:         r.Auth.Password,
@@ -178,6 +152,7 @@ func committerRepo(r config.Repository) committer.Repo {
 		URL:        r.URL,
 		Branch:     r.Branch,
 		PushBranch: r.PushBranch,
+		GitTimeout: r.GitTimeout,
 		Auth: committer.Auth{
 			Username:         r.Auth.Username,
 			Password:         r.Auth.Password,

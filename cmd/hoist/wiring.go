@@ -12,11 +12,12 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,6 +27,7 @@ import (
 	"github.com/hoist-gitops/hoist/ingest"
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/redact"
 	"github.com/hoist-gitops/hoist/matcher"
 )
 
@@ -92,7 +94,7 @@ func runService(name string, st stages, args []string, stdout, stderr io.Writer)
 	defer stop()
 	if err := serveStages(ctx, name, st, cfg, log); err != nil {
 		// Libraries quote the URLs they were given, passwords and all.
-		log.Error().Str("error", config.RedactText(err.Error())).Msg("hoist " + name + " failed")
+		log.Error().Str("error", redact.Text(err.Error())).Msg("hoist " + name + " failed")
 		return 1
 	}
 	return 0
@@ -109,6 +111,9 @@ func newLogger(w io.Writer, level string) zerolog.Logger {
 }
 
 // serveStages runs the chosen stages until ctx is cancelled or one fails.
+// The HTTP server starts first: while NATS is waited for, /healthz answers
+// (the process is alive), /readyz says what NATS is doing and webhooks are
+// answered 503, so registries retry.
 func serveStages(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -122,8 +127,45 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 			return err
 		}
 	}
-	conn, embedded, err := connectBus(ctx, name, st, cfg, log)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	var root swapHandler
+	waiting := &natsWait{since: time.Now()}
+	var startingHooks http.Handler
+	if st.ingest {
+		startingHooks = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "starting: waiting for NATS", http.StatusServiceUnavailable)
+		})
+	}
+	root.set(serviceMux(reg, startingHooks, []readiness{{"nats", waiting.check}}))
+	// Every connection is bounded in time: headers within 10 s, the whole
+	// request within 30 s (ingest cuts a webhook's body off sooner, at its
+	// read timeout), and an idle keep-alive connection is closed after 90 s
+	// (registries' HTTP clients drop theirs at about that age).
+	srv := &http.Server{Handler: &root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second}
+	failed := make(chan error, 3)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			failed <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	shutdownHTTP := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn().Err(err).Msg("webhooks still in flight at the shutdown deadline")
+		}
+	}
+
+	conn, embedded, err := connectBus(ctx, name, st, cfg, log, waiting.retry)
+	if err != nil {
+		shutdownHTTP()
+		if ctx.Err() != nil {
+			log.Info().Msg("hoist " + name + " stopped while waiting for NATS")
+			return nil
+		}
 		return err
 	}
 	defer func() {
@@ -135,10 +177,11 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 	}()
 
 	checks := []readiness{{"nats", conn.Ready}}
-	mux := http.NewServeMux()
+	var hooks http.Handler
 	if st.ingest {
 		icfg := ingestConfig(cfg)
 		if icfg.Conns, err = conn.Publishers(); err != nil {
+			shutdownHTTP()
 			return err
 		}
 		defer func() { // before the embedded server stops
@@ -148,9 +191,10 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		}()
 		ing, err := ingest.New(icfg, conn.JS, reg, log.With().Str("component", "ingest").Logger())
 		if err != nil {
+			shutdownHTTP()
 			return err
 		}
-		mux.Handle("/hooks/", ing.Handler())
+		hooks = ing.Handler()
 		checks = append(checks, readiness{"ingest", ing.Ready})
 	}
 	var (
@@ -163,47 +207,33 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		if st.match {
 			mcfg, err := withRegistry(matcherConfig(cfg), cfg)
 			if err != nil {
+				shutdownHTTP()
 				return err
 			}
 			if mat, err = matcher.New(mcfg, conn.JS, reg, log); err != nil {
+				shutdownHTTP()
 				return err
 			}
 			checks = append(checks, readiness{"matcher", mat.Readiness})
 		}
 		if st.commit {
 			if err := locks.lock(cfg.DataDir); err != nil {
+				shutdownHTTP()
 				return err
 			}
 			if com, err = committer.New(committerConfig(cfg), conn.JS, reg, log); err != nil {
+				shutdownHTTP()
 				return err
 			}
 			checks = append(checks, readiness{"committer", boolReady(com.Ready, "repositories not cloned yet")})
 		}
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.Handle("GET /readyz", readyHandler(checks))
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-	// Every connection is bounded in time: headers within 10 s, the whole
-	// request within 30 s (ingest cuts a webhook's body off sooner, at its
-	// read timeout), and an idle keep-alive connection is closed after 90 s
-	// (registries' HTTP clients drop theirs at about that age).
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second}
-	failed := make(chan error, 3)
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			failed <- fmt.Errorf("http: %w", err)
-		}
-	}()
+	root.set(serviceMux(reg, hooks, checks))
 	matDone := runStage(mat != nil, failed, "matcher", func(ctx context.Context) error { return mat.Run(ctx) })
 	comDone := runStage(com != nil, failed, "committer", func(ctx context.Context) error { return com.Run(ctx) })
 	started := log.Info().Str("listen", ln.Addr().String()).Str("version", version).Bool("embedded_nats", embedded != nil)
 	if embedded == nil {
-		started = started.Str("nats_url", config.RedactURL(cfg.NATS.URL)) // never a password in a log
+		started = started.Str("nats_url", redact.URL(cfg.NATS.URL)) // never a password in a log
 	}
 	started.Int("receivers", len(cfg.Receivers)).Int("repositories", len(cfg.Repositories)).Msg("hoist " + name + " started")
 
@@ -213,15 +243,56 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		log.Info().Msg("shutting down: no new webhooks; finishing in-flight work")
 	case runErr = <-failed:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn().Err(err).Msg("webhooks still in flight at the shutdown deadline")
-	}
+	shutdownHTTP()
 	matDone()
 	comDone()
 	log.Info().Msg("hoist " + name + " stopped")
 	return runErr
+}
+
+// serviceMux is the HTTP API of a service: webhooks (when hooks is set),
+// metrics, health and readiness.
+func serviceMux(reg *prometheus.Registry, hooks http.Handler, checks []readiness) *http.ServeMux {
+	mux := http.NewServeMux()
+	if hooks != nil {
+		mux.Handle("/hooks/", hooks)
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /readyz", readyHandler(checks))
+	return mux
+}
+
+// swapHandler serves with the handler set last: the start-up one while
+// NATS is waited for, then the service's own.
+type swapHandler struct{ h atomic.Pointer[http.ServeMux] }
+
+func (s *swapHandler) set(m *http.ServeMux) { s.h.Store(m) }
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.Load().ServeHTTP(w, r) }
+
+// natsWait is the readiness of a service still waiting for NATS at start.
+type natsWait struct {
+	since time.Time
+	mu    sync.Mutex
+	last  error
+}
+
+// retry records a failed connection attempt (bus.Options.OnRetry).
+func (n *natsWait) retry(err error, _ time.Duration) {
+	n.mu.Lock()
+	n.last = err
+	n.mu.Unlock()
+}
+
+func (n *natsWait) check(context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msg := "connecting since " + n.since.UTC().Format(time.RFC3339)
+	if n.last != nil {
+		msg += " (last attempt: " + n.last.Error() + ")"
+	}
+	return errors.New(msg)
 }
 
 // runStage starts a stage's Run in a goroutine and returns a function that
@@ -246,20 +317,19 @@ func runStage(enabled bool, failed chan<- error, name string, run func(context.C
 }
 
 // connectBus starts the embedded NATS server when the config names none
-// (only where the command allows it) and connects to the bus.
-func connectBus(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger) (*bus.Conn, *server.Server, error) {
+// (only where the command allows it) and connects to the bus. An external
+// server is waited for (onRetry hears of each failed attempt) until ctx ends.
+func connectBus(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger, onRetry func(error, time.Duration)) (*bus.Conn, *server.Server, error) {
 	n := cfg.NATS
 	if n.URL != "" {
-		var opts []nats.Option
-		switch {
-		case n.CredsFile != "":
-			opts = append(opts, nats.UserCredentials(n.CredsFile))
-		case n.Token != "":
-			opts = append(opts, nats.Token(n.Token))
-		case n.User != "":
-			opts = append(opts, nats.UserInfo(n.User, n.Password))
-		}
-		conn, err := bus.Connect(ctx, n.URL, "hoist-"+name, n.Replicas, opts...)
+		conn, err := bus.Connect(ctx, bus.Options{
+			URL:      n.URL,
+			Name:     "hoist-" + name,
+			Replicas: n.Replicas,
+			Auth:     natsAuth(n),
+			Log:      log.With().Str("component", "nats").Logger(),
+			OnRetry:  onRetry,
+		})
 		return conn, nil, err
 	}
 	if !st.embedded {
@@ -283,12 +353,26 @@ func connectBus(ctx context.Context, name string, st stages, cfg *config.Config,
 		s.Shutdown()
 		return nil, nil, err
 	}
+	conn.SetLog(log.With().Str("component", "nats").Logger())
 	ev := log.Info().Str("data_dir", n.DataDir)
 	if n.Listen != "" {
 		ev = ev.Str("nats_url", s.ClientURL())
 	}
 	ev.Msg("embedded NATS server started")
 	return conn, s, nil
+}
+
+// natsAuth is how the config says hoist authenticates to an external NATS;
+// config has already read passwordFile and tokenFile into Password and Token.
+func natsAuth(n config.NATS) bus.Auth {
+	return bus.Auth{
+		User:         n.User,
+		Password:     n.Password,
+		Token:        n.Token,
+		CredsFile:    n.CredsFile,
+		NkeySeedFile: n.NkeySeedFile,
+		TLS:          bus.TLS{CAFile: n.TLS.CAFile, CertFile: n.TLS.CertFile, KeyFile: n.TLS.KeyFile},
+	}
 }
 
 // readiness is one named check of /readyz.

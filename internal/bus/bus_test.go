@@ -218,7 +218,7 @@ func TestConnectOverLoopback(t *testing.T) {
 	if url := s.ClientURL(); url[:17] != "nats://127.0.0.1:" {
 		t.Fatalf("embedded server listens on %s, want 127.0.0.1", url)
 	}
-	c, err := Connect(context.Background(), s.ClientURL(), t.Name(), 1)
+	c, err := Connect(context.Background(), Options{URL: s.ClientURL(), Name: t.Name(), Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestPublishersByTransport(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
 	ctx := context.Background()
-	tcp, err := Connect(ctx, s.ClientURL(), t.Name(), 1)
+	tcp, err := Connect(ctx, Options{URL: s.ClientURL(), Name: t.Name(), Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,16 +27,18 @@ const (
 // the matcher hands pushes back with delays of its own.
 const PushAckWait = 30 * time.Second
 
-// RewriteBackOff is the redelivery schedule of rewrites. The first value
-// (the ack wait) must exceed a batch's longest life: maxWait (default 10 s)
-// plus a push with its retries. Committers extend it with InProgress when a
-// batch takes longer, and hand messages back with NakWithDelay.
-var RewriteBackOff = []time.Duration{2 * time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+// RewriteAckWait is how long a committer may hold a delivered rewrite
+// without acknowledging it: then (a crashed committer) JetStream gives it to
+// another. It must exceed a batch's longest life between keep-alives:
+// maxWait (default 10 s) plus a push attempt; committers extend it with
+// InProgress while a batch is retried.
+const RewriteAckWait = 2 * time.Minute
 
-// MaxDeliver bounds redeliveries of rewrites: with RewriteBackOff a message
-// is retried for about two days before JetStream gives up on it (it then
-// stays in the stream, visible to an operator, and is never silently dropped).
-const MaxDeliver = 50
+// RewriteMaxDeliver bounds the deliveries of a rewrite. A committer hands a
+// batch it cannot push back with a delay of 30 s doubling up to 5 min, so
+// a rewrite is retried for about two days before JetStream gives up on it
+// (it then stays in the stream, visible to an operator).
+const RewriteMaxDeliver = 600
 
 // PushConsumerConfig is the matchers' shared durable pull consumer of every
 // push event: explicit acks (a push is acknowledged only after its rewrites
@@ -72,7 +74,10 @@ func RewriteConsumerName(repo, branch string) string {
 // RewriteConsumerConfig is the committers' shared durable pull consumer of
 // one repository branch's rewrites. MaxAckPending is large because a whole
 // batch (a burst of a thousand pushes) is held unacknowledged until its
-// commit is pushed.
+// commit is pushed. It has no BackOff: with one, JetStream times a message
+// handed back with a delay from the back-off step instead of the delay
+// asked for (a 30 s hand-back became 3.5 min, 13.5 min, an hour), so the
+// committers choose the redelivery delays themselves.
 func RewriteConsumerConfig(repo, branch string) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       RewriteConsumerName(repo, branch),
@@ -80,8 +85,8 @@ func RewriteConsumerConfig(repo, branch string) jetstream.ConsumerConfig {
 		FilterSubject: RewriteSubject(repo, branch),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		BackOff:       RewriteBackOff,
-		MaxDeliver:    MaxDeliver,
+		AckWait:       RewriteAckWait,
+		MaxDeliver:    RewriteMaxDeliver,
 		MaxAckPending: 50000,
 	}
 }

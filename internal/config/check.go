@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
 // nameRE is what receiver and repository names may be: one URL path
@@ -344,26 +345,26 @@ func checkNATSURL(s string) error {
 		return fmt.Errorf("empty server in the list")
 	}
 	if strings.ContainsAny(s, " \t\r\n\x00") {
-		return fmt.Errorf("%q contains a space or a control character", RedactURL(s))
+		return fmt.Errorf("%q contains a space or a control character", redact.URL(s))
 	}
 	i := strings.Index(s, "://")
 	if i < 0 {
 		if err := checkHostPort(s); err != nil {
-			return fmt.Errorf("%q is not a URL (nats://host:port, tls://, ws://, wss://) or host:port", RedactURL(s))
+			return fmt.Errorf("%q is not a URL (nats://host:port, tls://, ws://, wss://) or host:port", redact.URL(s))
 		}
 		return nil
 	}
 	switch strings.ToLower(s[:i]) {
 	case "nats", "tls", "ws", "wss":
 	default:
-		return fmt.Errorf("%q: scheme must be nats://, tls://, ws:// or wss://", RedactURL(s))
+		return fmt.Errorf("%q: scheme must be nats://, tls://, ws:// or wss://", redact.URL(s))
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q: %v", RedactURL(s), urlError(err))
+		return fmt.Errorf("%q: %v", redact.URL(s), urlError(err))
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", RedactURL(s))
+		return fmt.Errorf("%q has no host", redact.URL(s))
 	}
 	return checkPort(u, s)
 }
@@ -372,7 +373,7 @@ func checkNATSURL(s string) error {
 func checkPort(u *url.URL, s string) error {
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%q: port %q is not a number from 1 to 65535", RedactURL(s), p)
+			return fmt.Errorf("%q: port %q is not a number from 1 to 65535", redact.URL(s), p)
 		}
 	}
 	return nil
@@ -400,32 +401,32 @@ func checkGitURL(s string) error {
 		switch strings.ToLower(s[:i]) {
 		case "http", "https", "ssh", "file":
 		default:
-			return fmt.Errorf("%q: unknown scheme %q (%s)", RedactURL(s), s[:i], want)
+			return fmt.Errorf("%q: unknown scheme %q (%s)", redact.URL(s), s[:i], want)
 		}
 	} else if !scpRE.MatchString(s) {
 		first, _, _ := strings.Cut(s, "/")
 		if scheme, _, ok := strings.Cut(first, ":"); ok {
-			return fmt.Errorf("%q: unknown scheme or host %q (%s)", RedactURL(s), scheme, want)
+			return fmt.Errorf("%q: unknown scheme or host %q (%s)", redact.URL(s), scheme, want)
 		}
 	}
 	if strings.ContainsAny(s, " \t\r\n\x00") {
-		return fmt.Errorf("%q contains a space or a control character", RedactURL(s))
+		return fmt.Errorf("%q contains a space or a control character", redact.URL(s))
 	}
 	if !strings.Contains(s, "://") {
 		return nil // scp-like or a local path; whether it exists is found when it is opened
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q: %v", RedactURL(s), urlError(err))
+		return fmt.Errorf("%q: %v", redact.URL(s), urlError(err))
 	}
 	if u.Scheme == "file" {
 		if u.Path == "" {
-			return fmt.Errorf("%q has no path", RedactURL(s))
+			return fmt.Errorf("%q has no path", redact.URL(s))
 		}
 		return nil
 	}
 	if u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", RedactURL(s))
+		return fmt.Errorf("%q has no host", redact.URL(s))
 	}
 	return checkPort(u, s)
 }

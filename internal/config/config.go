@@ -136,6 +136,10 @@ type Repository struct {
 	// FetchInterval is how often the matcher fetches the branch to notice
 	// commits made by people; 0 disables the periodic fetch.
 	FetchInterval time.Duration `yaml:"fetchInterval"`
+	// GitTimeout bounds each git call to the remote (the matcher's clone and
+	// fetch, the committer's ref listing, fetch and push); 0: each stage's
+	// default (2 min for a matcher's clone, 1 min for a committer's call).
+	GitTimeout time.Duration `yaml:"gitTimeout"`
 	// Auth is how hoist authenticates to the remote.
 	Auth Auth `yaml:"auth"`
 	// Commit shapes the commits.

@@ -40,7 +40,7 @@ func TestFullConfig(t *testing.T) {
 	if r.Commit.Window != 0 || r.Commit.MaxWait != 10*time.Second || r.FetchInterval != time.Minute {
 		t.Errorf("durations: window %v maxWait %v fetch %v", r.Commit.Window, r.Commit.MaxWait, r.FetchInterval)
 	}
-	if r.Auth.Password != "file-secret" || r.TargetBranch() != "hoist/updates" || len(r.Exclude) != 2 {
+	if r.Auth.Password != "file-secret" || r.TargetBranch() != "hoist/updates" || len(r.Exclude) != 2 || r.GitTimeout != 45*time.Second {
 		t.Errorf("auth/pushBranch: %+v %q", r.Auth, r.TargetBranch())
 	}
 	// The second repository gets every default.

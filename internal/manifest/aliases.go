@@ -18,9 +18,9 @@ type aliasDef struct {
 	repository, registry, tag *aliasPath
 }
 
-// alias reads an annotation-mapped image (SPEC §2.1): every named path must
-// resolve, through mappings only, to a string, and the combination must be
-// a valid reference. Otherwise the alias yields nothing and the reason is
+// alias reads an annotation-mapped image: every named path must resolve,
+// through mappings only, to a string (the tag also to a plain number), and
+// the combination must be a valid reference. Otherwise the alias yields nothing and the reason is
 // reported.
 func (d *doc) alias(values *yaml.Node, name string, a *aliasDef) *cand {
 	if a.repository == nil {
@@ -40,12 +40,15 @@ func (d *doc) alias(values *yaml.Node, name string, a *aliasDef) *cand {
 		if part.p == nil {
 			continue
 		}
-		e, why := d.resolvePath(values, part.p.path)
+		e, why := d.resolvePath(values, part.p.path, part.i == iTag)
 		if why != "" {
 			d.problem(part.p.line, "%s: %s; the alias is ignored", part.p.key, why)
 			return nil
 		}
 		c.set(part.i, e)
+		if part.i == iTag && isNumericTag(e.value) {
+			d.numericTag(c, e.value)
+		}
 	}
 	if !d.assemble(c, "alias "+name, a.repository.line) {
 		return nil
@@ -54,8 +57,9 @@ func (d *doc) alias(values *yaml.Node, name string, a *aliasDef) *cand {
 }
 
 // resolvePath follows a dot path from values through mappings (no list
-// indexes, no escaping) to a string scalar; why says what went wrong.
-func (d *doc) resolvePath(values *yaml.Node, path string) (entry, string) {
+// indexes, no escaping) to a string scalar (or, for a tag, a plain number,
+// read as its text); why says what went wrong.
+func (d *doc) resolvePath(values *yaml.Node, path string, tag bool) (entry, string) {
 	if path == "" {
 		return entry{}, "the path is empty"
 	}
@@ -85,7 +89,7 @@ func (d *doc) resolvePath(values *yaml.Node, path string) (entry, string) {
 		cur = next
 		at += "." + p
 	}
-	if !isStr(cur.value) {
+	if !isStr(cur.value) && !(tag && isNumericTag(cur.value)) {
 		return entry{}, "path " + quote(path) + " is " + typeName(cur.value) + ", not a string"
 	}
 	return cur, ""

@@ -8,7 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Annotation prefixes (SPEC §2.1, §2.3). fluxcd.io/ and flux.weave.works/
+// Annotation prefixes of Flux v1's policies. fluxcd.io/ and flux.weave.works/
 // are equivalent.
 const (
 	prefixFlux       = "fluxcd.io"
@@ -45,11 +45,18 @@ type policies struct {
 }
 
 // policies reads metadata.annotations: automation flags, filters, aliases,
-// and reports keys that look like Flux's but are not (SPEC §2.4).
+// and reports keys that look like Flux's but are not, and values that are
+// not scalars.
 func (d *doc) policies(ann *yaml.Node, helm bool) *policies {
 	p := &policies{}
 	for _, e := range d.entries(ann) {
 		key, line := e.key.Value, e.key.Line
+		if e.value != nil && (e.value.Kind == yaml.MappingNode || e.value.Kind == yaml.SequenceNode) {
+			// Annotations are a map of strings to Flux v1 (and Kubernetes).
+			d.problem(line, "annotation %s is %s, not a string; it is ignored, and Flux v1 refuses a file holding such a document",
+				key, typeName(e.value))
+			continue
+		}
 		prefix, name, slash := strings.Cut(key, "/")
 		if !slash {
 			continue

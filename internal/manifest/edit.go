@@ -37,8 +37,9 @@ var (
 // Retag computes the replacements that make site s of data read tag (and
 // digest, when the site pins one; a same-tag call with a new digest updates
 // the digest alone). Only the scalars that change are rewritten, in their
-// own quoting style; the host and path are kept exactly as written (SPEC
-// §5). It returns the reference the site reads afterwards. No replacements
+// own quoting style (a plain scalar is quoted when its new text would read
+// as anything but a string); the host and path are kept exactly as
+// written, never canonicalised. It returns the reference the site reads afterwards. No replacements
 // and a nil error mean the site already reads that value. The result is
 // checked by parsing the edited document again: the site must read the new
 // reference and every other site of the document what it read before.
@@ -104,7 +105,8 @@ type edit struct {
 
 // plan decides which scalars take the new tag and digest: the tag scalar
 // when there is one, else the name scalar carrying the whole reference; the
-// digest key when there is one, else wherever the digest is written now.
+// digest key when there is one, else wherever the digest is written now
+// (in the tag value, or in the name beside a tag key).
 func plan(s Site, next imageref.Reference) ([]edit, error) {
 	var edits []edit
 	if t, ok := s.Parts[RoleTag]; ok {
@@ -113,6 +115,17 @@ func plan(s Site, next imageref.Reference) ([]edit, error) {
 			v += "@" + next.Digest
 		}
 		edits = append(edits, edit{RoleTag, v})
+		// image: repo@sha256:… beside the tag key: the digest is written
+		// in the name scalar.
+		role := RoleImage
+		if _, ok := s.Parts[RoleRepository]; ok {
+			role = RoleRepository
+		}
+		if n, ok := s.Parts[role]; ok {
+			if i := strings.IndexByte(n.Value, '@'); i >= 0 {
+				edits = append(edits, edit{role, n.Value[:i] + "@" + next.Digest})
+			}
+		}
 	} else {
 		role := RoleImage
 		if _, ok := s.Parts[RoleRepository]; ok {

@@ -6,11 +6,50 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// resourceCands is what was detected in one resource, waiting for finish:
+// whether a scalar is shared with another site can only be told once every
+// resource of the document (every item of a List) is read.
+type resourceCands struct {
+	res      Resource
+	resource string // res.String(), for problems
+	cands    []*cand
+	pol      *policies
+	named    map[string]bool
+	owner    map[*cand]*resourceCands
+}
+
+// finishAll finishes the resources of one document, in order.
+func (d *doc) finishAll(rs []*resourceCands) []Site {
+	switch len(rs) {
+	case 0:
+		return nil
+	case 1: // the common case: one resource per document
+		return d.finish(rs[0], rs[0].cands)
+	}
+	var all []*cand
+	owner := map[*cand]*resourceCands{}
+	for _, r := range rs {
+		all = append(all, r.cands...)
+		for _, c := range r.cands {
+			owner[c] = r
+		}
+	}
+	var sites []Site
+	for _, r := range rs {
+		r.owner = owner
+		sites = append(sites, d.finish(r, all)...)
+	}
+	return sites
+}
+
 // finish turns a resource's candidates into sites: scalars located, policy
-// attached, and the sites hoist must not edit marked read-only.
-func (d *doc) finish(res Resource, cands []*cand, p *policies) []Site {
+// attached, and the sites hoist must not edit marked read-only. all holds
+// the candidates of every resource of the document.
+func (d *doc) finish(r *resourceCands, all []*cand) []Site {
+	d.resource = r.resource
+	res, cands, p := r.res, r.cands, r.pol
 	containers := map[string]bool{}
-	for n := range d.named {
+	for n := range r.named {
 		containers[n] = true
 	}
 	for n := range p.aliases {
@@ -42,7 +81,7 @@ func (d *doc) finish(res Resource, cands []*cand, p *policies) []Site {
 		if c.readOnly != "" {
 			s.ReadOnly = c.readOnly
 		} else {
-			s.ReadOnly = d.readOnly(c, s, cands)
+			s.ReadOnly = d.readOnly(c, s, all, r)
 		}
 		if s.ReadOnly != "" {
 			s.Problems = append(s.Problems, s.ReadOnly)
@@ -54,11 +93,15 @@ func (d *doc) finish(res Resource, cands []*cand, p *policies) []Site {
 }
 
 // editable returns the part indexes an edit of c may rewrite: the tag (or
-// the name scalar carrying the tag) and the digest key.
+// the name scalar carrying the tag), the name when it carries the digest
+// beside a tag key, and the digest key.
 func (c *cand) editable() []int {
 	var out []int
 	if c.nodes[iTag] != nil {
 		out = append(out, iTag)
+		if c.digestInName {
+			out = append(out, c.name())
+		}
 	} else {
 		out = append(out, c.name())
 	}
@@ -71,7 +114,7 @@ func (c *cand) editable() []int {
 // readOnly says why site s (from c) cannot be edited: a scalar it would
 // rewrite is a block or multi-line scalar, or is shared (through an anchor)
 // with another site, which the same edit would change behind its back.
-func (d *doc) readOnly(c *cand, s Site, cands []*cand) string {
+func (d *doc) readOnly(c *cand, s Site, cands []*cand, r *resourceCands) string {
 	for _, i := range c.editable() {
 		sc := s.Parts[roleOf[i]]
 		if sc.Frozen {
@@ -88,8 +131,12 @@ func (d *doc) readOnly(c *cand, s Site, cands []*cand) string {
 			if o == c || !o.uses(c.nodes[i]) {
 				continue
 			}
-			return "the " + string(roleOf[i]) + " at line " + itoa(sc.Line) + " is shared (YAML anchor) with container " +
-				o.container + "; editing it would change both, so hoist leaves it alone"
+			other := "container " + o.container
+			if or := r.owner[o]; or != nil && or != r {
+				other += " of " + or.resource
+			}
+			return "the " + string(roleOf[i]) + " at line " + itoa(sc.Line) + " is shared (YAML anchor) with " +
+				other + "; editing it would change both, so hoist leaves it alone"
 		}
 	}
 	return ""

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type cand struct {
 	// appendable: an untagged name scalar may take ":tag" (it stands for
 	// the whole image).
 	appendable bool
+	// digestInName: the name scalar carries the digest while a tag key
+	// carries the tag (image: repo@sha256:… + tag: v1).
+	digestInName bool
 }
 
 // set records part i.
@@ -53,9 +57,9 @@ func (c *cand) name() int {
 	return iImage
 }
 
-// helmRelease detects the images of a HelmRelease's values (SPEC §2.1):
-// chart-image at the top level, one per direct mapping child, then the
-// annotation aliases. The result is in Flux's order.
+// helmRelease detects the images of a HelmRelease's values: chart-image at
+// the top level, one per direct mapping child (keyed by a non-null key),
+// then the annotation aliases. The result is in Flux's order.
 func (d *doc) helmRelease(values *yaml.Node, p *policies) []*cand {
 	byName := map[string]*cand{}
 	if isMap(values) {
@@ -67,7 +71,9 @@ func (d *doc) helmRelease(values *yaml.Node, p *policies) []*cand {
 			byName[ChartImage] = c
 		}
 		for _, e := range d.entries(values) {
-			if !isMap(e.value) {
+			// A null key names no container (and is reported: Flux
+			// refuses the file).
+			if !isMap(e.value) || e.key.Tag == "!!null" {
 				continue
 			}
 			if d.lookup(e.value, "image").key != nil {
@@ -115,8 +121,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// interpret reads one mapping of values as an image, in the shapes of SPEC
-// §2.1. where names the mapping for messages. It returns nil when the
+// interpret reads one mapping of values as an image: image: <string>
+// (+ tag:, + registry:) or image: {repository:, tag:, registry:, digest:}.
+// where names the mapping for messages. It returns nil when the
 // mapping holds no image; when it holds one that is not valid, a problem is
 // recorded and nil returned.
 func (d *doc) interpret(m *yaml.Node, where string) *cand {
@@ -149,21 +156,24 @@ func (d *doc) interpret(m *yaml.Node, where string) *cand {
 	switch {
 	case isStr(tag.value):
 		c.set(iTag, tag)
-		if c.shape == ShapeImage {
-			c.shape = ShapeImageTag
-		}
+	case isNumericTag(tag.value):
+		// A plain number (tag: 1.9) is read as its text, never as the
+		// parsed number (1.10 would be 1.1); an edit writes it quoted.
+		c.set(iTag, tag)
+		d.numericTag(c, tag.value)
 	case tag.value != nil:
-		// SPEC §2.1: a non-string tag is ignored; the image is read
-		// without it. Writing a tag anywhere else would fight the chart's
-		// own tag key, so such a site is read-only.
+		// A tag that is neither a string nor a number is ignored; the
+		// image is read without it. Writing a tag anywhere else would
+		// fight the chart's own tag key, so such a site is read-only.
 		c.readOnly = "tag at line " + itoa(d.absLine(tag.key.Line)) + " is " + typeName(tag.value) +
 			", not a string: the image is read without a tag and hoist will not edit it (quote the tag to let hoist manage it)"
 	}
-	// A digest key counts beside a tag or a repository (SPEC §4.3).
+	if c.nodes[iTag] != nil && c.shape == ShapeImage {
+		c.shape = ShapeImageTag
+	}
+	// A digest key counts beside a tag or a repository.
 	if c.nodes[iTag] != nil || c.shape == ShapeRepository {
-		if dig := d.lookup(inner, "digest"); isStr(dig.value) && dig.value.Value != "" {
-			c.set(iDigest, dig)
-		}
+		d.digestKey(c, d.lookup(inner, "digest"))
 	}
 	if !d.assemble(c, where, img.key.Line) {
 		return nil
@@ -171,9 +181,81 @@ func (d *doc) interpret(m *yaml.Node, where string) *cand {
 	return c
 }
 
+// digestKey reads a digest: key. Empty or null means "not pinned". A
+// digest that is not a string or not a valid digest, or one given while the
+// repository or tag already carries a digest (the chart would build a
+// double digest), leaves the image readable without it but read-only.
+func (d *doc) digestKey(c *cand, dig entry) {
+	v := dig.value
+	if v == nil || v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || isStr(v) && v.Value == "") {
+		return
+	}
+	at := "digest at line " + itoa(d.absLine(dig.key.Line))
+	why := ""
+	switch {
+	case !isStr(v):
+		why = at + " is " + typeName(v) + ", not a string"
+	case imageref.ValidateDigest(v.Value) != nil:
+		why = at + " (" + quote(v.Value) + ") is not a valid digest (algorithm:hex, 64 lower-case hex digits for sha256)"
+	case strings.Contains(c.nodes[c.name()].Value, "@"):
+		why = at + " is given while the " + string(roleOf[c.name()]) + " already carries a digest, so the chart would build a double digest"
+	case c.nodes[iTag] != nil && strings.Contains(c.nodes[iTag].Value, "@"):
+		why = at + " is given while the tag already carries a digest, so the chart would build a double digest"
+	default:
+		c.set(iDigest, dig)
+		return
+	}
+	why += ": the image is read without this digest and hoist will not edit it"
+	if c.readOnly == "" {
+		c.readOnly = why
+	} else {
+		c.problems = append(c.problems, why)
+	}
+}
+
+// isNumericTag reports whether n is a plain (untagged, unquoted) integer or
+// float whose text is a valid tag, such as 1.9 or 20240101.
+func isNumericTag(n *yaml.Node) bool {
+	return n != nil && n.Kind == yaml.ScalarNode && n.Style == 0 && (n.Tag == "!!int" || n.Tag == "!!float") &&
+		imageref.ValidateTag(n.Value) == nil
+}
+
+// numericTag notes on c when the numeric tag n would be rendered by a chart
+// as other text than hoist reads (1.10 renders as 1.1).
+func (d *doc) numericTag(c *cand, n *yaml.Node) {
+	if r := renderedNumber(n); r != n.Value {
+		c.problems = append(c.problems, "tag "+n.Value+" at line "+itoa(d.absLine(n.Line))+
+			" is written as a number: hoist reads its text "+quote(n.Value)+", but Helm renders the number as "+
+			quote(r)+"; quote the tag")
+	}
+}
+
+// renderedNumber is how a chart prints a numeric value: Helm reads values
+// through JSON, so every number is a float64, printed by Go templates as
+// fmt.Sprint does (1.10 prints 1.1, 10000000 prints 1e+07).
+func renderedNumber(n *yaml.Node) string {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return n.Value
+	}
+	switch x := v.(type) {
+	case int:
+		return fmt.Sprint(float64(x))
+	case int64:
+		return fmt.Sprint(float64(x))
+	case uint64:
+		return fmt.Sprint(float64(x))
+	case float64:
+		return fmt.Sprint(x)
+	}
+	return n.Value
+}
+
 // assemble composes the reference from the parts as Flux does,
-// [registry/]name[:tag][@digest], and parses it. An invalid combination is
-// reported and yields no image.
+// [registry/]name[:tag][@digest], and parses it. A name that carries a
+// digest beside a tag key (image: repo@sha256:… + tag: v1, as charts
+// that split tag and digest write it) reads repo:v1@sha256:…. An invalid
+// combination is reported and yields no image.
 func (d *doc) assemble(c *cand, where string, line int) bool {
 	for i, what := range [numRoles]string{"image", "registry", "repository", "tag", "digest"} {
 		if n := c.nodes[i]; n != nil && n.Value == "" {
@@ -182,12 +264,18 @@ func (d *doc) assemble(c *cand, where string, line int) bool {
 		}
 	}
 	s := c.nodes[c.name()].Value
+	digest := ""
+	if i := strings.IndexByte(s, '@'); i >= 0 && c.nodes[iTag] != nil {
+		s, digest = s[:i], s[i:]
+		c.digestInName = true
+	}
 	if n := c.nodes[iRegistry]; n != nil {
 		s = n.Value + "/" + s
 	}
 	if n := c.nodes[iTag]; n != nil {
 		s += ":" + n.Value
 	}
+	s += digest
 	if n := c.nodes[iDigest]; n != nil {
 		s += "@" + n.Value
 	}

@@ -23,7 +23,7 @@ func indent(s, by string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// TestRules states each detection rule of SPEC §2 on a minimal document:
+// TestRules states each detection rule on a minimal document:
 // the sites found ("container=reference", in order, "!" marking read-only)
 // and a fragment of every problem reported.
 func TestRules(t *testing.T) {
@@ -40,8 +40,8 @@ func TestRules(t *testing.T) {
 		{"image + tag", hr("", "image: nginx\ntag: \"1.0\"\n"), "chart-image=nginx:1.0", nil},
 		{"registry + image + tag", hr("", "registry: ghcr.io\nimage: o/a\ntag: v1\n"), "chart-image=ghcr.io/o/a:v1", nil},
 		{"image mapping", hr("", "image:\n  registry: ghcr.io\n  repository: o/a\n  tag: v1\n"), "chart-image=ghcr.io/o/a:v1", nil},
-		{"unquoted number tag is ignored", hr("", "image: nginx\ntag: 1.2\n"), "!chart-image=nginx", nil},
-		{"unquoted int tag is ignored", hr("", "image: nginx\ntag: 7\n"), "!chart-image=nginx", nil},
+		{"unquoted number tag is read as its text", hr("", "image: nginx\ntag: 1.2\n"), "chart-image=nginx:1.2", nil},
+		{"unquoted int tag is read as its text", hr("", "image: nginx\ntag: 7\n"), "chart-image=nginx:7", nil},
 		{"null tag is ignored", hr("", "image: nginx\ntag: ~\n"), "!chart-image=nginx", nil},
 		{"boolean tag is ignored", hr("", "image: nginx\ntag: true\n"), "!chart-image=nginx", nil},
 		{"quoted number tag counts", hr("", "image: nginx\ntag: '1.2'\n"), "chart-image=nginx:1.2", nil},

@@ -8,18 +8,27 @@ import (
 	"github.com/hoist-gitops/hoist/internal/imageref"
 )
 
-// workload reads the containers[] and initContainers[] images of a pod spec
-// (SPEC §2.2), containers first, as Flux v1 lists them.
+// workload reads the containers[] and initContainers[] images of a pod spec,
+// containers first, as Flux v1 lists them.
 func (d *doc) workload(podSpec *yaml.Node) []*cand {
 	var out []*cand
 	for _, list := range []string{"containers", "initContainers"} {
-		seq := d.lookup(podSpec, list).value
-		if seq == nil || seq.Kind != yaml.SequenceNode {
+		e := d.lookup(podSpec, list)
+		seq := e.value
+		if seq == nil || seq.Kind == yaml.ScalarNode && seq.Tag == "!!null" {
 			continue
 		}
-		for _, item := range seq.Content {
-			item = deref(item)
-			if item == nil || item.Kind != yaml.MappingNode {
+		if seq.Kind != yaml.SequenceNode {
+			d.problem(e.key.Line, "%s is %s, not a list; %s", list, typeName(seq), d.refusal())
+			continue
+		}
+		for i, it := range seq.Content {
+			item := deref(it)
+			if item == nil || item.Kind == yaml.ScalarNode && item.Tag == "!!null" {
+				continue
+			}
+			if item.Kind != yaml.MappingNode {
+				d.problem(it.Line, "%s[%d] is %s, not a mapping; %s", list, i, typeName(item), d.refusal())
 				continue
 			}
 			img := d.lookup(item, "image")

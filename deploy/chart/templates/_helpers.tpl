@@ -46,3 +46,78 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "hoist.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
+
+{{/* Where each Secret is mounted in the services' containers. */}}
+{{- define "hoist.secretsDir" -}}/etc/hoist-secrets{{- end -}}
+
+{{/*
+hoist.yaml: .Values.config with the one-repository, one-receiver and NATS auth blocks merged
+into it, so `--set repository.url=...` adds to the config instead of replacing a list.
+*/}}
+{{- define "hoist.config" -}}
+{{- $cfg := deepCopy .Values.config -}}
+{{- $dir := include "hoist.secretsDir" . -}}
+{{- if .Values.nats.auth.enabled -}}
+{{- $nats := deepCopy (default dict $cfg.nats) -}}
+{{- $_ := set $nats "user" "${HOIST_NATS_USER}" -}}
+{{- $_ := set $nats "passwordFile" (printf "%s/nats/password" $dir) -}}
+{{- $_ := set $cfg "nats" $nats -}}
+{{- end -}}
+{{- if .Values.nats.tls.caSecretName -}}
+{{- $nats := deepCopy (default dict $cfg.nats) -}}
+{{- $tls := deepCopy (default dict $nats.tls) -}}
+{{- $_ := set $tls "caFile" (printf "%s/nats-ca/ca.crt" $dir) -}}
+{{- $_ := set $nats "tls" $tls -}}
+{{- $_ := set $cfg "nats" $nats -}}
+{{- end -}}
+{{- with .Values.receiver -}}
+{{- if .name -}}
+{{- $r := dict "name" .name "kind" .kind "secretFile" (printf "%s/receivers/%s" $dir .name) -}}
+{{- with .hostAliases }}{{ $_ := set $r "hostAliases" . }}{{ end -}}
+{{- $_ := set $cfg "receivers" (append (default list $cfg.receivers) $r) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.repository -}}
+{{- if .url -}}
+{{- $auth := dict -}}
+{{- if or (hasPrefix "ssh://" .url) (regexMatch "^[^/:@]+@[^/:]+:" .url) -}}
+{{- $auth = dict "sshKeyFile" (printf "%s/git/ssh-key" $dir) "knownHostsFile" (printf "%s/git/known_hosts" $dir) -}}
+{{- else -}}
+{{- $auth = dict "username" .auth.username "passwordFile" (printf "%s/git/password" $dir) -}}
+{{- end -}}
+{{- $commit := dict "authorName" .commit.authorName "authorEmail" .commit.authorEmail -}}
+{{- if .commit.signingKeySecretName -}}
+{{- $_ := set $commit "signingKeyFile" (printf "%s/signing/signing-key" $dir) -}}
+{{- end -}}
+{{- $r := dict "name" .name "url" .url "branch" .branch "paths" .paths "auth" $auth "commit" $commit -}}
+{{- $_ := set $cfg "repositories" (append (default list $cfg.repositories) $r) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/*
+The Secrets a service mounts, as a list of {name, secretName, items}: its NATS user's
+password (and the NATS CA), and only the credentials its stage uses (ingest: receivers; match: git; commit: git
+and the signing key). Each lands in <secretsDir>/<name>.
+*/}}
+{{- define "hoist.stageSecrets" -}}
+{{- $v := .root.Values -}}
+{{- $out := list -}}
+{{- if $v.nats.auth.enabled -}}
+{{- $out = append $out (dict "name" "nats" "secretName" (index $v.nats.auth .component).secretName) -}}
+{{- end -}}
+{{- with $v.nats.tls.caSecretName -}}
+{{- $out = append $out (dict "name" "nats-ca" "secretName" . "items" (list "ca.crt")) -}}
+{{- end -}}
+{{- if and (eq .component "ingest") $v.receiver.secretName -}}
+{{- $out = append $out (dict "name" "receivers" "secretName" $v.receiver.secretName) -}}
+{{- end -}}
+{{- if and (ne .component "ingest") $v.repository.auth.secretName -}}
+{{- $out = append $out (dict "name" "git" "secretName" $v.repository.auth.secretName) -}}
+{{- end -}}
+{{- if and (eq .component "commit") $v.repository.commit.signingKeySecretName -}}
+{{- $out = append $out (dict "name" "signing" "secretName" $v.repository.commit.signingKeySecretName) -}}
+{{- end -}}
+{{- toJson (dict "secrets" $out) -}}
+{{- end -}}

@@ -34,7 +34,7 @@ func Start(t testing.TB) *Bus {
 	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := bus.Connect(ctx, s.ClientURL(), t.Name(), 1)
+	conn, err := bus.Connect(ctx, bus.Options{URL: s.ClientURL(), Name: t.Name(), Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

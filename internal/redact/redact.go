@@ -1,4 +1,7 @@
-package config
+// Package redact takes credentials out of URLs and of messages that quote
+// them, so that no password or token reaches a log, an error or an answer.
+// It is the one definition every stage uses.
+package redact
 
 import (
 	"net/url"
@@ -20,9 +23,9 @@ var userinfoRE = regexp.MustCompile(`://[^/?#]*@`)
 // textUserinfoRE finds the credentials of URLs in free text.
 var textUserinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s"']+@`)
 
-// RedactText hides the credentials of every URL in a message (an error
+// Text hides the credentials of every URL in a message (an error
 // from a library that quotes the URL it was given), keeping ssh's user.
-func RedactText(s string) string {
+func Text(s string) string {
 	return textUserinfoRE.ReplaceAllStringFunc(s, func(m string) string {
 		scheme, _, _ := strings.Cut(m, "://")
 		if strings.EqualFold(scheme, "ssh") && !strings.Contains(m[len(scheme)+3:], ":") {
@@ -32,9 +35,9 @@ func RedactText(s string) string {
 	})
 }
 
-// RedactURL hides the password (and a token-like user name) in a URL or
+// URL hides the password (and a token-like user name) in a URL or
 // a comma-separated list of URLs, for messages and logs.
-func RedactURL(s string) string {
+func URL(s string) string {
 	if !strings.Contains(s, "@") {
 		return s
 	}
