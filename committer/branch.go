@@ -261,6 +261,9 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		c.m.rewrites.WithLabelValues(w.repo.Name, "handed_back").Add(float64(len(hs)))
 		w.log.Error().Err(err).Strs("event_ids", eventIDs(rws)).Int("rewrites", len(rws)).
 			Dur("nak_delay", longest).Msg("batch handed back to JetStream")
+		if ctx.Err() == nil {
+			c.notifyHandBack(w, rws, err, longest)
+		}
 		return
 	}
 	pushedAt := time.Now()
@@ -310,6 +313,7 @@ func (c *Committer) announce(w *writer, res Result, pushedAt time.Time) {
 	if err := bus.AnnounceHead(c.js.Conn(), head); err != nil {
 		w.log.Warn().Err(err).Msg("announce head")
 	}
+	c.notifyCommit(w, res)
 }
 
 func firstID(rw bus.Rewrite) string {
