@@ -13,6 +13,9 @@ import (
 type Config struct {
 	// Repos are the repositories whose image sites are matched.
 	Repos []Repo
+	// Notifier, when set, is told of rejected pushes, of registries that
+	// cannot be asked and of held updates (see notify.go).
+	Notifier Notifier
 	// Workers is how many push events are handled at once (default 8).
 	Workers int
 	// CompactEvery is how many fetches that changed a repository's head are
