@@ -201,11 +201,19 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		mat *matcher.Service
 		com *committer.Committer
 	)
+	notifier, err := startNotify(st, cfg, reg, log)
+	if err != nil {
+		shutdownHTTP()
+		return err
+	}
+	defer stopNotify(notifier) // after the stages stopped: their last events are sent
+	mcfg, ccfg := matcherConfig(cfg), committerConfig(cfg)
+	withNotifier(notifier, &mcfg, &ccfg)
 	if (st.match || st.commit) && len(cfg.Repositories) == 0 {
 		log.Warn().Msg("no repositories configured: nothing will be matched or committed")
 	} else {
 		if st.match {
-			if mat, err = matcher.New(matcherConfig(cfg), conn.JS, reg, log); err != nil {
+			if mat, err = matcher.New(mcfg, conn.JS, reg, log); err != nil {
 				shutdownHTTP()
 				return err
 			}
@@ -216,7 +224,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 				shutdownHTTP()
 				return err
 			}
-			if com, err = committer.New(committerConfig(cfg), conn.JS, reg, log); err != nil {
+			if com, err = committer.New(ccfg, conn.JS, reg, log); err != nil {
 				shutdownHTTP()
 				return err
 			}
