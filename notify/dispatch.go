@@ -198,7 +198,7 @@ func (n *notifier) push(ev Event) {
 	n.mu.Unlock()
 	if old != nil {
 		n.m.inc(n.name, old.Kind, outcomeDropped)
-		n.log.Warn().Str("event", string(old.Kind)).Str("event_id", old.ID).Int("queue", n.opts.QueueSize).
+		n.log.Warn().Str("event", string(old.Kind)).Str("event_id", old.ID).Int("queue_size", n.opts.QueueSize).
 			Msg("notification dropped: the notifier's queue is full")
 	}
 	select {
