@@ -68,7 +68,7 @@ const (
 	RoleDigest     Role = "digest"
 )
 
-// Shape says how a site's reference is laid out in the file (SPEC §2.1, §2.2).
+// Shape says how a site's reference is laid out in the file.
 type Shape string
 
 // Site shapes.

@@ -16,7 +16,7 @@ type Result struct {
 	Reason string
 }
 
-// ApplyRewrites re-checks rewrites against a file as it is now (SPEC §5)
+// ApplyRewrites re-checks rewrites against a file as it is now
 // and applies those that still hold. For each rewrite the site (Resource,
 // Container) must still exist and read the same repository, and Decide
 // must still approve the rewrite's tag (automated, not locked or ignored,
