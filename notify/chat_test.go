@@ -214,3 +214,27 @@ func TestNotifyChatMessagesShapedForEachService(t *testing.T) {
 		t.Fatalf("discord payload %s", body)
 	}
 }
+
+// shoutrrr's generic webhook is written generic+http(s)://: it posts the
+// text (here as its JSON template), not hoist's event JSON, which plain
+// http(s):// URLs get.
+func TestNotifyGenericShoutrrrWebhookIsNotHoists(t *testing.T) {
+	srv := newHookServer(t)
+	reg := prometheus.NewRegistry()
+	u := "generic+" + srv.URL + "/text?template=json"
+	d, err := New([]Target{{URL: u}}, fastOptions(), reg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNow(t, d)
+	d.Notify(commitEvent())
+	eventually(t, "sent", func() bool { return count(t, reg, "0-generic+http", KindCommit, outcomeSent) == 1 })
+	r := srv.requests()[0]
+	var body struct{ Title, Message, Event string }
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatalf("%s: %v", r.body, err)
+	}
+	if body.Title != Title(commitEvent()) || body.Message != Text(commitEvent()) || body.Event != "" || r.header.Get(EventHeader) != "" {
+		t.Fatalf("generic body %s, headers %v", r.body, r.header)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 
+	"github.com/nicholas-fedor/shoutrrr/pkg/format"
 	"github.com/nicholas-fedor/shoutrrr/pkg/router"
 	"github.com/nicholas-fedor/shoutrrr/pkg/types"
 	"github.com/rs/zerolog"
@@ -26,6 +28,9 @@ type chat struct {
 	scheme string
 	log    types.StdLogger
 	slots  chan struct{}
+	// title says how the title travels: in the "title" parameter, or at
+	// the head of the text for services that have no title.
+	title bool
 
 	mu  sync.Mutex
 	svc types.Service // located on the first send: matrix logs in then
@@ -37,15 +42,47 @@ func newChat(t Target, log zerolog.Logger) (*chat, error) {
 		return nil, errors.New("the url does not parse")
 	}
 	scheme, _, _ := strings.Cut(strings.ToLower(u.Scheme), "+")
-	return &chat{raw: t.URL, u: u, scheme: scheme, log: stdLogger{log: log, info: scheme == "logger", raw: t.URL, u: u}, slots: make(chan struct{}, maxAbandoned)}, nil
+	c := &chat{raw: t.URL, u: u, scheme: scheme, log: stdLogger{log: log, info: scheme == "logger", raw: t.URL, u: u}, slots: make(chan struct{}, maxAbandoned)}
+	c.title = takesTitle(scheme)
+	if scheme == "generic" {
+		// Its parameters fill its JSON template; plain text has no title.
+		c.title = u.Query().Has("template")
+	}
+	return c, nil
+}
+
+// takesTitle reports whether the service's configuration has a "title"
+// key: a service without one refuses a title parameter.
+func takesTitle(scheme string) bool {
+	var r router.ServiceRouter
+	svc, err := r.NewService(scheme)
+	if err != nil {
+		return false
+	}
+	v := reflect.ValueOf(svc)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	f := v.Elem().FieldByName("Config")
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.Type().Elem().Kind() != reflect.Struct {
+		return false
+	}
+	cfg, ok := reflect.New(f.Type().Elem()).Interface().(types.ServiceConfig)
+	if !ok {
+		return false
+	}
+	pkr := format.NewPropKeyResolver(cfg)
+	_, err = pkr.Get(types.TitleKey)
+	return err == nil
 }
 
 // message is the text and parameters sent for ev. The title goes in the
-// "title" parameter (an e-mail's subject) unless the URL sets its own; the
-// logger service has no title, so it leads the text.
+// "title" parameter (an e-mail's subject) unless the URL sets its own; a
+// service without a title (the logger, Google Chat, Zulip...) gets it at
+// the head of the text.
 func (c *chat) message(ev Event) (string, types.Params) {
 	title, text := Title(ev), Text(ev)
-	if c.scheme == "logger" {
+	if !c.title {
 		return title + "\n" + text, nil
 	}
 	q := c.u.Query()

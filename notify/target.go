@@ -100,6 +100,9 @@ func checkShoutrrr(raw string, u *url.URL) error {
 	if _, err := r.NewService(scheme); err != nil {
 		return fmt.Errorf("unknown scheme %q: write http(s):// for hoist's JSON webhook or a shoutrrr service (slack, teams, discord, matrix, smtp, generic, logger, ...)", u.Scheme)
 	}
+	if scheme == "generic" && u.Hostname() == "" {
+		return fmt.Errorf("the %s:// url has no host", u.Scheme)
+	}
 	if scheme == "matrix" {
 		var c matrix.Config
 		if err := c.SetURL(u); err != nil {

@@ -33,6 +33,7 @@ func TestNotifyURLValidation(t *testing.T) {
 		{Target{URL: "smtp://mail.example/?to=ops@example.com"}, "fromAddress missing"},
 		{Target{URL: "https://hooks.example/x", Events: []Kind{"comit"}}, `unknown event "comit"`},
 		{Target{URL: "discord://onlyatokenSECRET"}, "discord://"},
+		{Target{URL: "generic+https:///x"}, "the generic+https:// url has no host"},
 	}
 	for _, c := range bad {
 		err := c.t.Validate()
