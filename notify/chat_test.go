@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -169,7 +171,8 @@ func TestNotifyChatMessagesShapedForEachService(t *testing.T) {
 			t.Fatal(err)
 		}
 		text, params := c.message(ev)
-		if params["title"] != Title(ev) || !strings.Contains(text, "apps/api.yaml") {
+		titled := params["title"] == Title(ev) || name == "matrix" && strings.HasPrefix(text, Title(ev)+"\n")
+		if !titled || !strings.Contains(text, "apps/api.yaml") {
 			t.Errorf("%s: message %q params %v", name, text, params)
 		}
 	}
@@ -237,4 +240,48 @@ func TestNotifyGenericShoutrrrWebhookIsNotHoists(t *testing.T) {
 	if body.Title != Title(commitEvent()) || body.Message != Text(commitEvent()) || body.Event != "" || r.header.Get(EventHeader) != "" {
 		t.Fatalf("generic body %s, headers %v", r.body, r.header)
 	}
+}
+
+// Matrix through shoutrrr's matrix service against a homeserver the test
+// runs on 127.0.0.1 (its client API over http: disableTLS): the message
+// reaches the room with the title at its head, since the matrix service
+// has a title key but never sends it.
+func TestNotifyMatrixReachesTheRoom(t *testing.T) {
+	sent := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("access_token") != "syt_t0ken" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"errcode":"M_UNKNOWN_TOKEN","error":"bad token"}`)
+			return
+		}
+		switch {
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/_matrix/client/r0/join/"):
+			fmt.Fprint(w, `{"room_id":"!ops:hoist.test"}`)
+		case r.Method == http.MethodPost && r.URL.Path == "/_matrix/client/r0/rooms/!ops:hoist.test/send/m.room.message":
+			var body struct{ MsgType, Body string }
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+				t.Error(err)
+			}
+			sent <- body.Body
+			fmt.Fprint(w, `{"event_id":"$1"}`)
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := prometheus.NewRegistry()
+	d, err := New([]Target{{URL: "matrix://:syt_t0ken@" + host + "/?rooms=!ops:hoist.test&disableTLS=yes"}}, fastOptions(), reg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNow(t, d)
+	ev := commitEvent()
+	d.Notify(ev)
+	body := <-sent
+	if !strings.HasPrefix(body, Title(ev)+"\n") || !strings.Contains(body, "- apps/api.yaml: apps:deployment/api api: registry.example/team/api:1.2.3 → registry.example/team/api:1.2.4") {
+		t.Fatalf("matrix message %q", body)
+	}
+	eventually(t, "sent", func() bool { return count(t, reg, "0-matrix", KindCommit, outcomeSent) == 1 })
 }

@@ -43,13 +43,18 @@ func newChat(t Target, log zerolog.Logger) (*chat, error) {
 	}
 	scheme, _, _ := strings.Cut(strings.ToLower(u.Scheme), "+")
 	c := &chat{raw: t.URL, u: u, scheme: scheme, log: stdLogger{log: log, info: scheme == "logger", raw: t.URL, u: u}, slots: make(chan struct{}, maxAbandoned)}
-	c.title = takesTitle(scheme)
+	c.title = takesTitle(scheme) && !titleNotSent[scheme]
 	if scheme == "generic" {
 		// Its parameters fill its JSON template; plain text has no title.
 		c.title = u.Query().Has("template")
 	}
 	return c, nil
 }
+
+// titleNotSent are services whose configuration has a title that their
+// send never uses (matrix posts the body alone): they get the title in the
+// text.
+var titleNotSent = map[string]bool{"matrix": true}
 
 // takesTitle reports whether the service's configuration has a "title"
 // key: a service without one refuses a title parameter.
