@@ -197,7 +197,7 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 		outs := Match(r.idx.Load(), ev, s.times)
 		d.sites += len(outs)
 		for _, o := range outs {
-			s.m.decisions.WithLabelValues(r.Name, string(o.Decision.Code)).Inc()
+			s.m.decided(r.Name, o.Decision.Code)
 			if !o.Decision.Update {
 				log.Debug().Str("repo", r.Name).Str("file", o.Site.File).Str("resource", o.Site.Resource.String()).
 					Str("container", o.Site.Container).Str("decision", string(o.Decision.Code)).
