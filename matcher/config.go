@@ -27,6 +27,10 @@ type Config struct {
 	// fetch per gap covers them all without competing with the committer
 	// for the git server. Announcements during the gap are not lost.
 	FetchGap time.Duration
+	// ProgressEvery is how many files a full index reads between two
+	// progress lines in the log (default DefaultProgressEvery; a line is
+	// also written every 5 s).
+	ProgressEvery int
 }
 
 // Repo is one repository branch whose manifests the matcher indexes.
