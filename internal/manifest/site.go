@@ -128,6 +128,9 @@ type Site struct {
 	// ReadOnly, when not empty, says why hoist will not edit this site;
 	// Retag refuses it. The reason is also among Problems.
 	ReadOnly string
+	// Flux is set on a site marked by Flux v2 setter comments (Shape
+	// ShapeMarker); nil on Flux v1 sites.
+	Flux *FluxSite
 }
 
 // Problem is something wrong in a file that is not tied to one valid site:
