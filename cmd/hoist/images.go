@@ -113,6 +113,12 @@ func imageRows(sites []manifest.Site) []imageRow {
 			Automated: s.Policy.Automated, Locked: s.Policy.Locked, Ignored: s.Policy.Ignored,
 			Problems: append([]string{}, s.Problems...),
 		}
+		if s.Flux != nil {
+			// A Flux v2 marker site: its ImagePolicy is its filter.
+			r.Filter = markerFilter(s)
+			rows = append(rows, r)
+			continue
+		}
 		if _, err := policy.ParseFilter(s.Policy.Filter); err != nil {
 			r.Problems = append(r.Problems, err.Error()+"; not automated")
 			r.Automated = false
@@ -123,6 +129,16 @@ func imageRows(sites []manifest.Site) []imageRow {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// markerFilter is the FILTER column of a Flux v2 marker site: its
+// ImagePolicy and order ("imagepolicy:flux-system/app semver:>=1.0"), or
+// only the policy's name when it could not be resolved.
+func markerFilter(s manifest.Site) string {
+	if s.Flux.Resolved {
+		return s.Flux.Policy.Describe()
+	}
+	return "imagepolicy:" + s.Flux.Namespace + "/" + s.Flux.Name + " (unresolved)"
 }
 
 func writeImagesTable(w io.Writer, rows []imageRow, problems []manifest.Problem) {

@@ -307,8 +307,8 @@ func markerEditable(s Site) error {
 	if !s.Flux.Resolved {
 		return fmt.Errorf("%w: marker site not resolved against ImagePolicy %s/%s", ErrInvalid, s.Flux.Namespace, s.Flux.Name)
 	}
-	_, image := s.Parts[RoleImage]
-	_, tag := s.Parts[RoleTag]
+	_, image := s.Flux.Parts[RoleImage]
+	_, tag := s.Flux.Parts[RoleTag]
 	if !image && !tag {
 		return fmt.Errorf("%w: the site marks no tag and no whole image", ErrNoTagPlace)
 	}
@@ -323,9 +323,9 @@ func markerDigest(s Site) bool {
 	if s.Flux == nil {
 		return false
 	}
-	if _, ok := s.Parts[RoleDigest]; ok {
+	if _, ok := s.Flux.Parts[RoleDigest]; ok {
 		return true
 	}
-	_, ok := s.Parts[RoleImage]
+	_, ok := s.Flux.Parts[RoleImage]
 	return ok && s.Flux.Policy.ReflectsDigest()
 }

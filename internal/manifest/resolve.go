@@ -111,9 +111,9 @@ func Bind(s Site, p ImagePolicy, image string) Site {
 	if err != nil || repo.Tag != "" || repo.Digest != "" {
 		return fail(fmt.Sprintf("ImageRepository %s/%s has spec.image %q, which is not a repository name", p.RepositoryNamespace, p.RepositoryName, image))
 	}
-	_, whole := s.Parts[RoleImage]
-	_, name := s.Parts[RoleRepository]
-	if whole || name || s.Ref.Path != "" {
+	_, whole := f.Parts[RoleImage]
+	_, name := f.Parts[RoleRepository]
+	if whole || name {
 		if s.Ref.Canonical() != repo.Canonical() {
 			return fail(fmt.Sprintf("the image marked for ImagePolicy %s/%s reads %s, but its ImageRepository %s/%s is %s",
 				p.Namespace, p.Name, s.Ref.Name(), p.RepositoryNamespace, p.RepositoryName, image))
@@ -125,7 +125,7 @@ func Bind(s Site, p ImagePolicy, image string) Site {
 	f.Policy = p
 	f.Resolved = true
 	s.Policy = Policy{Automated: s.ReadOnly == ""}
-	if _, digest := s.Parts[RoleDigest]; digest && !p.ReflectsDigest() {
+	if _, digest := f.Parts[RoleDigest]; digest && !p.ReflectsDigest() {
 		return fail(fmt.Sprintf("a :digest marker needs ImagePolicy %s/%s to reflect digests (spec.digestReflectionPolicy Always or IfNotPresent)", p.Namespace, p.Name))
 	}
 	return s

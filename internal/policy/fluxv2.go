@@ -103,18 +103,22 @@ func (p *FluxPolicy) Admits(tag string) (string, bool) {
 	if !ok {
 		return "tag " + tag + " does not match filterTags.pattern " + p.Spec.Pattern, false
 	}
+	what := "tag " + tag
+	if v != tag {
+		what += " (extracted " + v + ")"
+	}
 	switch p.Spec.Order {
 	case manifest.OrderSemver:
 		ver, err := semver.NewVersion(v)
 		if err != nil {
-			return fmt.Sprintf("tag %s (%s) is not a semantic version", tag, v), false
+			return what + " is not a semantic version", false
 		}
 		if !p.constraint.Check(ver) {
-			return fmt.Sprintf("tag %s (%s) is not in range %s", tag, v, p.Spec.Range), false
+			return what + " is not in range " + p.Spec.Range, false
 		}
 	case manifest.OrderNumerical:
 		if _, err := strconv.ParseFloat(v, 64); err != nil {
-			return fmt.Sprintf("tag %s (%s) is not a number", tag, v), false
+			return what + " is not a number", false
 		}
 	}
 	return "", true
@@ -181,21 +185,9 @@ func (p *FluxPolicy) orderWord() string {
 
 // markerParts says which parts a marker site marks.
 func markerParts(site manifest.Site) (whole, tag, digest bool) {
-	_, whole = site.Parts[manifest.RoleImage]
-	_, tag = site.Parts[manifest.RoleTag]
-	_, digest = site.Parts[manifest.RoleDigest]
-	if site.Parts == nil && site.Flux != nil { // an indexed site keeps no Parts
-		for r := range site.Flux.Parts {
-			switch r {
-			case manifest.RoleImage:
-				whole = true
-			case manifest.RoleTag:
-				tag = true
-			case manifest.RoleDigest:
-				digest = true
-			}
-		}
-	}
+	_, whole = site.Flux.Parts[manifest.RoleImage]
+	_, tag = site.Flux.Parts[manifest.RoleTag]
+	_, digest = site.Flux.Parts[manifest.RoleDigest]
 	return whole, tag, digest
 }
 
@@ -227,6 +219,10 @@ func decideMarker(site manifest.Site, c Candidate) Decision {
 	if err != nil {
 		return skip(CodeInvalidFilter, err.Error())
 	}
+	// From here on every reason names the policy it was decided by.
+	skip = func(code Code, reason string) Decision {
+		return Decision{Code: code, Current: cur, Reason: reason + " (" + site.Flux.Policy.Describe() + ")"}
+	}
 	if c.Tag == "" {
 		return skip(CodeNoTag, "the push carries no tag (digest-only push)")
 	}
@@ -234,7 +230,7 @@ func decideMarker(site manifest.Site, c Candidate) Decision {
 		return skip(CodeExcludedTag, "tag "+c.Tag+" is a signature/attestation tag")
 	}
 	if why, ok := p.Admits(c.Tag); !ok {
-		return skip(CodeFilterMismatch, why+" ("+site.Flux.Policy.Describe()+")")
+		return skip(CodeFilterMismatch, why)
 	}
 	// A :digest marker, or a whole image under a policy reflecting
 	// digests, takes the pushed digest (Flux writes name:tag@digest).
