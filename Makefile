@@ -16,7 +16,7 @@ HELM_VERSION       := v3.22.0
 
 export HOIST_TOOLS := $(TOOLS)
 
-.PHONY: build run test test-deploy test-short bench chaos fuzz vet fmt-check tools image clean
+.PHONY: build run test test-deploy test-fluxv2diff test-short bench chaos fuzz vet fmt-check tools image clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hoist
@@ -26,13 +26,17 @@ run: build
 	./scripts/run-example.sh
 
 ## test: everything, including the real-registry and real-git end-to-end tests.
-test: tools vet fmt-check test-deploy
+test: tools vet fmt-check test-deploy test-fluxv2diff
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 ## test-deploy: Dockerfile, Kubernetes manifests, Helm chart and operations docs (own module: deploy/go.mod).
 test-deploy: tools
 	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+## test-fluxv2diff: Flux v2's own setter code and hoist on the same fixtures (own module: fluxv2diff/go.mod).
+test-fluxv2diff:
+	cd fluxv2diff && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-short: unit tests only, no external programs.
 test-short:
