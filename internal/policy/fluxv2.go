@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
@@ -109,7 +110,7 @@ func (p *FluxPolicy) Admits(tag string) (string, bool) {
 	}
 	switch p.Spec.Order {
 	case manifest.OrderSemver:
-		ver, err := semver.NewVersion(v)
+		ver, err := fluxVersion(v)
 		if err != nil {
 			return what + " is not a semantic version", false
 		}
@@ -137,11 +138,11 @@ func (p *FluxPolicy) Later(a, b string) bool {
 	}
 	switch p.Spec.Order {
 	case manifest.OrderSemver:
-		x, err := semver.NewVersion(av)
+		x, err := fluxVersion(av)
 		if err != nil {
 			return false
 		}
-		y, err := semver.NewVersion(bv)
+		y, err := fluxVersion(bv)
 		if err != nil {
 			return true
 		}
@@ -164,6 +165,16 @@ func (p *FluxPolicy) Later(a, b string) bool {
 		return av < bv
 	}
 	return av > bv
+}
+
+// fluxVersion parses a version as Flux's semver policy does: Masterminds
+// semver (a v prefix and leading zeros allowed), but only with all three
+// of major, minor and patch written (5.0 and 7 are not versions to Flux).
+func fluxVersion(v string) (*semver.Version, error) {
+	if len(strings.SplitN(v, ".", 3)) != 3 {
+		return nil, semver.ErrInvalidSemVer
+	}
+	return semver.NewVersion(v)
 }
 
 // orderWord describes the order for reasons.

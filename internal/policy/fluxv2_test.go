@@ -63,6 +63,8 @@ func TestFluxV2PolicyDecisions(t *testing.T) {
 		{"semver v prefix", semver, "5.1.0", "v5.2.0", CodeUpdate},
 		{"semver equal version other spelling", semver, "5.1.0", "v5.1.0", CodeNotNewer},
 		{"semver current not a version", semver, "main", "5.0.0", CodeUpdate},
+		{"semver needs three parts", semver, "5.0.0", "5.1", CodeFilterMismatch},
+		{"semver leading zeros", manifest.ImagePolicy{Order: manifest.OrderSemver, Range: ">=2025.1.1"}, "2025.01.02", "2025.02.03", CodeUpdate},
 		{"same tag", semver, "5.1.0", "5.1.0", CodeSame},
 		{"alphabetical later", alpha, "2024-01-b", "2024-01-c", CodeUpdate},
 		{"alphabetical earlier", alpha, "2024-01-b", "2024-01-a", CodeNotNewer},
