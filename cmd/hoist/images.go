@@ -116,6 +116,9 @@ func imageRows(sites []manifest.Site) []imageRow {
 		if s.Flux != nil {
 			// A Flux v2 marker site: its ImagePolicy is its filter.
 			r.Filter = markerFilter(s)
+			if s.Ref.Path == "" { // only a tag is marked and no ImageRepository names the image
+				r.Image = "(unknown)" + r.Image
+			}
 			rows = append(rows, r)
 			continue
 		}
