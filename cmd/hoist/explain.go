@@ -19,7 +19,7 @@ func init() {
 	register("explain", "say what a push of IMAGE would do to each site (--write: do it)", runExplain)
 }
 
-// explainRow is one site in `hoist explain --output json` (SPEC §8).
+// explainRow is one site in `hoist explain --output json`: the fields docs/cli.md documents.
 type explainRow struct {
 	File      string `json:"file"`
 	Line      int    `json:"line"`

@@ -21,7 +21,7 @@ func init() {
 	register("images", "list the image sites hoist finds, with filters, automation and problems", runImages)
 }
 
-// imageRow is one container in `hoist images --output json` (SPEC §8).
+// imageRow is one container in `hoist images --output json`: the fields docs/cli.md documents.
 type imageRow struct {
 	File      string   `json:"file"`
 	Line      int      `json:"line"`
@@ -77,7 +77,7 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		// File-level problems belong to no container: they go to stderr so
-		// stdout stays the array SPEC §8 describes.
+		// stdout stays the array of rows docs/cli.md describes.
 		for _, p := range problems {
 			fmt.Fprintf(stderr, "warning: %s\n", p)
 		}
@@ -103,7 +103,8 @@ func countProblems(rows []imageRow, problems []manifest.Problem) int {
 }
 
 // imageRows turns sites into rows, adding each filter's own problem: a
-// container with an invalid filter is reported and not automated (SPEC §2.4).
+// container with an invalid filter is reported and not automated (Flux v1 would
+// have matched every tag, silently).
 func imageRows(sites []manifest.Site) []imageRow {
 	rows := make([]imageRow, 0, len(sites))
 	for _, s := range sites {

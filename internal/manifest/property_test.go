@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// checkEdit is SPEC §5's edit property for site i of data: Retag it to
+// checkEdit is the edit property for site i of data: Retag it to
 // tag/digest and Apply; then the site reads the new value, every other
 // site reads what it did, the edit touched only scalars of that site, and
 // every byte outside the replaced spans is identical. It returns Retag's

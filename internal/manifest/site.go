@@ -68,7 +68,8 @@ const (
 	RoleDigest     Role = "digest"
 )
 
-// Shape says how a site's reference is laid out in the file (SPEC §2.1, §2.2).
+// Shape says how a site's reference is laid out in the file: the HelmRelease
+// values shapes, workload containers, and Flux v2 markers (docs/manifests.md).
 type Shape string
 
 // Site shapes.

@@ -8,7 +8,8 @@ import (
 
 // verify applies reps to a copy of data and parses the site's document
 // again: site s must read next, and every other site of the document what
-// it read before (SPEC §5's edit property, checked on every edit).
+// it read before (the edit property: an edit changes its own site and
+// nothing else a reader of the document sees; checked on every edit).
 func verify(data []byte, reps []Replacement, s Site, next imageref.Reference) error {
 	out, err := Apply(data, reps)
 	if err != nil {

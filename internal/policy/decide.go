@@ -77,7 +77,7 @@ func Excluded(tag string, f Filter) string {
 	return ""
 }
 
-// Decide says whether a push of candidate c should update site (SPEC §4):
+// Decide says whether a push of candidate c should update site:
 // policy, excluded tags, filter, newer-never-older, same value, digests.
 // A Flux v2 marker site is decided by its ImagePolicy instead (see
 // decideMarker). A site the parser marked read-only is skipped when it would otherwise

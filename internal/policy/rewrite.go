@@ -16,12 +16,14 @@ type Result struct {
 	Reason string
 }
 
-// ApplyRewrites re-checks rewrites against a file as it is now (SPEC §5)
-// and applies those that still hold. For each rewrite the site (Resource,
-// Container) must still exist and read the same repository, and Decide
-// must still approve the rewrite's tag (automated, not locked or ignored,
-// valid filter, newer than what the file holds now). Several rewrites for
-// one site yield one winner (Newer). Re-applying an applied rewrite is a
+// ApplyRewrites re-checks rewrites against a file as it is now, so a
+// person's commit at the head always wins, and applies those that still
+// hold. For each rewrite the site (Resource, Container) must still exist and
+// read the same repository, and Decide must still approve the rewrite's tag
+// (automated, not locked or ignored, valid filter, newer than what the file
+// holds now; for a Flux v2 marker site, later in the order of the ImagePolicy
+// the rewrite carries). Several rewrites for one site yield one winner
+// (Newer, or MarkerNewer for a marker site). Re-applying an applied rewrite is a
 // no-op (Applied false, Reason "already at ..."). The edits are byte-precise
 // (manifest.Retag, manifest.Apply); data is returned unchanged when nothing
 // applies. An error means the edits could not be combined; the results then
