@@ -141,7 +141,7 @@ func TestFluxExample(t *testing.T) {
 
 // TestChartValuesSchema checks that values.schema.json turns mistakes into errors
 // instead of silently ignored values: a misspelt key, and a numeric image tag (which
-// hoist would not detect as a tag, SPEC §2.1).
+// hoist would not detect as a tag: an unquoted number is not a string).
 func TestChartValuesSchema(t *testing.T) {
 	helm := tool(t, "helm")
 	for _, tt := range []struct {

@@ -116,7 +116,7 @@ func withoutEnv(env []string, names ...string) []string {
 	return out
 }
 
-// imageRow is the part of `hoist images --output json` this test reads (SPEC §8).
+// imageRow is the part of `hoist images --output json` this test reads.
 type imageRow struct {
 	File      string   `json:"file"`
 	Line      int      `json:"line"`

@@ -179,7 +179,7 @@ func (p *pipeline) waitEvent(id string) {
 	}
 }
 
-// TestBenchReportPipeline measures the whole pipeline (SPEC issue 5):
+// TestBenchReportPipeline measures the whole pipeline:
 // webhook-to-commit latency with window 0 on a 10,000-file repository, a
 // burst of 1,000 pushes in one second with the default window, and the
 // memory of hoist serve with that repository indexed.

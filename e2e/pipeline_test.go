@@ -87,7 +87,8 @@ func randomDigest() string {
 }
 
 // TestPipeline pushes images with crane to a real registry that notifies
-// hoist serve, and checks every decision of SPEC §4 in the commits the git
+// hoist serve, and checks every update decision (never older, filters, locks,
+// excluded tags, batches) in the commits the git
 // binary reads back.
 func TestPipeline(t *testing.T) {
 	if testing.Short() {

@@ -189,7 +189,7 @@ func TestScaleOut(t *testing.T) {
 		t.FailNow()
 	}
 
-	scaleSettleAndCheck(t, repo, js, all, seed, unique, start)
+	scaleSettleAndCheck(t, repo, js, all, seed, unique, true, start)
 	t.Logf("%6.1fs history checked", time.Since(start).Seconds())
 
 	// Graceful shutdown: SIGTERM to all at once, and each process exits 0.
@@ -210,10 +210,11 @@ func TestScaleOut(t *testing.T) {
 // scaleSettleAndCheck waits until every site is at its newest tag at the head and
 // both streams are empty — every push handled and every rewrite acknowledged,
 // including those redelivered after the kills (which must then have been no-ops) —
-// then checks that JetStream stored each of the unique distinct pushes exactly once
-// and that git's history is linear, fast-forward only, intact, and holds every change
-// exactly once. A process in procs that exits on its own fails the test.
-func scaleSettleAndCheck(t *testing.T, repo *testgit.Repo, js jetstream.JetStream, procs []*scaleProc, seed string, unique int, start time.Time) {
+// then checks that JetStream stored each of the unique distinct pushes (exactly once
+// when storedOnce) and that git's history is linear, fast-forward only, intact, and
+// holds every change exactly once. A process in procs that exits on its own fails the
+// test.
+func scaleSettleAndCheck(t *testing.T, repo *testgit.Repo, js jetstream.JetStream, procs []*scaleProc, seed string, unique int, storedOnce bool, start time.Time) {
 	t.Helper()
 	want := map[string]string{}
 	for _, s := range scaleSiteNames() {
@@ -277,8 +278,13 @@ func scaleSettleAndCheck(t *testing.T, repo *testgit.Repo, js jetstream.JetStrea
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State.LastSeq != uint64(unique) {
+	switch {
+	case storedOnce && info.State.LastSeq != uint64(unique):
 		t.Errorf("stream %s stored %d push events, want the %d distinct pushes", bus.PushStream, info.State.LastSeq, unique)
+	case info.State.LastSeq < uint64(unique):
+		t.Errorf("stream %s stored %d push events, fewer than the %d distinct pushes", bus.PushStream, info.State.LastSeq, unique)
+	default:
+		t.Logf("stream %s stored %d push events for %d distinct pushes", bus.PushStream, info.State.LastSeq, unique)
 	}
 
 	// Git: linear, fast-forward only, intact, and every change exactly once.

@@ -83,7 +83,7 @@ func TestImagesJSON(t *testing.T) {
 	if len(rows) != 15 {
 		t.Fatalf("%d rows, want 15", len(rows))
 	}
-	// SPEC §8's fields, with their JSON types.
+	// The documented fields, with their JSON types.
 	for _, key := range []string{"file", "line", "resource", "container", "image", "filter", "automated", "locked", "problems"} {
 		if _, ok := rows[0][key]; !ok {
 			t.Errorf("row has no %q: %v", key, rows[0])

@@ -52,6 +52,11 @@ func (c *Config) check(d *decoder) {
 			c.checkRepository(d, fmt.Sprintf("repositories[%d]", i), r, repos, targets)
 		}
 	}
+	if c.stages&notifyStages != 0 {
+		for i, n := range c.Notify {
+			c.checkNotify(d, fmt.Sprintf("notify[%d]", i), n)
+		}
+	}
 }
 
 func (c *Config) checkTop(d *decoder) {

@@ -28,6 +28,8 @@ type Config struct {
 	Receivers []Receiver `yaml:"receivers"`
 	// Repositories are the GitOps repositories watched and committed to.
 	Repositories []Repository `yaml:"repositories"`
+	// Notify are the targets told of commits, holds, failures and rejected pushes.
+	Notify []Notify `yaml:"notify"`
 
 	// file is the path the config was read from; lines maps a key path
 	// ("receivers[0].kind") to its line, for mistakes found after decoding;

@@ -1,8 +1,8 @@
 // Package gitopsgen writes a synthetic GitOps repository for benchmarks and
 // end-to-end tests: HelmRelease files in nested folders using every image
-// shape of SPEC §2.1 (plain string, split image/tag, registry keys, image
+// shape hoist detects in a HelmRelease (plain string, split image/tag, registry keys, image
 // mappings, aliases by annotation, digests), with policies and filters of
-// every kind, some workloads (SPEC §2.2) and some files of broken YAML.
+// every kind, some workloads and some files of broken YAML.
 //
 // The output depends only on (n, seed). Generate(dir, 10000, 1) is the
 // repository `make bench` indexes.
@@ -122,7 +122,7 @@ func (g *gen) repo(file int, container string) string {
 	return r
 }
 
-// tag returns a tag string that is always read as a string (SPEC §2.1).
+// tag returns a tag that YAML always reads as a string (never a bare number).
 func (g *gen) tag() string {
 	switch g.rng.IntN(4) {
 	case 0:
@@ -231,7 +231,7 @@ func writeFilter(b *strings.Builder, key, pattern string) {
 	fmt.Fprintf(b, "    %s: '%s'\n", key, strings.ReplaceAll(pattern, "'", "''"))
 }
 
-// shape writes one detected image in one of the shapes of SPEC §2.1.
+// shape writes one detected image in one of the shapes of a HelmRelease's values.
 func (g *gen) shape(b *strings.Builder, in, repo string) {
 	tag := g.tag()
 	host, path := imageref.SplitHost(repo)

@@ -8,7 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Annotation prefixes (SPEC §2.1, §2.3). fluxcd.io/ and flux.weave.works/
+// Annotation prefixes of Flux v1's policies. fluxcd.io/ and flux.weave.works/
 // are equivalent.
 const (
 	prefixFlux       = "fluxcd.io"

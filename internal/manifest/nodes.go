@@ -33,7 +33,7 @@ func isMap(n *yaml.Node) bool {
 	return n != nil && n.Kind == yaml.MappingNode
 }
 
-// isStr reports whether n is a string scalar in the sense of SPEC §2.1: the
+// isStr reports whether n is a string scalar, as Flux v1 reads one: the
 // YAML resolved tag is !!str, or it is a plain scalar that merely looks like
 // a timestamp (2021-01-01), which Flux v1 read as a string too.
 func isStr(n *yaml.Node) bool {

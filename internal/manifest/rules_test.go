@@ -23,7 +23,7 @@ func indent(s, by string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// TestRules states each detection rule of SPEC §2 on a minimal document:
+// TestRules states each detection rule on a minimal document:
 // the sites found ("container=reference", in order, "!" marking read-only)
 // and a fragment of every problem reported.
 func TestRules(t *testing.T) {

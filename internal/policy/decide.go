@@ -18,7 +18,7 @@ type Candidate struct {
 }
 
 // TagTimes supplies the first-seen time of a repository's tags, so glob and
-// regexp filters can order tags by push time (SPEC §4 step 3). canonicalRepo
+// regexp filters can order tags by push time. canonicalRepo
 // is imageref.Canonical of the repository. A nil TagTimes means no history:
 // a pushed tag then counts as the newest.
 type TagTimes interface {
@@ -150,7 +150,8 @@ func decide(site manifest.Site, c Candidate, times TagTimes) Decision {
 }
 
 // newer reports whether candidate c is newer than the current reference
-// under filter f (SPEC §4 step 3), with the reason either way.
+// under filter f (semver order, or push order for glob and regexp), with the
+// reason either way.
 func newer(f Filter, cur imageref.Reference, c Candidate, times TagTimes) (string, bool) {
 	if cur.Tag == "" {
 		return "current image has no tag; " + c.Tag + " matches " + f.String(), true
@@ -207,7 +208,7 @@ func pushTime(c Candidate, canon string, times TagTimes) time.Time {
 }
 
 // Newer reports whether candidate a should win over b when both are
-// approved for the same site in one batch (SPEC §4.1). Semver filters order
+// approved for the same site in one batch. Semver filters order
 // by version; glob and regexp filters by push time. Ties go to the lexically
 // smaller tag (as Flux v1); the same tag pushed twice goes to the later push.
 func Newer(f Filter, a, b Candidate) bool {

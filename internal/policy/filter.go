@@ -1,6 +1,6 @@
 // Package policy decides whether a pushed image tag should replace the one an
-// image site holds (SPEC §4), and re-checks approved rewrites against a file
-// before they are written (SPEC §5). It is pure: values in, decisions out.
+// image site holds (never older), and re-checks approved rewrites against a
+// file before they are written (a person's commit wins). It is pure: values in, decisions out.
 package policy
 
 import (
@@ -49,7 +49,7 @@ type Filter struct {
 	re         *regexp.Regexp
 }
 
-// Prefixes a filter pattern may start with (SPEC §2.3).
+// Prefixes a filter pattern may start with; a bare pattern is a glob.
 const (
 	globPrefix      = "glob:"
 	semverPrefix    = "semver:"
@@ -57,7 +57,7 @@ const (
 	regexpAltPrefix = "regex:"
 )
 
-// tagChars are the characters a tag may hold (SPEC §3); a glob needing any
+// tagChars are the characters a tag may hold; a glob needing any
 // other character can never match.
 const tagChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
@@ -66,7 +66,8 @@ const tagChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // tag can contain whitespace, so "glob: *" means "glob:*"; Flux v1 would have
 // read it as a glob that matches nothing). An invalid semver constraint or
 // regexp, an empty pattern after a prefix, or a glob that can never match a
-// tag is an error: SPEC §2.4 says such a container is not automated.
+// tag is an error: a container with an invalid filter is not automated
+// (Flux v1 would have matched every tag).
 func ParseFilter(pattern string) (Filter, error) {
 	f := Filter{Raw: pattern}
 	p := strings.TrimSpace(pattern)
