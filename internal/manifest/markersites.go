@@ -119,9 +119,36 @@ func (d *doc) markerSites() []Site {
 	d.resource = ""
 	sites := make([]Site, 0, len(groups))
 	for _, g := range groups {
-		sites = append(sites, d.markerSite(g))
+		for _, g := range splitRepeated(g) {
+			sites = append(sites, d.markerSite(g))
+		}
 	}
 	return sites
+}
+
+// splitRepeated keeps a group whole when each part is marked once in it
+// and the whole image is not marked beside its parts; otherwise (two tags
+// of one policy in one mapping, say) which name belongs with which tag
+// cannot be told, so each marked scalar is a site of its own, keyed by its
+// own path. Flux sets them all.
+func splitRepeated(g *markerGroup) []*markerGroup {
+	seen := map[MarkerPart]bool{}
+	repeated := false
+	for _, it := range g.items {
+		repeated = repeated || seen[it.m.Part]
+		seen[it.m.Part] = true
+	}
+	if seen[PartImage] && len(seen) > 1 {
+		repeated = true
+	}
+	if !repeated {
+		return []*markerGroup{g}
+	}
+	out := make([]*markerGroup, 0, len(g.items))
+	for _, it := range g.items {
+		out = append(out, &markerGroup{res: g.res, ns: g.ns, name: g.name, path: it.field, items: []markerScalar{it}})
+	}
+	return out
 }
 
 // markerResource names the resource a marked field belongs to; a
@@ -234,12 +261,6 @@ func (d *doc) markerSite(g *markerGroup) Site {
 	for _, it := range g.items {
 		role := markerRole[it.m.Part]
 		sc := d.scalar(it.node, it.parent)
-		if prev, dup := s.Parts[role]; dup {
-			msg := fmt.Sprintf("%s is marked %q too, like line %d in the same mapping; only the first is set", it.field, it.m.String(), prev.Line)
-			d.problem(it.node.Line, "%s", msg)
-			s.Problems = append(s.Problems, msg)
-			continue
-		}
 		s.Parts[role] = sc
 		s.Flux.Parts[role] = it.m.Part
 		if s.Line == 0 || sc.Line < s.Line {
@@ -251,12 +272,6 @@ func (d *doc) markerSite(g *markerGroup) Site {
 			s.ReadOnly = why
 			s.Problems = append(s.Problems, why)
 		}
-	}
-	_, whole := s.Parts[RoleImage]
-	_, tag := s.Parts[RoleTag]
-	_, name := s.Parts[RoleRepository]
-	if whole && (tag || name) {
-		ro(fmt.Sprintf("policy %s/%s marks the whole image and its parts in one mapping; mark either the image or its name and tag", g.ns, g.name))
 	}
 	for _, r := range []Role{RoleImage, RoleRepository, RoleTag, RoleDigest} {
 		sc, ok := s.Parts[r]
