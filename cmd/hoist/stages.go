@@ -8,6 +8,7 @@ import (
 	"github.com/hoist-gitops/hoist/committer"
 	"github.com/hoist-gitops/hoist/ingest"
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/gitauth"
 	"github.com/hoist-gitops/hoist/internal/suggest"
 	"github.com/hoist-gitops/hoist/matcher"
 )
@@ -127,13 +128,19 @@ func matcherRepo(r config.Repository) matcher.Repo {
 		FetchInterval: r.FetchInterval,
 		Exclude:       r.Exclude,
 		GitTimeout:    r.GitTimeout,
-		Auth: matcher.Auth{
-			Username:         r.Auth.Username,
-			Password:         r.Auth.Password,
-			SSHKeyFile:       r.Auth.SSHKeyFile,
-			SSHKeyPassphrase: r.Auth.SSHKeyPassphrase,
-			KnownHostsFile:   r.Auth.KnownHostsFile,
-		},
+		Auth:          gitCredentials(r.Auth),
+	}
+}
+
+// gitCredentials maps a repository's auth onto the credentials both the
+// matcher (fetching) and the committer (fetching and pushing) use.
+func gitCredentials(a config.Auth) gitauth.Credentials {
+	return gitauth.Credentials{
+		Username:         a.Username,
+		Password:         a.Password,
+		SSHKeyFile:       a.SSHKeyFile,
+		SSHKeyPassphrase: a.SSHKeyPassphrase,
+		KnownHostsFile:   a.KnownHostsFile,
 	}
 }
 
@@ -154,13 +161,7 @@ func committerRepo(r config.Repository) committer.Repo {
 		Branch:     r.Branch,
 		PushBranch: r.PushBranch,
 		GitTimeout: r.GitTimeout,
-		Auth: committer.Auth{
-			Username:         r.Auth.Username,
-			Password:         r.Auth.Password,
-			SSHKeyFile:       r.Auth.SSHKeyFile,
-			SSHKeyPassphrase: r.Auth.SSHKeyPassphrase,
-			KnownHostsFile:   r.Auth.KnownHostsFile,
-		},
+		Auth:       gitCredentials(r.Auth),
 		Commit: committer.Commit{
 			AuthorName:           r.Commit.AuthorName,
 			AuthorEmail:          r.Commit.AuthorEmail,
