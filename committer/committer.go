@@ -23,6 +23,7 @@ type Committer struct {
 	js      jetstream.JetStream
 	log     zerolog.Logger
 	m       *metrics
+	prm     *prMetrics
 	writers []*writer
 }
 
@@ -33,6 +34,9 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		return nil, errors.New("committer: no JetStream")
 	}
 	c := &Committer{cfg: cfg, js: js, log: log.With().Str("component", "committer").Logger(), m: newMetrics(reg)}
+	if cfg.pullRequests() {
+		c.prm = newPRMetrics(reg)
+	}
 	seen := map[string]bool{}
 	for _, r := range cfg.Repos {
 		if seen[r.Name] {
@@ -43,6 +47,7 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		if err != nil {
 			return nil, fmt.Errorf("committer: %w", err)
 		}
+		w.prm = c.prm
 		c.writers = append(c.writers, w)
 	}
 	return c, nil

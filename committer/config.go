@@ -52,6 +52,9 @@ type Repo struct {
 	Commit Commit
 	// GitTimeout bounds every git call to this remote; 0: Config.GitTimeout.
 	GitTimeout time.Duration
+	// PullRequest, when set, proposes the updates as pull requests instead
+	// of committing to Branch.
+	PullRequest *PullRequest
 }
 
 // Auth is how the committer authenticates to the remote.
@@ -175,6 +178,11 @@ func (r Repo) Validate() error {
 	}
 	if err := CheckMessageTemplate(r.Commit.MessageTemplate); err != nil {
 		return fmt.Errorf("repository %s: messageTemplate: %w", r.Name, err)
+	}
+	if r.PullRequest != nil {
+		if err := r.PullRequest.validate(r); err != nil {
+			return fmt.Errorf("repository %s: %w", r.Name, err)
+		}
 	}
 	return nil
 }
