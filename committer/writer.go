@@ -114,7 +114,7 @@ func newWriter(repo Repo, cfg Config, m *metrics, log zerolog.Logger) (*writer, 
 	}
 	author, committer := repo.Commit.identities()
 	return &writer{
-		pr: pr,
+		pr:   pr,
 		repo: repo, rem: rem, clone: clone, edit: cfg.Editor, retry: cfg.Retry.withDefaults(), m: m,
 		failpoint: cfg.Failpoint, log: log,
 		params: commitParams{

@@ -136,4 +136,3 @@ func (g *githubClient) Automerge(ctx context.Context, number int64) error {
 	}
 	return nil
 }
-

@@ -127,4 +127,3 @@ func TestDefaultAPIURLAndRepoPath(t *testing.T) {
 		t.Error("a URL without an owner was accepted")
 	}
 }
-
