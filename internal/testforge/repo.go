@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
@@ -60,7 +61,22 @@ func (g *Gitea) NewRepo(t testing.TB, name string, files map[string]string) *Rep
 	testgit.Git(t, dir, "add", "-A")
 	testgit.Git(t, dir, "commit", "--quiet", "-m", "Seed")
 	testgit.Git(t, dir, "push", "--quiet", r.AuthURL(), "main")
-	return r
+	// Gitea notes that the repository is no longer empty (and so allows
+	// pull requests) when its push hook has run.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var info struct {
+			Empty bool `json:"empty"`
+		}
+		g.API(t, "GET", "/repos/"+User+"/"+name, nil, &info, http.StatusOK)
+		if !info.Empty {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gitea still calls %s empty a minute after the push", name)
+		}
+		time.Sleep(20 * time.Millisecond) // polling an external server's state, with a deadline
+	}
 }
 
 // AuthURL is the git URL with the admin's credentials in it (for the git binary).

@@ -1,0 +1,289 @@
+package committer
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/testforge"
+	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// giteaRepo is a repository on the test Gitea seeded with n automated apps.
+func giteaRepo(t *testing.T, g *testforge.Gitea, name string, n int) *testforge.Repo {
+	t.Helper()
+	files := map[string]string{"README.md": "GitOps\n"}
+	for i := range n {
+		files[appFile(i)] = deployment(appName(i), "registry.example/"+appName(i)+":1.0.0")
+	}
+	return g.NewRepo(t, name, files)
+}
+
+// prRepo is the committer's configuration of r in pull-request mode, the
+// one forge token serving git and the API.
+func prRepo(g *testforge.Gitea, r *testforge.Repo) Repo {
+	return Repo{
+		Name: "gitops", URL: r.URL, Branch: "main",
+		Auth: Auth{Username: testforge.User, Password: g.Token},
+		PullRequest: &PullRequest{
+			Provider: "gitea", APIURL: g.APIURL, Token: g.Token, Labels: []string{"hoist"},
+		},
+	}
+}
+
+func commitPR(t *testing.T, w *writer, rws ...bus.Rewrite) Result {
+	t.Helper()
+	res, err := w.commit(context.Background(), rws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func openPRs(prs []testforge.PR) []testforge.PR {
+	var out []testforge.PR
+	for _, p := range prs {
+		if p.State == "open" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// gitParent is the first parent of rev in a working copy.
+func gitParent(t *testing.T, dir, rev string) string {
+	t.Helper()
+	return strings.TrimSpace(testgit.Git(t, dir, "rev-parse", rev+"^"))
+}
+
+// Items 1-3 and 4 against a real Gitea: one branch and one open pull
+// request per image; a newer tag updates the same branch and pull request
+// (title and body follow); a person's commit on hoist's branch is kept; a
+// merged pull request is never reopened (the next update opens a new one
+// from the tracked head); hoist closes its own pull request when the
+// tracked branch already has the value.
+func TestPullRequestLifecycleOnGitea(t *testing.T) {
+	g := testforge.StartGitea(t)
+	r := giteaRepo(t, g, "gitops", 2)
+	mainHead := r.Head(t, "main")
+	w := newTestWriter(t, prRepo(g, r))
+	const branch = "hoist/registry.example/app0"
+
+	// One pull request per image.
+	res := commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1"), appRewrite("gitops", 1, "1.0.0", "2.0.0", "ev-2"))
+	if len(res.PRs) != 2 || res.PRs[0].Action != PROpened || res.PRs[1].Action != PROpened || res.PRs[0].Branch != branch {
+		t.Fatalf("first batch: %+v, want two pull requests opened", res.PRs)
+	}
+	if r.Head(t, "main") != mainHead {
+		t.Fatal("pull-request mode pushed to the tracked branch")
+	}
+	prs := r.PullRequests(t)
+	if len(prs) != 2 {
+		t.Fatalf("pull requests %+v, want 2", prs)
+	}
+	first := res.PRs[0].PR
+	pr := findPR(t, prs, first.Number)
+	if pr.Head.Ref != branch || pr.Base.Ref != "main" || pr.Title != "Update registry.example/app0 to 1.1.0" ||
+		len(pr.Labels) != 1 || pr.Labels[0].Name != "hoist" || pr.URL != first.URL {
+		t.Fatalf("pull request %+v", pr)
+	}
+	for _, want := range []string{"`apps/app0.yaml`", "`apps:deployment/app0`", "`app`", "`registry.example/app0:1.0.0` → `registry.example/app0:1.1.0`", "ev-1", "### Checks"} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	if got := r.Show(t, branch, appFile(0)); !strings.Contains(got, "registry.example/app0:1.1.0") {
+		t.Fatalf("branch file:\n%s", got)
+	}
+	if msg := testgit.Git(t, r.Clone(t, branch), "log", "-1", "--format=%B"); !strings.HasPrefix(msg, "Update images\n") || !strings.Contains(msg, "Hoist-Event-Ids: ev-1") {
+		t.Fatalf("the commit message changed in pull-request mode:\n%s", msg)
+	}
+
+	// A newer tag: the same branch and pull request, title and body follow.
+	newer := appRewrite("gitops", 0, "1.0.0", "1.2.0", "ev-3")
+	res = commitPR(t, w, newer)
+	if len(res.PRs) != 1 || res.PRs[0].Action != PRUpdated || res.PRs[0].PR.Number != first.Number || res.PRs[0].Commit.IsZero() {
+		t.Fatalf("newer tag: %+v, want the same pull request updated with a commit", res.PRs)
+	}
+	pr = findPR(t, r.PullRequests(t), first.Number)
+	if pr.Title != "Update registry.example/app0 to 1.2.0" || !strings.Contains(pr.Body, "`registry.example/app0:1.0.0` → `registry.example/app0:1.2.0`") || strings.Contains(pr.Body, ":1.1.0`") {
+		t.Fatalf("updated pull request %q:\n%s", pr.Title, pr.Body)
+	}
+	if n := len(openPRs(r.PullRequests(t))); n != 2 {
+		t.Fatalf("%d open pull requests, want still 2", n)
+	}
+	// Redelivered: nothing changes.
+	res = commitPR(t, w, newer)
+	if len(res.PRs) != 1 || res.PRs[0].Action != PRUnchanged || !res.PRs[0].Commit.IsZero() {
+		t.Fatalf("redelivery: %+v, want the pull request unchanged", res.PRs)
+	}
+
+	// A person's commit on hoist's branch is kept; hoist adds on top.
+	person := r.Clone(t, branch)
+	testgit.Git(t, person, "commit", "--quiet", "--allow-empty", "-m", "Note from a person")
+	testgit.Git(t, person, "push", "--quiet", "origin", branch)
+	theirs := r.Head(t, branch)
+	res = commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.3.0", "ev-4"))
+	if len(res.PRs) != 1 || res.PRs[0].PR.Number != first.Number {
+		t.Fatalf("after a person's commit: %+v, want the same pull request", res.PRs)
+	}
+	testgit.Git(t, person, "pull", "--quiet", "--ff-only", "origin", branch)
+	if gitParent(t, person, "HEAD") != theirs {
+		t.Fatal("hoist did not add on top of the person's commit")
+	}
+
+	// Merged through the API: never reopened; the next update opens a new
+	// pull request on a branch started from the tracked head.
+	r.Merge(t, first.Number)
+	merged := r.Head(t, "main")
+	res = commitPR(t, w, appRewrite("gitops", 0, "1.3.0", "1.4.0", "ev-5"))
+	if len(res.PRs) != 1 || res.PRs[0].Action != PROpened || res.PRs[0].PR.Number == first.Number || res.PRs[0].Branch != branch {
+		t.Fatalf("after the merge: %+v, want a new pull request on %s", res.PRs, branch)
+	}
+	second := res.PRs[0].PR
+	if pr := findPR(t, r.PullRequests(t), first.Number); !pr.Merged {
+		t.Fatalf("the merged pull request is %+v", pr)
+	}
+	fresh := r.Clone(t, branch)
+	if gitParent(t, fresh, "HEAD") != merged {
+		t.Fatalf("the new branch starts at %s, want the tracked head %s", gitParent(t, fresh, "HEAD"), merged)
+	}
+
+	// The tracked branch gets the value another way: hoist closes its pull
+	// request with a comment instead of proposing it.
+	main := r.Clone(t, "main")
+	file := main + "/" + appFile(0)
+	data := strings.Replace(readFile(t, file), "registry.example/app0:1.3.0", "registry.example/app0:1.5.0", 1)
+	writeTestFile(t, file, data)
+	testgit.Git(t, main, "commit", "--quiet", "-am", "Bump app0 by hand")
+	testgit.Git(t, main, "push", "--quiet", "origin", "main")
+	res = commitPR(t, w, appRewrite("gitops", 0, "1.3.0", "1.5.0", "ev-6"))
+	if len(res.PRs) != 1 || res.PRs[0].Action != PRClosed || res.PRs[0].PR.Number != second.Number {
+		t.Fatalf("tracked branch has the value: %+v, want pull request %d closed", res.PRs, second.Number)
+	}
+	if pr := findPR(t, r.PullRequests(t), second.Number); pr.State != "closed" || pr.Merged {
+		t.Fatalf("pull request %d is %+v", second.Number, pr)
+	}
+	if cs := r.Comments(t, second.Number); len(cs) != 1 || !strings.Contains(cs[0], "already has every change") {
+		t.Fatalf("comments %q", cs)
+	}
+}
+
+func findPR(t *testing.T, prs []testforge.PR, number int64) testforge.PR {
+	t.Helper()
+	for _, p := range prs {
+		if p.Number == number {
+			return p
+		}
+	}
+	t.Fatalf("pull request %d not among %+v", number, prs)
+	return testforge.PR{}
+}
+
+// Item 2: a crash between the push of the branch and the opening of the
+// pull request ends with exactly one pull request once the batch is
+// redelivered (find-or-create by head branch), and no second commit.
+func TestPullRequestCrashBetweenPushAndOpen(t *testing.T) {
+	g := testforge.StartGitea(t)
+	r := giteaRepo(t, g, "gitops", 1)
+	type crash struct{}
+	w := newTestWriter(t, prRepo(g, r))
+	w.failpoint = func(p string) {
+		if p == "pr-pushed" {
+			panic(crash{})
+		}
+	}
+	batch := []bus.Rewrite{appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1")}
+	func() {
+		defer func() {
+			if _, ok := recover().(crash); !ok {
+				t.Fatal("the failpoint after the push was not reached")
+			}
+		}()
+		w.commit(context.Background(), batch, nil)
+	}()
+	const branch = "hoist/registry.example/app0"
+	pushed := r.Head(t, branch)
+	if pushed == "" || len(r.PullRequests(t)) != 0 {
+		t.Fatalf("after the crash: branch %q, pull requests %+v; want the branch and no pull request", pushed, r.PullRequests(t))
+	}
+
+	// The restarted committer (a new clone) gets the batch again.
+	again := newTestWriter(t, prRepo(g, r))
+	res := commitPR(t, again, batch...)
+	if len(res.PRs) != 1 || res.PRs[0].Action != PROpened || !res.PRs[0].Commit.IsZero() {
+		t.Fatalf("redelivery: %+v, want the pull request opened without a new commit", res.PRs)
+	}
+	prs := r.PullRequests(t)
+	if len(prs) != 1 || prs[0].Head.Ref != branch || r.Head(t, branch) != pushed || !strings.Contains(prs[0].Body, "ev-1") {
+		t.Fatalf("pull requests %+v, branch %s (pushed %s); want exactly one on the pushed commit", prs, r.Head(t, branch), pushed)
+	}
+	// And once more: still one.
+	commitPR(t, again, batch...)
+	if n := len(r.PullRequests(t)); n != 1 {
+		t.Fatalf("%d pull requests after a second redelivery", n)
+	}
+}
+
+// Items 4-5 end to end: rewrites published on the bus become a pull
+// request, a newer one updates it, with metrics and the PR URL in the log.
+func TestPullRequestFromTheBus(t *testing.T) {
+	g := testforge.StartGitea(t)
+	r := giteaRepo(t, g, "gitops", 1)
+	b := startBus(t)
+	reg := prometheus.NewRegistry()
+	repo := prRepo(g, r)
+	repo.Commit = DefaultCommit()
+	repo.Commit.Window, repo.Commit.MaxWait = 100*time.Millisecond, time.Second
+	c, err := New(Config{Repos: []Repo{repo}, DataDir: t.TempDir(), Editor: testEditor()}, b.js, reg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCommitter(t, c)
+
+	b.publish(t, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1"))
+	b.waitSettled(t, "gitops", "main", 2*time.Minute)
+	prs := r.PullRequests(t)
+	if len(prs) != 1 || prs[0].Title != "Update registry.example/app0 to 1.1.0" {
+		t.Fatalf("pull requests %+v", prs)
+	}
+	b.publish(t, appRewrite("gitops", 0, "1.0.0", "1.2.0", "ev-2"))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		prs = r.PullRequests(t)
+		if len(prs) == 1 && prs[0].Title == "Update registry.example/app0 to 1.2.0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pull requests %+v, want the one updated to 1.2.0", prs)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the forge's state, with a deadline
+	}
+	b.waitSettled(t, "gitops", "main", time.Minute)
+	if v := metricValue(t, reg, "hoist_committer_pull_requests_total", "repo", "gitops", "action", "opened"); v != 1 {
+		t.Errorf("opened = %v", v)
+	}
+	if v := metricValue(t, reg, "hoist_committer_pull_requests_total", "repo", "gitops", "action", "updated"); v != 1 {
+		t.Errorf("updated = %v", v)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeTestFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
