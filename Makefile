@@ -13,6 +13,10 @@ REGISTRY_VERSION   := v3.1.2
 CRANE_VERSION      := v0.22.1
 NATS_SERVER_VERSION := v2.15.2
 HELM_VERSION       := v3.22.0
+# Gitea is the forge of the pull-request tests (internal/testforge). Its module
+# cannot be `go install`ed (replace directives), so it is built in its own
+# module folder; gitea.root tells the tests where its locale and templates are.
+GITEA_VERSION      := v1.27.3
 
 export HOIST_TOOLS := $(TOOLS)
 
@@ -63,7 +67,7 @@ fuzz:
 	done
 
 ## tools: the pinned programs the end-to-end tests run, built into .tools/bin.
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/gitea
 
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
@@ -73,6 +77,13 @@ $(TOOLS)/nats-server:
 	GOBIN=$(TOOLS) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+$(TOOLS)/gitea:
+	@mkdir -p $(TOOLS)
+	dir=$$($(GO) mod download -json code.gitea.io/gitea@$(GITEA_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -n "$$dir" || { echo "go mod download of gitea $(GITEA_VERSION) failed"; exit 1; }; \
+	  (cd "$$dir" && $(GO) build -trimpath -tags 'sqlite sqlite_unlock_notify' \
+	    -ldflags '-s -w -X main.Version=$(GITEA_VERSION:v%=%)' -o $(TOOLS)/gitea.tmp .) && \
+	  echo "$$dir" > $(TOOLS)/gitea.root && mv $(TOOLS)/gitea.tmp $(TOOLS)/gitea
 
 ## image: the container image (needs a Docker engine; its build steps are `make build`).
 image:

@@ -287,3 +287,74 @@ func writeTestFile(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// Item 2: a closed pull request whose branch holds a person's commit is
+// never reopened and its branch is left alone: the next update goes to a
+// new branch with a suffix, and later updates find that one.
+func TestPullRequestClosedWithPersonsCommitGetsNewBranch(t *testing.T) {
+	g := testforge.StartGitea(t)
+	r := giteaRepo(t, g, "gitops", 1)
+	w := newTestWriter(t, prRepo(g, r))
+	const branch = "hoist/registry.example/app0"
+	first := commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1")).PRs[0].PR
+	person := r.Clone(t, branch)
+	testgit.Git(t, person, "commit", "--quiet", "--allow-empty", "-m", "Work of a person")
+	testgit.Git(t, person, "push", "--quiet", "origin", branch)
+	theirs := r.Head(t, branch)
+	r.Close(t, first.Number)
+
+	res := commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.2.0", "ev-2"))
+	if len(res.PRs) != 1 || res.PRs[0].Action != PROpened || res.PRs[0].Branch != branch+"-2" {
+		t.Fatalf("after closing: %+v, want a new pull request on %s-2", res.PRs, branch)
+	}
+	if r.Head(t, branch) != theirs {
+		t.Fatal("the closed pull request's branch with a person's commit was changed")
+	}
+	if pr := findPR(t, r.PullRequests(t), first.Number); pr.State != "closed" {
+		t.Fatalf("the closed pull request was reopened: %+v", pr)
+	}
+	res = commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.3.0", "ev-3"))
+	if len(res.PRs) != 1 || res.PRs[0].Action != PRUpdated || res.PRs[0].Branch != branch+"-2" {
+		t.Fatalf("next update: %+v, want the pull request of %s-2 updated", res.PRs, branch)
+	}
+	if n := len(r.PullRequests(t)); n != 2 {
+		t.Fatalf("%d pull requests, want 2", n)
+	}
+}
+
+// Item 1: the branch template's .Image is the canonical image repository
+// made safe for a branch name, and templates that fail or name an invalid
+// branch are refused.
+func TestPullRequestBranchTemplate(t *testing.T) {
+	for in, want := range map[string]string{
+		"registry.example/team/api":         "registry.example/team/api",
+		"127.0.0.1:5000/team/API":           "127.0.0.1-5000/team/api",
+		"docker.io/library/nginx":           "docker.io/library/nginx",
+		"reg.example/.hidden/x..y/app.lock": "reg.example/hidden/x.y/app",
+		"reg.example/a b/c~d^e":             "reg.example/a-b/c-d-e",
+	} {
+		got := BranchSafe(in)
+		if got != want || !validBranch("hoist/"+got) {
+			t.Errorf("BranchSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, bad := range []string{"hoist/{{ .Image ", "hoist/{{ .Nope }}", "hoist/{{ .Image }}/", "hoist..{{ .Image }}", "{{ .Image }} x"} {
+		if err := CheckBranchTemplate(bad); err == nil {
+			t.Errorf("branch template %q accepted", bad)
+		}
+	}
+	if err := CheckBranchTemplate("updates/{{ .Repo }}/{{ .Branch }}/{{ .Image }}"); err != nil {
+		t.Error(err)
+	}
+	err := (&PullRequest{BranchTemplate: "main", Provider: "gitea", APIURL: "https://git.example/api/v1", Token: "t"}).
+		validate(Repo{Name: "gitops", URL: "https://git.example/team/gitops.git", Branch: "main"})
+	if err == nil || !strings.Contains(err.Error(), "tracked branch") {
+		t.Errorf("a template naming the tracked branch: %v", err)
+	}
+	if err := CheckTitleTemplate("{{ .Image }} {{ len .Changes }} {{ .PRBranch }}"); err != nil {
+		t.Error(err)
+	}
+	if err := CheckTitleTemplate("{{ if false }}x{{ end }}"); err == nil {
+		t.Error("a title template giving an empty title was accepted")
+	}
+}
