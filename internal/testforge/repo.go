@@ -131,11 +131,33 @@ func (r *Repo) ListPullRequests() ([]PR, error) {
 	return prs, err
 }
 
-// Merge merges a pull request with a merge commit, as a person would.
+// Merge merges a pull request with a merge commit, as a person would. Gitea
+// checks a pull request's mergeability in the background after each push
+// and refuses to merge until it has ("Please try again later"), so this
+// waits for the check, with a deadline.
 func (r *Repo) Merge(t testing.TB, number int64) {
 	t.Helper()
-	r.g.API(t, "POST", fmt.Sprintf("/repos/%s/%s/pulls/%d/merge", User, r.Name, number),
-		map[string]any{"Do": "merge"}, nil, http.StatusOK)
+	path := fmt.Sprintf("/repos/%s/%s/pulls/%d", User, r.Name, number)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var pr struct {
+			Mergeable bool `json:"mergeable"`
+		}
+		r.g.API(t, "GET", path, nil, &pr, http.StatusOK)
+		if pr.Mergeable {
+			err := r.g.Call("POST", path+"/merge", map[string]any{"Do": "merge"}, nil, http.StatusOK)
+			if err == nil {
+				return
+			}
+			if !strings.Contains(err.Error(), "try again later") || time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pull request %d not mergeable after a minute", number)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the forge's background check, with a deadline
+	}
 }
 
 // Close closes a pull request without merging it.
