@@ -32,7 +32,9 @@ type Config struct {
 	Editor Editor
 	// Failpoint, when set, is called at the named points of a batch ("after-commit":
 	// the commit object is written, not pushed; "after-push": the push is accepted,
-	// nothing acknowledged yet). For crash tests only.
+	// nothing acknowledged yet; "pr-pushed": a pull request's branch is pushed,
+	// the pull request not looked up yet; "pr-opened": a pull request was
+	// opened, nothing acknowledged). For crash tests only.
 	Failpoint func(point string)
 }
 

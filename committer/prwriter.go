@@ -392,6 +392,7 @@ func (w *writer) proposeBranch(ctx context.Context, ov *overlay, tracked plumbin
 		return PRResult{}, err
 	}
 	out.PR, out.Action = pr, PROpened
+	w.hit("pr-opened")
 	if w.pr.cfg.Automerge {
 		if err := w.pr.forge.Automerge(ctx, pr.Number); err != nil {
 			// The pull request is open: a person can still merge it.

@@ -2,8 +2,10 @@ package committer
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -356,5 +358,67 @@ func TestPullRequestBranchTemplate(t *testing.T) {
 	}
 	if err := CheckTitleTemplate("{{ if false }}x{{ end }}"); err == nil {
 		t.Error("a title template giving an empty title was accepted")
+	}
+}
+
+// Environment of a committer child process in pull-request mode.
+const (
+	envForgeAPI   = "HOIST_COMMITTER_CHILD_FORGE_API"
+	envForgeToken = "HOIST_COMMITTER_CHILD_FORGE_TOKEN"
+)
+
+// prChildRepo puts the child committer's repository in pull-request mode
+// on the test Gitea named by the environment, if any.
+func prChildRepo(r *Repo) {
+	api := os.Getenv(envForgeAPI)
+	if api == "" {
+		return
+	}
+	token := os.Getenv(envForgeToken)
+	r.Auth = Auth{Username: testforge.User, Password: token}
+	r.PullRequest = &PullRequest{Provider: "gitea", APIURL: api, Token: token}
+	r.Commit = DefaultCommit()
+	r.Commit.Window, r.Commit.MaxWait = 50*time.Millisecond, time.Second
+}
+
+// Item 2 with real crashes: a committer process SIGKILLed after pushing
+// the pull request's branch and before opening the pull request, or after
+// opening it and before acknowledging; the restarted committer gets the
+// rewrite again and the forge ends with exactly one pull request, on the
+// pushed commit.
+func TestPullRequestKilledBetweenPushAndOpen(t *testing.T) {
+	g := testforge.StartGitea(t)
+	for i, point := range []string{"pr-pushed", "pr-opened"} {
+		t.Run(point, func(t *testing.T) {
+			r := giteaRepo(t, g, fmt.Sprintf("gitops%d", i), 1)
+			b := startBus(t)
+			b.publish(t, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1"))
+			dataDir := t.TempDir()
+			env := []string{envForgeAPI + "=" + g.APIURL, envForgeToken + "=" + g.Token}
+
+			first := startChildAt(t, b, r.URL, dataDir, point, env...)
+			first.waitLine(t, "FAILPOINT "+point)
+			first.kill(t)
+			const branch = "hoist/registry.example/app0"
+			pushed := r.Head(t, branch)
+			want := map[string]int{"pr-pushed": 0, "pr-opened": 1}[point]
+			if pushed == "" || len(r.PullRequests(t)) != want {
+				t.Fatalf("after the kill: branch %q, pull requests %+v; want the branch pushed and %d pull requests", pushed, r.PullRequests(t), want)
+			}
+
+			second := startChildAt(t, b, r.URL, dataDir, "", env...)
+			second.waitLine(t, "RUNNING")
+			b.waitSettled(t, "gitops", "main", 2*time.Minute)
+			if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if err := second.cmd.Wait(); err != nil {
+				t.Fatalf("committer after SIGTERM: %v", err)
+			}
+			prs := r.PullRequests(t)
+			if len(prs) != 1 || prs[0].Head.Ref != branch || prs[0].Head.SHA != pushed || r.Head(t, branch) != pushed {
+				t.Fatalf("pull requests %+v, branch at %s; want exactly one, on the pushed commit %s", prs, r.Head(t, branch), pushed)
+			}
+		})
 	}
 }
