@@ -422,3 +422,31 @@ func TestPullRequestKilledBetweenPushAndOpen(t *testing.T) {
 		})
 	}
 }
+
+// Item 1: automerge asks Gitea to merge once the checks pass; with no
+// checks configured Gitea merges as soon as it has checked mergeability.
+func TestPullRequestAutomergeOnGitea(t *testing.T) {
+	g := testforge.StartGitea(t)
+	r := giteaRepo(t, g, "gitops", 1)
+	repo := prRepo(g, r)
+	repo.PullRequest.Automerge = true
+	w := newTestWriter(t, repo)
+	res := commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1"))
+	if len(res.PRs) != 1 || res.PRs[0].Action != PROpened {
+		t.Fatalf("%+v, want a pull request opened", res.PRs)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pr := findPR(t, r.PullRequests(t), res.PRs[0].PR.Number)
+		if pr.Merged {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pull request not merged a minute after asking for automerge: %+v", pr)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the forge's merge, with a deadline
+	}
+	if !strings.Contains(r.Show(t, "main", appFile(0)), "registry.example/app0:1.1.0") {
+		t.Fatal("the merged change is not on main")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 )
@@ -167,13 +168,38 @@ func (g *giteaClient) Close(ctx context.Context, number int64, comment string) e
 	return wrap(fmt.Sprintf("close pull request %d", number), giteaStatus(resp), err)
 }
 
+// giteaMergeWait bounds how long Automerge waits for Gitea to finish
+// checking a new pull request's mergeability, polling every giteaMergePoll.
+const (
+	giteaMergeWait = 30 * time.Second
+	giteaMergePoll = 250 * time.Millisecond
+)
+
+// Automerge schedules the merge for when the checks succeed (Gitea merges at
+// once when there are none). Gitea checks a pull request's mergeability in
+// the background after each push and answers 405 "Please try again later"
+// until it has: that answer is retried for up to giteaMergeWait.
 func (g *giteaClient) Automerge(ctx context.Context, number int64) error {
 	c, err := g.client(ctx)
 	if err != nil {
 		return wrap("schedule merge", 0, err)
 	}
-	_, resp, err := c.MergePullRequest(g.owner, g.name, number, gitea.MergePullRequestOption{
-		Style: gitea.MergeStyleMerge, MergeWhenChecksSucceed: true,
-	})
-	return wrap(fmt.Sprintf("schedule merge of pull request %d", number), giteaStatus(resp), err)
+	deadline := time.Now().Add(giteaMergeWait)
+	for {
+		ok, resp, err := c.MergePullRequest(g.owner, g.name, number, gitea.MergePullRequestOption{
+			Style: gitea.MergeStyleMerge, MergeWhenChecksSucceed: true,
+		})
+		status := giteaStatus(resp)
+		if err == nil && !ok {
+			err = fmt.Errorf("the forge refused to schedule the merge")
+		}
+		if err == nil || status != http.StatusMethodNotAllowed || time.Now().After(deadline) {
+			return wrap(fmt.Sprintf("schedule merge of pull request %d", number), status, err)
+		}
+		select {
+		case <-ctx.Done():
+			return wrap(fmt.Sprintf("schedule merge of pull request %d", number), status, ctx.Err())
+		case <-time.After(giteaMergePoll):
+		}
+	}
 }

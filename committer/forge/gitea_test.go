@@ -53,6 +53,9 @@ func TestGiteaDriverRecordedExchanges(t *testing.T) {
 			status: 201, response: `{"id": 5, "body": "bye", "html_url": "http://git.example.com/team/gitops/pulls/4#issuecomment-5"}`},
 		exchange{method: "PATCH", path: "/api/v1/repos/team/gitops/pulls/4", body: map[string]any{"state": "closed"},
 			status: 201, response: giteaPullJSON("4", "closed", false, branch, 1)},
+		// Gitea refuses while it checks a new pull request's mergeability.
+		exchange{method: "POST", path: "/api/v1/repos/team/gitops/pulls/5/merge", body: map[string]any{"Do": "merge", "merge_when_checks_succeed": true},
+			status: 405, response: `{"message": "Please try again later", "url": "http://git.example.com/api/swagger"}`},
 		exchange{method: "POST", path: "/api/v1/repos/team/gitops/pulls/5/merge", body: map[string]any{"Do": "merge", "merge_when_checks_succeed": true},
 			status: 200, response: ``},
 	)
