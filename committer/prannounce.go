@@ -32,10 +32,18 @@ func (c *Committer) announcePRs(w *writer, res Result, pushedAt time.Time) {
 	} else {
 		c.m.batches.WithLabelValues(w.repo.Name, "unchanged").Inc()
 	}
-	c.m.rewrites.WithLabelValues(w.repo.Name, "applied").Add(float64(len(res.Applied)))
-	for _, rw := range res.Applied {
-		if !rw.ReceivedAt.IsZero() {
-			c.m.latency.WithLabelValues(w.repo.Name).Observe(pushedAt.Sub(rw.ReceivedAt).Seconds())
+	// Rewrites count as applied once: with the commit that carries them,
+	// or with the pull request opened on a branch that already had them
+	// (a batch redelivered after a crash).
+	for _, pr := range res.PRs {
+		if pr.Commit.IsZero() && pr.Action != PROpened {
+			continue
+		}
+		c.m.rewrites.WithLabelValues(w.repo.Name, "applied").Add(float64(len(pr.Applied)))
+		for _, rw := range pr.Applied {
+			if !rw.ReceivedAt.IsZero() {
+				c.m.latency.WithLabelValues(w.repo.Name).Observe(pushedAt.Sub(rw.ReceivedAt).Seconds())
+			}
 		}
 	}
 }

@@ -39,6 +39,8 @@ type PRResult struct {
 	Action string
 	// Applied are the batch's rewrites the pull request carries.
 	Applied []bus.Rewrite
+	// dropped are rewrites the pull request branch's head refused.
+	dropped []Dropped
 }
 
 // prMode is a writer's pull-request settings, templates parsed.
@@ -137,6 +139,7 @@ func (w *writer) attemptPR(ctx context.Context, rws []bus.Rewrite) (Result, erro
 		if err != nil {
 			return Result{}, fmt.Errorf("pull request branch %s: %w", name, err)
 		}
+		res.Dropped = append(res.Dropped, pr.dropped...)
 		if pr.Action != "" {
 			res.PRs = append(res.PRs, pr)
 			res.Applied = append(res.Applied, pr.Applied...)
@@ -339,8 +342,11 @@ func (w *writer) proposeBranch(ctx context.Context, ov *overlay, tracked plumbin
 		out.Applied = append(out.Applied, rw)
 	}
 	for _, d := range b.Dropped {
+		// "already at" (the policy's answer for a site that has the value):
+		// the branch carries it from an earlier batch or attempt.
 		if !strings.HasPrefix(d.Reason, "already at ") {
 			out.Applied = removeRewrite(out.Applied, d.Rewrite)
+			out.dropped = append(out.dropped, d)
 		}
 	}
 	head := t.old
@@ -360,7 +366,7 @@ func (w *writer) proposeBranch(ctx context.Context, ov *overlay, tracked plumbin
 		w.hit("pr-pushed")
 	}
 	if head.IsZero() || len(out.Applied) == 0 {
-		return PRResult{}, nil
+		return PRResult{dropped: out.dropped}, nil
 	}
 
 	var prev []prChange
