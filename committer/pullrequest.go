@@ -45,9 +45,10 @@ const DefaultTitleTemplate = `{{ if .Image }}Update {{ .Image }} to {{ .Tag }}{{
 // BranchData is what a branch template is executed on, for each change.
 type BranchData struct {
 	// Image is the canonical image repository of the change (host and path,
-	// "registry.example/team/api"), made safe for a branch name: lower-case,
-	// characters git refuses (':' of a port, spaces, '~', '^', '?', '*',
-	// '[', '\') turned into '-', no ".." and no component starting with '.'.
+	// "registry.example/team/api"), made one safe branch-name component:
+	// lower-case, every character but letters, digits, '.', '_' and '-'
+	// (the path's '/', a port's ':') turned into '-', no "..", no leading or
+	// trailing '.', no ".lock" ending: "registry.example-team-api".
 	Image string
 	// Repo is the configured repository name; Branch the tracked branch.
 	Repo, Branch string
@@ -68,7 +69,7 @@ type TitleData struct {
 var sampleBranchData = BranchData{Image: "registry.example/team/api", Repo: "gitops", Branch: "main"}
 
 var sampleTitleData = TitleData{
-	Image: "registry.example/team/api", Tag: "1.2.4", Repo: "gitops", Branch: "main", PRBranch: "hoist/registry.example/team/api",
+	Image: "registry.example/team/api", Tag: "1.2.4", Repo: "gitops", Branch: "main", PRBranch: "hoist/registry.example-team-api",
 	Changes: sampleMessageData.Changes[:1],
 }
 
@@ -145,34 +146,32 @@ func renderTitle(t *template.Template, d TitleData) (string, error) {
 	return s, nil
 }
 
-// BranchSafe makes an image repository name usable inside a branch name
-// (see BranchData.Image).
+// BranchSafe makes an image repository name one component of a branch
+// name (see BranchData.Image). The path's slashes become '-' too: image
+// repositories nest (team/api and team/api/worker), and git cannot hold a
+// branch .../api beside a branch .../api/worker.
 func BranchSafe(image string) string {
 	var b strings.Builder
 	for _, c := range strings.ToLower(image) {
 		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '_', c == '-', c == '/':
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
 			b.WriteRune(c)
 		default:
 			b.WriteByte('-')
 		}
 	}
-	var parts []string
-	for _, p := range strings.Split(b.String(), "/") {
-		for strings.Contains(p, "..") {
-			p = strings.ReplaceAll(p, "..", ".")
-		}
-		p = strings.TrimLeft(p, ".")
-		p = strings.TrimSuffix(p, ".lock")
-		p = strings.TrimRight(p, ".")
-		if p != "" {
-			parts = append(parts, p)
-		}
+	s := b.String()
+	for strings.Contains(s, "..") {
+		s = strings.ReplaceAll(s, "..", ".")
 	}
-	if len(parts) == 0 {
+	for strings.HasSuffix(s, ".lock") {
+		s = strings.TrimSuffix(s, ".lock")
+	}
+	s = strings.Trim(s, ".")
+	if s == "" {
 		return "image"
 	}
-	return strings.Join(parts, "/")
+	return s
 }
 
 // validate reports the first mistake of a repository's pull-request settings.

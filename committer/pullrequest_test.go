@@ -73,7 +73,7 @@ func TestPullRequestLifecycleOnGitea(t *testing.T) {
 	r := giteaRepo(t, g, "gitops", 2)
 	mainHead := r.Head(t, "main")
 	w := newTestWriter(t, prRepo(g, r))
-	const branch = "hoist/registry.example/app0"
+	const branch = "hoist/registry.example-app0"
 
 	// One pull request per image.
 	res := commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1"), appRewrite("gitops", 1, "1.0.0", "2.0.0", "ev-2"))
@@ -208,7 +208,7 @@ func TestPullRequestCrashBetweenPushAndOpen(t *testing.T) {
 		}()
 		w.commit(context.Background(), batch, nil)
 	}()
-	const branch = "hoist/registry.example/app0"
+	const branch = "hoist/registry.example-app0"
 	pushed := r.Head(t, branch)
 	if pushed == "" || len(r.PullRequests(t)) != 0 {
 		t.Fatalf("after the crash: branch %q, pull requests %+v; want the branch and no pull request", pushed, r.PullRequests(t))
@@ -297,7 +297,7 @@ func TestPullRequestClosedWithPersonsCommitGetsNewBranch(t *testing.T) {
 	g := testforge.StartGitea(t)
 	r := giteaRepo(t, g, "gitops", 1)
 	w := newTestWriter(t, prRepo(g, r))
-	const branch = "hoist/registry.example/app0"
+	const branch = "hoist/registry.example-app0"
 	first := commitPR(t, w, appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1")).PRs[0].PR
 	person := r.Clone(t, branch)
 	testgit.Git(t, person, "commit", "--quiet", "--allow-empty", "-m", "Work of a person")
@@ -325,15 +325,16 @@ func TestPullRequestClosedWithPersonsCommitGetsNewBranch(t *testing.T) {
 }
 
 // Item 1: the branch template's .Image is the canonical image repository
-// made safe for a branch name, and templates that fail or name an invalid
+// made one safe branch-name component, and templates that fail or name an invalid
 // branch are refused.
 func TestPullRequestBranchTemplate(t *testing.T) {
 	for in, want := range map[string]string{
-		"registry.example/team/api":         "registry.example/team/api",
-		"127.0.0.1:5000/team/API":           "127.0.0.1-5000/team/api",
-		"docker.io/library/nginx":           "docker.io/library/nginx",
-		"reg.example/.hidden/x..y/app.lock": "reg.example/hidden/x.y/app",
-		"reg.example/a b/c~d^e":             "reg.example/a-b/c-d-e",
+		"registry.example/team/api":         "registry.example-team-api",
+		"registry.example/team/api/worker":  "registry.example-team-api-worker",
+		"127.0.0.1:5000/team/API":           "127.0.0.1-5000-team-api",
+		"docker.io/library/nginx":           "docker.io-library-nginx",
+		"reg.example/.hidden/x..y/app.lock": "reg.example-.hidden-x.y-app",
+		"reg.example/a b/c~d^e":             "reg.example-a-b-c-d-e",
 	} {
 		got := BranchSafe(in)
 		if got != want || !validBranch("hoist/"+got) {
@@ -399,7 +400,7 @@ func TestPullRequestKilledBetweenPushAndOpen(t *testing.T) {
 			first := startChildAt(t, b, r.URL, dataDir, point, env...)
 			first.waitLine(t, "FAILPOINT "+point)
 			first.kill(t)
-			const branch = "hoist/registry.example/app0"
+			const branch = "hoist/registry.example-app0"
 			pushed := r.Head(t, branch)
 			want := map[string]int{"pr-pushed": 0, "pr-opened": 1}[point]
 			if pushed == "" || len(r.PullRequests(t)) != want {
@@ -448,5 +449,33 @@ func TestPullRequestAutomergeOnGitea(t *testing.T) {
 	}
 	if !strings.Contains(r.Show(t, "main", appFile(0)), "registry.example/app0:1.1.0") {
 		t.Fatal("the merged change is not on main")
+	}
+}
+
+// Item 1: image repositories nested in one another (team/api and
+// team/api/worker, common on GHCR and GitLab) get a branch each; with the
+// path's slashes kept in the branch name, git refuses the second branch
+// (refs/heads/hoist/.../api is a file, so .../api/worker cannot be created).
+func TestPullRequestNestedImageRepositories(t *testing.T) {
+	g := testforge.StartGitea(t)
+	r := g.NewRepo(t, "gitops", map[string]string{
+		"apps/api.yaml":    deployment("api", "registry.example/team/api:1.0.0"),
+		"apps/worker.yaml": deployment("worker", "registry.example/team/api/worker:1.0.0"),
+	})
+	w := newTestWriter(t, prRepo(g, r))
+	rw := func(file, name, image, eventID string) bus.Rewrite {
+		return bus.Rewrite{
+			EventIDs: []string{eventID}, Repo: "gitops", Branch: "main", File: file,
+			Resource: "apps:deployment/" + name, Container: "app", Image: image,
+			Old: image + ":1.0.0", New: image + ":1.1.0", Tag: "1.1.0", PushedAt: time.Now(), ReceivedAt: time.Now(),
+		}
+	}
+	res := commitPR(t, w, rw("apps/api.yaml", "api", "registry.example/team/api", "ev-1"),
+		rw("apps/worker.yaml", "worker", "registry.example/team/api/worker", "ev-2"))
+	if len(res.PRs) != 2 || res.PRs[0].Action != PROpened || res.PRs[1].Action != PROpened {
+		t.Fatalf("%+v, want two pull requests opened", res.PRs)
+	}
+	if n := len(openPRs(r.PullRequests(t))); n != 2 {
+		t.Fatalf("%d open pull requests, want 2", n)
 	}
 }

@@ -35,7 +35,7 @@ func itoa(i int) string {
 }
 
 func TestGiteaDriverRecordedExchanges(t *testing.T) {
-	const branch = "hoist/registry.example/team/api"
+	const branch = "hoist/registry.example-team-api"
 	r := newReplay(t, giteaToken("gitea_secret"),
 		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls", query: map[string]string{"state": "all", "page": "1"},
 			status: 200, response: "[" + giteaPullJSON("3", "open", false, "other", 1) + "," + giteaPullJSON("2", "closed", true, branch, 1) +

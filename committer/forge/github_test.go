@@ -48,7 +48,7 @@ func newGitHubForTest(t *testing.T, r *replay) Client {
 }
 
 func TestGitHubDriverRecordedExchanges(t *testing.T) {
-	const branch = "hoist/registry.example/team/api"
+	const branch = "hoist/registry.example-team-api"
 	r := newReplay(t, bearer("ghp_secret"),
 		exchange{method: "GET", path: "/repos/octocat/Hello-World/pulls",
 			query:  map[string]string{"state": "all", "head": "octocat:" + branch, "base": "main"},

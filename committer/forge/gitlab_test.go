@@ -22,7 +22,7 @@ func gitlabMRJSON(iid, state, source string, sourceProject int) string {
 }
 
 func TestGitLabDriverRecordedExchanges(t *testing.T) {
-	const branch = "hoist/registry.example/team/api"
+	const branch = "hoist/registry.example-team-api"
 	r := newReplay(t, gitlabToken("glpat-secret"),
 		exchange{method: "GET", path: "/api/v4/projects/group/sub/gitops/merge_requests",
 			query:  map[string]string{"state": "all", "source_branch": branch, "target_branch": "main"},
