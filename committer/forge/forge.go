@@ -48,8 +48,9 @@ type NewPR struct {
 
 // Client is one repository's pull requests on its forge.
 type Client interface {
-	// Find lists the pull requests from head into base in every state,
-	// newest first.
+	// Find lists the pull requests from head into base: every open one,
+	// newest first, and, when none is open, at least one closed or merged
+	// one if any exists (GitHub and GitLab list them all).
 	Find(ctx context.Context, head, base string) ([]PR, error)
 	// Create opens a pull request and returns it.
 	Create(ctx context.Context, pr NewPR) (PR, error)

@@ -54,19 +54,22 @@ func giteaPR(p *gitea.PullRequest) PR {
 	return out
 }
 
-// maxPages bounds the pages of pull requests Find reads.
+// maxPages bounds the pages a listing reads (50 per page on Gitea, 100 on GitHub and GitLab).
 const maxPages = 50
 
+// Find reads the open pull requests (few) for the one from head; only when
+// there is none does it ask whether any closed or merged one exists, with
+// Gitea's lookup by base and head, which answers one of them. Listing every
+// closed pull request instead would grow with the repository's history.
 func (g *giteaClient) Find(ctx context.Context, head, base string) ([]PR, error) {
 	c, err := g.client(ctx)
 	if err != nil {
 		return nil, wrap("list pull requests", 0, err)
 	}
 	var out []PR
-	// Gitea's list has no head filter: read every pull request, newest first.
 	for page := 1; page <= maxPages; page++ {
 		prs, resp, err := c.ListRepoPullRequests(g.owner, g.name, gitea.ListPullRequestsOptions{
-			ListOptions: gitea.ListOptions{Page: page, PageSize: 50}, State: gitea.StateAll,
+			ListOptions: gitea.ListOptions{Page: page, PageSize: 50}, State: gitea.StateOpen,
 		})
 		if err != nil {
 			return nil, wrap("list pull requests", giteaStatus(resp), err)
@@ -81,8 +84,18 @@ func (g *giteaClient) Find(ctx context.Context, head, base string) ([]PR, error)
 			break
 		}
 	}
-	sortNewest(out)
-	return out, nil
+	if len(out) > 0 {
+		sortNewest(out)
+		return out, nil
+	}
+	p, resp, err := c.GetPullRequestByBaseHead(g.owner, g.name, base, head)
+	if giteaStatus(resp) == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap("look up pull requests of "+head, giteaStatus(resp), err)
+	}
+	return []PR{giteaPR(p)}, nil
 }
 
 // sameRepo is true for a pull request whose head branch is in the base

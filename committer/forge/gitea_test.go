@@ -37,9 +37,20 @@ func itoa(i int) string {
 func TestGiteaDriverRecordedExchanges(t *testing.T) {
 	const branch = "hoist/registry.example-team-api"
 	r := newReplay(t, giteaToken("gitea_secret"),
-		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls", query: map[string]string{"state": "all", "page": "1"},
-			status: 200, response: "[" + giteaPullJSON("3", "open", false, "other", 1) + "," + giteaPullJSON("2", "closed", true, branch, 1) +
-				"," + giteaPullJSON("1", "open", false, branch, 7) + "]"},
+		// No open pull request from the branch (another branch's, and a
+		// fork's of the same name)...
+		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls", query: map[string]string{"state": "open", "page": "1"},
+			status: 200, response: "[" + giteaPullJSON("3", "open", false, "other", 1) + "," + giteaPullJSON("1", "open", false, branch, 7) + "]"},
+		// ...so the lookup by base and head: a merged one.
+		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls/main/" + branch,
+			status: 200, response: giteaPullJSON("2", "closed", true, branch, 1)},
+		// Another branch: an open one, found in the list.
+		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls", query: map[string]string{"state": "open"},
+			status: 200, response: "[" + giteaPullJSON("3", "open", false, "other", 1) + "]"},
+		// A branch never proposed.
+		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls", query: map[string]string{"state": "open"}, status: 200, response: "[]"},
+		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls/main/fresh",
+			status: 404, response: `{"message": "The target couldn't be found.", "url": "http://git.example.com/api/swagger"}`},
 		exchange{method: "GET", path: "/api/v1/repos/team/gitops/labels",
 			status: 200, response: `[{"id": 11, "name": "dependencies", "color": "00aabb"}]`},
 		exchange{method: "POST", path: "/api/v1/repos/team/gitops/labels", body: map[string]any{"name": "hoist"},
@@ -71,6 +82,12 @@ func TestGiteaDriverRecordedExchanges(t *testing.T) {
 	// The fork's pull request (head repo 7) and another branch's are not hoist's.
 	if len(prs) != 1 || prs[0].Number != 2 || prs[0].State != Merged {
 		t.Fatalf("found %+v, want the merged 2 only", prs)
+	}
+	if prs, err := c.Find(ctx, "other", "main"); err != nil || len(prs) != 1 || prs[0].Number != 3 || prs[0].State != Open {
+		t.Fatalf("found %+v, %v; want the open 3", prs, err)
+	}
+	if prs, err := c.Find(ctx, "fresh", "main"); err != nil || len(prs) != 0 {
+		t.Fatalf("found %+v, %v; want none", prs, err)
 	}
 	pr, err := c.Create(ctx, NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "dependencies"}})
 	if err != nil || pr.Number != 4 || pr.URL != "http://git.example.com/team/gitops/pulls/4" {
