@@ -2,6 +2,7 @@ package committer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -499,4 +500,11 @@ func (w *writer) pushRef(ctx context.Context, branch string, old, commit plumbin
 			Msg("the push landed but the local clone could not record it; rebuilding the clone before the next batch")
 	}
 	return nil
+}
+
+// isPermanentForgeError tells forge answers retrying will not cure: the
+// token refused (401, 403) or the repository unknown (404).
+func isPermanentForgeError(err error) bool {
+	var fe *forge.Error
+	return errors.As(err, &fe) && fe.Permanent()
 }

@@ -3,12 +3,17 @@ package committer
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hoist-gitops/hoist/committer/forge"
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/testforge"
 	"github.com/hoist-gitops/hoist/internal/testgit"
@@ -477,5 +482,39 @@ func TestPullRequestNestedImageRepositories(t *testing.T) {
 	}
 	if n := len(openPRs(r.PullRequests(t))); n != 2 {
 		t.Fatalf("%d open pull requests, want 2", n)
+	}
+}
+
+// Forge errors are retried like pushes, except a refused token (401, 403)
+// or a repository the forge does not know (404): retrying cannot cure them,
+// so the batch is handed back after one attempt instead of hammering the
+// forge with a bad token. The token is in no error.
+func TestPullRequestRefusedTokenIsNotRetried(t *testing.T) {
+	srv := testgit.NewServer(t)
+	r := srv.NewRepo(t, "gitops")
+	seedApps(t, r, 1)
+	var calls atomic.Int32
+	forgeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}`)
+	}))
+	t.Cleanup(forgeSrv.Close)
+	// The git server's URL names no owner: the client is made for a GitHub one.
+	fc, err := forge.New(forge.Config{Provider: "github", APIURL: forgeSrv.URL, Token: "ghp_bad-token", RepoURL: "https://github.com/team/gitops.git"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWriter(t, Repo{URL: r.URL, PullRequest: &PullRequest{Client: fc}})
+	_, err = w.commit(context.Background(), []bus.Rewrite{appRewrite("gitops", 0, "1.0.0", "1.1.0", "ev-1")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("commit: %v, want the forge's 401", err)
+	}
+	if strings.Contains(err.Error(), "ghp_bad-token") {
+		t.Fatalf("the error carries the token: %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the forge was called %d times, want once", n)
 	}
 }
