@@ -105,15 +105,39 @@ func titleData(repo, branch, prBranch string, cs []prChange) TitleData {
 	return d
 }
 
+// maxBodyRunes is the longest body hoist writes: GitHub refuses a pull
+// request body beyond 65,536 characters (GitLab's limit is higher, Gitea
+// has none); a little is left for what a forge adds.
+const maxBodyRunes = 65000
+
 // renderBody is a pull request's description: every change (file,
 // resource, container, old → new, digest, event ids), the checks hoist
-// made, and the record of the changes for the next update.
+// made, and the record of the changes for the next update. A pull request
+// of so many changes that this would not fit maxBodyRunes lists as many
+// rows as fit and says how many more there are; the record then holds no
+// changes (the next update lists its own batch, the commits hold the rest)
+// but still marks the body as hoist's.
 func renderBody(branch, prBranch string, cs []prChange) string {
+	body := bodyText(branch, prBranch, cs, len(cs), true)
+	if len([]rune(body)) <= maxBodyRunes {
+		return body
+	}
+	for rows := len(cs) / 2; ; rows /= 2 {
+		body = bodyText(branch, prBranch, cs, rows, false)
+		if len([]rune(body)) <= maxBodyRunes || rows == 0 {
+			return body
+		}
+	}
+}
+
+// bodyText renders the first rows changes of cs, and the record of all of
+// them when record is set.
+func bodyText(branch, prBranch string, cs []prChange, rows int, record bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "hoist proposes these image updates for `%s`.\n\n", branch)
 	b.WriteString("| File | Resource | Container | Old → New | Digest | Events |\n|---|---|---|---|---|---|\n")
 	var ids []string
-	for _, c := range cs {
+	for _, c := range cs[:rows] {
 		digest := c.Digest
 		if digest == "" {
 			digest = "—"
@@ -122,10 +146,19 @@ func renderBody(branch, prBranch string, cs []prChange) string {
 			cell(c.File), cell(c.Resource), cell(c.Container), cell(c.Old), cell(c.New), cell(digest), cell(strings.Join(c.EventIDs, ", ")))
 		ids = unionIDs(ids, c.EventIDs)
 	}
+	if rows < len(cs) {
+		fmt.Fprintf(&b, "\n… and %d more changes, in the commits of `%s`.\n", len(cs)-rows, prBranch)
+	}
 	b.WriteString("\n### Checks\n\n")
 	fmt.Fprintf(&b, "- Re-checked at the head of `%s` and of `%s` before each push: every site still exists, "+
 		"reads the same image, is automated, not locked or ignored, the tag matches the site's filter and is newer than the tag there.\n", branch, prBranch)
-	for _, c := range cs {
+	seen := map[string]bool{}
+	for _, c := range cs[:rows] {
+		key := c.Image + ":" + c.Tag + "@" + c.Digest
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		if !c.PushedAt.IsZero() {
 			fmt.Fprintf(&b, "- `%s:%s` pushed to the registry at %s.\n", cell(c.Image), cell(c.Tag), c.PushedAt.UTC().Format(time.RFC3339))
 		}
@@ -137,7 +170,11 @@ func renderBody(branch, prBranch string, cs []prChange) string {
 	if len(ids) > 0 {
 		fmt.Fprintf(&b, "\n%s: %s\n", EventIDsTrailer, strings.Join(ids, ", "))
 	}
-	rec, _ := json.Marshal(cs)
+	// The record without the changes ("null") still marks the body as hoist's.
+	rec := []byte("null")
+	if record {
+		rec, _ = json.Marshal(cs)
+	}
 	fmt.Fprintf(&b, "\n<!-- hoist:changes %s -->\n", rec)
 	return b.String()
 }
