@@ -78,7 +78,7 @@ func (s *Service) handle(m jetstream.Msg) {
 	done := s.done.get(seq)
 	ev, verdict, err := s.verify(ctx, ev, done, log)
 	if err != nil {
-		s.handBackUnverified(m, delivered, verdict, err, log)
+		s.handBackUnverified(m, ev, delivered, verdict, err, log)
 		return
 	}
 	var d decision

@@ -112,6 +112,7 @@ func (s *Service) verify(ctx context.Context, ev bus.PushEvent, done map[string]
 		v = verdictNotFound
 		log.Info().Str("image", repo).Str("tag", ev.Tag).Str("reason", "not in registry").
 			Msg("the pushed tag is not in the registry; no rewrite")
+		s.notifyRejected(ev, "the tag is not in the registry")
 		err = nil
 	case errors.Is(err, registry.ErrTemporary):
 		v = verdictUnavailable
@@ -128,7 +129,7 @@ func (s *Service) verify(ctx context.Context, ev bus.PushEvent, done map[string]
 // comes back after the push retry delay, or later if the registry asked
 // for a longer wait (429 Retry-After). A refusal is logged as an error: it
 // needs a person (credentials, or verify: none for the image).
-func (s *Service) handBackUnverified(m jetstream.Msg, delivered uint64, v verdict, err error, log zerolog.Logger) {
+func (s *Service) handBackUnverified(m jetstream.Msg, ev bus.PushEvent, delivered uint64, v verdict, err error, log zerolog.Logger) {
 	delay := max(retryDelay(delivered), registry.RetryAfter(err))
 	lvl := zerolog.WarnLevel
 	if v == verdictRefused {
@@ -137,6 +138,7 @@ func (s *Service) handBackUnverified(m jetstream.Msg, delivered uint64, v verdic
 	s.m.pushes.WithLabelValues("failed").Inc()
 	log.WithLevel(lvl).Err(err).Uint64("attempt", delivered).Dur("retry_in", delay).
 		Msg("cannot verify the tag in the registry; push handed back")
+	s.notifyRegistryFailure(ev, err, delay)
 	_ = m.NakWithDelay(delay)
 }
 

@@ -2,7 +2,9 @@ package matcher
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/registry"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
+	"github.com/hoist-gitops/hoist/notify"
 )
 
 // releaseOf is releaseYAML's HelmRelease with its image in repository repo
@@ -31,9 +34,29 @@ func releaseOf(repo, digest string) string {
 // registry, reached through a recording proxy.
 type verifyHarness struct {
 	*harness
-	reg   *testregistry.Registry
-	proxy *testregistry.Proxy
-	repo  string // canonical repository through the proxy
+	reg    *testregistry.Registry
+	proxy  *testregistry.Proxy
+	repo   string // canonical repository through the proxy
+	events *eventLog
+}
+
+// eventLog is a Notifier that keeps what it is told.
+type eventLog struct {
+	mu  sync.Mutex
+	evs []notify.Event
+}
+
+func (l *eventLog) Notify(ev notify.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.evs = append(l.evs, ev)
+}
+
+// all is what the log was told so far, in order.
+func (l *eventLog) all() []notify.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.evs)
 }
 
 func startVerified(t *testing.T, hook func(w http.ResponseWriter, r *http.Request) bool, rules []imagerules.Rule, hosts func(proxy string) []registry.Host, pinned bool) *verifyHarness {
@@ -60,13 +83,15 @@ func startVerified(t *testing.T, hook func(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		t.Fatal(err)
 	}
+	events := &eventLog{}
 	h := startService(t, Config{
 		Repos:      []Repo{{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"."}}},
 		Verifier:   client,
 		ImageRules: compiled,
+		Notifier:   events,
 	})
 	waitFor(t, "service ready", h.svc.Ready)
-	return &verifyHarness{harness: h, reg: reg, proxy: p, repo: repo}
+	return &verifyHarness{harness: h, reg: reg, proxy: p, repo: repo, events: events}
 }
 
 func (v *verifyHarness) pushEvent(t *testing.T, id, tag, digest string) {
@@ -104,6 +129,11 @@ func TestVerifyTagNotInRegistry(t *testing.T) {
 	}
 	if n := len(v.proxy.Requests("/manifests/")); n != 3 {
 		t.Errorf("registry asked %d times, want 3: once and twice again", n)
+	}
+	// People are told of a push that named a tag the registry does not have.
+	if evs := v.events.all(); len(evs) != 1 || evs[0].Kind != notify.KindRejected || evs[0].Rejected == nil ||
+		evs[0].Rejected.EventID != "ev-ghost" || evs[0].Rejected.Tag != "1.2.4" {
+		t.Errorf("notifications %+v, want one rejected for ev-ghost", evs)
 	}
 }
 
@@ -166,6 +196,10 @@ func TestVerifyTagRegistryUnavailable(t *testing.T) {
 	}
 	if v.pendingPushes(t) != 1 {
 		t.Fatalf("the push is not kept for redelivery")
+	}
+	if evs := v.events.all(); len(evs) == 0 || evs[0].Kind != notify.KindFailure || evs[0].Failure == nil ||
+		evs[0].Failure.Stage != "match" || len(evs[0].Failure.EventIDs) != 1 || evs[0].Failure.EventIDs[0] != "ev-503" {
+		t.Errorf("notifications %+v, want a match failure for ev-503", evs)
 	}
 	failing.Store(false)
 	rws := v.rewrites(t, "a", "main", 1)
