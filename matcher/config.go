@@ -30,6 +30,9 @@ type Config struct {
 	Verifier TagVerifier
 	// ImageRules say per image repository whether its tags are verified; nil: all are.
 	ImageRules *imagerules.Rules
+	// HoldNotifier is told of each new hold a person's rollback puts on a
+	// site (holds.go); nil: holds are only logged.
+	HoldNotifier HoldNotifier
 }
 
 // Repo is one repository branch whose manifests the matcher indexes.

@@ -1,0 +1,150 @@
+package matcher
+
+import (
+	"context"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/policy"
+)
+
+// heldMargin is added to a minimum age's end before a held push comes
+// back, so it does not come back a moment too early and wait once more.
+const heldMargin = 100 * time.Millisecond
+
+// openGates binds the gates to the tag times and the holds bucket.
+func (s *Service) openGates(ctx context.Context) error {
+	h, err := bus.OpenHolds(ctx, s.js)
+	if err != nil {
+		return err
+	}
+	s.gates = Gates{Rules: s.cfg.ImageRules, Times: s.times, Holds: h, OnHold: s.onHold}
+	return nil
+}
+
+// onHold logs a hold a person's rollback put on a site, found for the
+// first time, and tells the HoldNotifier.
+func (s *Service) onHold(rec bus.SiteRecord) {
+	s.log.Warn().Str("repo", rec.Repo).Str("branch", rec.Branch).Str("file", rec.File).
+		Str("resource", rec.Resource).Str("container", rec.Container).Str("written", rec.Written).
+		Str("rolled_back_to", rec.RolledBackTo).Msg("site held: a person rolled it back from what hoist wrote; only a newer tag is applied")
+	s.notifyHeld(HoldEvent{
+		Repo: rec.Repo, Branch: rec.Branch, File: rec.File, Resource: rec.Resource, Container: rec.Container,
+		Image: rec.Image, Tag: rec.Written,
+		Reason: "rolled back from " + rec.Written + " to " + rec.RolledBackTo + " by a person; tags up to " + rec.Written + " are not applied again until a newer one is (or hoist hold release)",
+	})
+}
+
+// HoldEvent is an update held back at one site: by a minimum age (Until
+// set when known) or by a person's rollback (Until zero: a newer tag or a
+// person lifts it). Its fields are those of a notify.Hold.
+type HoldEvent struct {
+	Repo, Branch, File, Resource, Container string
+	// Image is the canonical repository; Tag the tag held back.
+	Image, Tag string
+	Reason     string
+	Until      time.Time
+	EventIDs   []string
+}
+
+// HoldNotifier is told of each update held back: a push's first delivery
+// that a minimum age holds, and each new hold after a rollback. Held must
+// return at once (a notify.Dispatcher queues).
+type HoldNotifier interface {
+	Held(HoldEvent)
+}
+
+func (s *Service) notifyHeld(ev HoldEvent) {
+	if s.cfg.HoldNotifier != nil {
+		s.cfg.HoldNotifier.Held(ev)
+	}
+}
+
+// handBackHeld hands a push some of whose sites wait for their minimum
+// age back to JetStream until the earliest of them is old enough (or, when
+// that time is unknown, after the push retry delay); it is then decided
+// again against the repository as it is then. No goroutine or timer waits
+// for it: the stream keeps it, across restarts of the matcher.
+func (s *Service) handBackHeld(m jetstream.Msg, delivered uint64, d decision, log zerolog.Logger) {
+	delay := retryDelay(delivered)
+	if !d.gate.Until.IsZero() {
+		delay = max(time.Until(d.gate.Until)+heldMargin, heldMargin)
+	}
+	s.m.pushes.WithLabelValues("held").Inc()
+	ev := log.Info().Int("sites", d.sites).Int("rewrites", len(d.rewrites)).Dur("retry_in", delay)
+	if !d.gate.Until.IsZero() {
+		ev = ev.Time("held_until", d.gate.Until)
+	}
+	ev.Msg("push held for its minimum age; decided again when it is old enough")
+	if delivered <= 1 {
+		for _, h := range d.held {
+			s.notifyHeld(h)
+		}
+	}
+	_ = m.NakWithDelay(delay)
+}
+
+// checkHolds finds the sites of changed files that read an older tag than
+// the one hoist last wrote there — a person rolled them back — and marks
+// them held (for hoist hold list); a site that reads the tag written, or a
+// newer one, again loses its hold. Decisions do not wait for this: the
+// gates and the committer's re-check compare a site with its record
+// themselves.
+func (s *Service) checkHolds(ctx context.Context, r *repoState, head string, files []file) {
+	h, ok := s.gates.Holds.(*bus.Holds)
+	if !ok || len(files) == 0 {
+		return
+	}
+	idx := r.idx.Load()
+	changed := map[string]bool{}
+	for _, f := range files {
+		changed[f.Path] = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for _, site := range idx.Sites() {
+		if !changed[site.File] || !site.Policy.Automated {
+			continue
+		}
+		bs := bus.Site{Repo: r.Name, Branch: r.Branch, File: site.File, Resource: site.Resource.String(), Container: site.Container}
+		rec, ok, err := h.Get(ctx, bs)
+		if err != nil {
+			s.log.Warn().Err(err).Str("repo", r.Name).Msg("cannot read the holds of changed sites; they are checked again at the next push")
+			return
+		}
+		if !ok {
+			continue
+		}
+		if !policy.RolledBack(site, site.Ref, rec.Written, s.times) {
+			if rec.Held {
+				if err := h.Unhold(ctx, bs); err == nil {
+					s.log.Info().Str("repo", r.Name).Str("file", site.File).Str("resource", bs.Resource).
+						Str("container", site.Container).Str("reads", site.Ref.Tag).Msg("hold ended: the site no longer reads an older tag than hoist wrote")
+				}
+			}
+			continue
+		}
+		if changed, err := h.Hold(ctx, bs, rec.Written, site.Ref.Tag, head, time.Now()); err == nil && changed {
+			rec.Held, rec.RolledBackTo, rec.HeldCommit = true, site.Ref.Tag, head
+			s.onHold(rec)
+		}
+	}
+}
+
+// ageHolds are the outcomes a minimum age holds back, as hold events.
+func ageHolds(r Repo, ev bus.PushEvent, outs []Outcome) []HoldEvent {
+	var out []HoldEvent
+	for _, o := range outs {
+		if o.Decision.Code != policy.CodeTooYoung {
+			continue
+		}
+		out = append(out, HoldEvent{
+			Repo: r.Name, Branch: r.Branch, File: o.Site.File, Resource: o.Site.Resource.String(), Container: o.Site.Container,
+			Image: o.Site.Ref.Canonical(), Tag: ev.Tag, Reason: o.Decision.Reason, Until: o.HeldUntil, EventIDs: []string{ev.ID},
+		})
+	}
+	return out
+}
