@@ -2,8 +2,12 @@ package matcher
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -90,19 +94,34 @@ func (s *Service) handBackHeld(m jetstream.Msg, delivered uint64, d decision, lo
 // checkHolds finds the sites of changed files that read an older tag than
 // the one hoist last wrote there — a person rolled them back — and marks
 // them held (for hoist hold list); a site that reads the tag written, or a
-// newer one, again loses its hold. Decisions do not wait for this: the
-// gates and the committer's re-check compare a site with its record
-// themselves.
-func (s *Service) checkHolds(ctx context.Context, r *repoState, head string, files []file) {
+// newer one, again loses its hold. The files looked at are those that
+// differ between the old and the new head and those that any commit in
+// between not made by hoist touched (a rollback right after hoist's
+// commit leaves the file as the old head had it). Decisions do not wait
+// for this: the gates and the committer's re-check compare a site with its
+// record themselves.
+func (s *Service) checkHolds(ctx context.Context, r *repoState, old, head plumbing.Hash, files []file) {
 	h, ok := s.gates.Holds.(*bus.Holds)
-	if !ok || len(files) == 0 {
+	if !ok {
 		return
 	}
-	idx := r.idx.Load()
 	changed := map[string]bool{}
 	for _, f := range files {
 		changed[f.Path] = true
 	}
+	if !old.IsZero() {
+		touched, err := r.src.personTouched(ctx, old, head)
+		if err != nil {
+			s.log.Debug().Err(err).Str("repo", r.Name).Msg("cannot read the commits between two heads; holds checked on the files that differ")
+		}
+		for f := range touched {
+			changed[f] = true
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	idx := r.idx.Load()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for _, site := range idx.Sites() {
@@ -127,8 +146,8 @@ func (s *Service) checkHolds(ctx context.Context, r *repoState, head string, fil
 			}
 			continue
 		}
-		if changed, err := h.Hold(ctx, bs, rec.Written, site.Ref.Tag, head, time.Now()); err == nil && changed {
-			rec.Held, rec.RolledBackTo, rec.HeldCommit = true, site.Ref.Tag, head
+		if changed, err := h.Hold(ctx, bs, rec.Written, site.Ref.Tag, head.String(), time.Now()); err == nil && changed {
+			rec.Held, rec.RolledBackTo, rec.HeldCommit = true, site.Ref.Tag, head.String()
 			s.onHold(rec)
 		}
 	}
@@ -147,4 +166,60 @@ func ageHolds(r Repo, ev bus.PushEvent, outs []Outcome) []HoldEvent {
 		})
 	}
 	return out
+}
+
+// maxWalk bounds the commits read between two heads to find those a person made.
+const maxWalk = 500
+
+// hoistTrailer marks the commits hoist makes (committer.EventIDsTrailer).
+const hoistTrailer = "\nHoist-Event-Ids: "
+
+// personTouched lists the files changed by the commits reachable from head
+// but not from old that hoist did not make (their message has no
+// Hoist-Event-Ids trailer), each compared with its first parent.
+func (src *source) personTouched(ctx context.Context, old, head plumbing.Hash) (map[string]bool, error) {
+	out := map[string]bool{}
+	seen := map[plumbing.Hash]bool{old: true}
+	queue := []plumbing.Hash{head}
+	for n := 0; len(queue) > 0; n++ {
+		if n >= maxWalk {
+			return out, fmt.Errorf("more than %d commits between %s and %s", maxWalk, old, head)
+		}
+		h := queue[0]
+		queue = queue[1:]
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		c, err := object.GetCommit(src.st, h)
+		if err != nil {
+			return out, fmt.Errorf("commit %s: %w", h, err) // a shallow copy's boundary
+		}
+		queue = append(queue, c.ParentHashes...)
+		if strings.Contains(c.Message, hoistTrailer) || len(c.ParentHashes) == 0 {
+			continue
+		}
+		parent, err := object.GetCommit(src.st, c.ParentHashes[0])
+		if err != nil {
+			return out, fmt.Errorf("parent of %s: %w", h, err)
+		}
+		from, err := parent.Tree()
+		if err != nil {
+			return out, err
+		}
+		to, err := c.Tree()
+		if err != nil {
+			return out, err
+		}
+		chs, err := object.DiffTreeWithOptions(ctx, from, to, &object.DiffTreeOptions{})
+		if err != nil {
+			return out, fmt.Errorf("diff %s: %w", h, err)
+		}
+		for _, ch := range chs {
+			if ch.To.Name != "" {
+				out[ch.To.Name] = true
+			}
+		}
+	}
+	return out, nil
 }

@@ -92,7 +92,7 @@ func (s *Service) update(ctx context.Context, r *repoState, trigger string) (err
 		Int("files_changed", len(changed)).Int("files_removed", len(removed)).Int("sites", idx.Len()).
 		Int64("duration_ms", time.Since(start).Milliseconds()).Msg("index updated")
 	s.checkPaths(r, head, idx)
-	s.checkHolds(ctx, r, head.String(), changed)
+	s.checkHolds(ctx, r, old, head, changed)
 	return nil
 }
 

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testgit"
+)
+
+// gateStage runs some of hoist's stages in-process against the test's
+// NATS server until the test ends or stop is called.
+type gateStage struct {
+	logs   *lockedBuffer
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startGateStage(t *testing.T, cfgFile string, st stages) *gateStage {
+	t.Helper()
+	cfg, problems := loadConfig(cfgFile, st.config())
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	cfg.Listen = freePort(t)
+	g := &gateStage{logs: &lockedBuffer{b: &bytes.Buffer{}}, base: "http://" + cfg.Listen, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	go func() { g.done <- serveStages(ctx, "gates", st, cfg, zerolog.New(g.logs)) }()
+	t.Cleanup(g.stop)
+	pollUntil(t, "/readyz of "+cfg.Listen, func() bool { code, _ := httpGet(g.base + "/readyz"); return code == 200 })
+	return g
+}
+
+// stop cancels the stages and waits for them to return (once).
+func (g *gateStage) stop() {
+	if g.cancel == nil {
+		return
+	}
+	g.cancel()
+	g.cancel = nil
+	<-g.done
+}
+
+// gateConfig writes a hoist.yaml for the test's NATS server and repository.
+func gateConfig(t *testing.T, natsURL, repoURL, images string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hoist.yaml")
+	yaml := fmt.Sprintf(`
+nats: {url: %q}
+dataDir: %s/data
+receivers:
+  - {name: ci, kind: generic, secret: s3cret}
+images: [%s]
+repositories:
+  - name: gitops
+    url: %s
+    fetchInterval: 1s
+    commit: {window: 0s}
+`, natsURL, dir, images, repoURL)
+	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// webhook announces image:tag to the generic receiver at base.
+func webhook(t *testing.T, base, image string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"`+image+`"}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook for %s answered %d", image, resp.StatusCode)
+	}
+}
+
+// TestMinimumAgeHeldThenCommitted: a tag younger than images[].minAge is
+// held — the push goes back to JetStream until the tag is old enough, and
+// nothing is committed — and a matcher restarted meanwhile commits it once
+// it is old enough, without the webhook being sent again.
+func TestMinimumAgeHeldThenCommitted(t *testing.T) {
+	b := bustest.Start(t)
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
+	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 8s}`)
+	front := startGateStage(t, cfgFile, stages{ingest: true, commit: true})
+	match := startGateStage(t, cfgFile, stages{match: true})
+
+	webhook(t, front.base, "127.0.0.1:5000/team/app:1.2.4")
+	pollUntil(t, "the push held for its minimum age", func() bool {
+		return strings.Contains(match.logs.String(), "push held for its minimum age")
+	})
+	if !strings.Contains(match.logs.String(), "held until") {
+		t.Errorf("the hold does not say until when:\n%s", match.logs.String())
+	}
+	match.stop() // the push is held in JetStream, not in the matcher
+	if head := repo.Head(t, "main"); head != seed {
+		t.Fatalf("a tag younger than its minimum age was committed")
+	}
+
+	match = startGateStage(t, cfgFile, stages{match: true})
+	pollUntil(t, "the commit once the tag is old enough", func() bool { return repo.Head(t, "main") != seed })
+	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
+		t.Fatalf("apps/app.yaml after the commit:\n%s", got)
+	}
+	// The commit was made only once the tag was old enough.
+	tt, err := bus.OpenTagTimes(context.Background(), b.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, ok := tt.FirstSeen("127.0.0.1:5000/team/app", "1.2.4")
+	if !ok {
+		t.Fatal("no first-seen time for the tag")
+	}
+	if at := commitTime(t, repo, "main"); at.Before(seen.Add(8 * time.Second).Truncate(time.Second)) {
+		t.Errorf("committed at %s, before the tag (first seen %s) was 8s old", at, seen)
+	}
+}
+
+// commitTime is the committer date of branch's head.
+func commitTime(t *testing.T, repo *testgit.Repo, branch string) time.Time {
+	t.Helper()
+	out := testgit.Git(t, repo.Dir, "log", "-1", "--format=%cI", branch)
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// rollBack commits apps/app.yaml reading tag as a person would: a clone
+// through the git server, a commit by testgit's identity, a push.
+func rollBack(t *testing.T, repo *testgit.Repo, tag string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "work")
+	testgit.Git(t, "", "clone", "--quiet", "--branch", "main", repo.URL, dir)
+	p := filepath.Join(dir, "apps", "app.yaml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "tag: ") {
+			lines[i] = l[:strings.Index(l, "tag: ")] + "tag: " + tag
+		}
+	}
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testgit.Git(t, dir, "commit", "--quiet", "-am", "Roll app back to "+tag)
+	testgit.Git(t, dir, "push", "--quiet", "origin", "main")
+	return repo.Head(t, "main")
+}
+
+// TestRollbackHoldsTheSite: a person rolls back what hoist wrote; a re-push
+// of the tag rolled back from is not applied, by the matcher nor by the
+// committer's re-check; a newer tag is, and ends the hold; hoist hold list
+// shows a hold and hoist hold release lifts one.
+func TestRollbackHoldsTheSite(t *testing.T) {
+	b := bustest.Start(t)
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
+	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`)
+	hoist := startGateStage(t, cfgFile, stages{ingest: true, match: true, commit: true})
+	holds, err := bus.OpenHolds(context.Background(), b.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := bus.Site{Repo: "gitops", Branch: "main", File: "apps/app.yaml", Resource: "apps:helmrelease/app", Container: "chart-image"}
+	record := func() bus.SiteRecord {
+		rec, _, err := holds.Get(context.Background(), site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	const image = "127.0.0.1:5000/team/app"
+	pushes := 0
+	// pushAndWait sends a webhook, waits until the matcher has decided it
+	// and returns the matcher's line saying how.
+	pushAndWait := func(tag string) string {
+		t.Helper()
+		pushes++
+		webhook(t, hoist.base, image+":"+tag)
+		var last string
+		pollUntil(t, "the push of "+tag+" decided", func() bool {
+			var n int
+			for _, l := range strings.Split(hoist.logs.String(), "\n") {
+				if strings.Contains(l, `"message":"push matched"`) {
+					n, last = n+1, l
+				}
+			}
+			return n == pushes
+		})
+		return last
+	}
+
+	pushAndWait("1.2.4")
+	pollUntil(t, "hoist's commit of 1.2.4", func() bool { return repo.Head(t, "main") != seed })
+	pollUntil(t, "the tag written recorded", func() bool { return record().Written == "1.2.4" })
+
+	rolled := rollBack(t, repo, "1.2.3")
+	t.Cleanup(func() { if t.Failed() { dumpLogs(t, hoist) } })
+	pollUntil(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
+	if rec := record(); rec.RolledBackTo != "1.2.3" {
+		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"hold", "list", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
+		t.Fatalf("hoist hold list: %d %s", code, errOut.String())
+	}
+	var listed []bus.SiteRecord
+	if err := json.Unmarshal(out.Bytes(), &listed); err != nil || len(listed) != 1 || listed[0].Site != site || !listed[0].Held {
+		t.Fatalf("hoist hold list: %v %s", err, out.String())
+	}
+
+	// The tag rolled back from, pushed again (with a digest: the same push
+	// again would be a duplicate ingest drops).
+	if line := pushAndWait("1.2.4@sha256:" + strings.Repeat("a", 64)); !strings.Contains(line, `"rewrites":0`) {
+		t.Fatalf("the matcher approved the tag rolled back from: %s", line)
+	}
+	if head := repo.Head(t, "main"); head != rolled {
+		t.Fatalf("the re-push of the tag rolled back from was committed over the person's rollback")
+	}
+	// A rewrite the matcher decided before it saw the rollback: the
+	// committer's re-check at the head drops it.
+	late := bus.Rewrite{EventIDs: []string{"late"}, Repo: "gitops", Branch: "main", File: site.File, Resource: site.Resource,
+		Container: site.Container, Image: image, Old: image + ":1.2.3", New: image + ":1.2.4", Tag: "1.2.4", PushedAt: time.Now()}
+	data, _ := json.Marshal(late)
+	if _, err := b.JS.Publish(context.Background(), bus.RewriteSubject("gitops", "main"), data); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "the committer to drop the late rewrite", func() bool {
+		return strings.Contains(hoist.logs.String(), `"event_id":"late"`) && strings.Contains(hoist.logs.String(), "rolled back from 1.2.4")
+	})
+	if head := repo.Head(t, "main"); head != rolled {
+		t.Fatalf("the committer wrote a held tag over the person's rollback")
+	}
+
+	pushAndWait("1.2.5") // strictly newer: applied, and the hold ends
+	pollUntil(t, "the commit of 1.2.5", func() bool { return repo.Head(t, "main") != rolled })
+	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
+		t.Fatalf("apps/app.yaml:\n%s", got)
+	}
+	pollUntil(t, "the hold ended", func() bool { rec := record(); return rec.Written == "1.2.5" && !rec.Held })
+
+	// Rolled back again, then released by hand: the tag comes back.
+	rolled = rollBack(t, repo, "1.2.3")
+	pollUntil(t, "the second hold", func() bool { return record().Held })
+	out.Reset()
+	if code := run([]string{"hold", "release", "--config", cfgFile, "gitops", site.Resource, site.Container}, &out, &errOut); code != 0 {
+		t.Fatalf("hoist hold release: %d %s", code, errOut.String())
+	}
+	pushAndWait("1.2.5@sha256:" + strings.Repeat("b", 64))
+	pollUntil(t, "the commit of 1.2.5 after the release", func() bool { return repo.Head(t, "main") != rolled })
+}
+
+func dumpLogs(t *testing.T, g *gateStage) { t.Log(g.logs.String()) }
