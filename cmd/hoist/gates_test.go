@@ -222,7 +222,11 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	pollUntil(t, "the tag written recorded", func() bool { return record().Written == "1.2.4" })
 
 	rolled := rollBack(t, repo, "1.2.3")
-	t.Cleanup(func() { if t.Failed() { dumpLogs(t, hoist) } })
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs(t, hoist)
+		}
+	})
 	pollUntil(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
 	if rec := record(); rec.RolledBackTo != "1.2.3" {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
