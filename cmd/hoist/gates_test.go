@@ -282,3 +282,39 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 }
 
 func dumpLogs(t *testing.T, g *gateStage) { t.Log(g.logs.String()) }
+
+// TestExplainSaysHeldUntil: hoist explain holds a tag younger than its
+// minimum age; with a deployment's --config it reads the first-seen time
+// from NATS and says until when, without it says the time is unknown.
+func TestExplainSaysHeldUntil(t *testing.T) {
+	dir := t.TempDir()
+	release := strings.Replace(serveRelease, "    filter.fluxcd.io/chart-image: semver:~1.2\n",
+		"    filter.fluxcd.io/chart-image: semver:~1.2\n    hoist.dev/min-age.chart-image: 2h\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runHoist(t, "explain", "127.0.0.1:5000/team/app:1.2.4", dir)
+	if code != 0 || !strings.Contains(out, "held") || !strings.Contains(out, "first-seen time of 1.2.4 is unknown") {
+		t.Fatalf("explain without NATS: exit %d\n%s%s", code, out, errOut)
+	}
+
+	b := bustest.Start(t)
+	tt, err := bus.OpenTagTimes(context.Background(), b.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	if _, err := tt.Record(context.Background(), "127.0.0.1:5000/team/app", "1.2.4", seen); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := gateConfig(t, b.URL, "file:///nowhere", `{match: "**", verify: none}`)
+	code, out, errOut = runHoist(t, "explain", "--config", cfgFile, "--output", "json", "127.0.0.1:5000/team/app:1.2.4", dir)
+	var rows []explainRow
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 {
+		t.Fatalf("explain --config: exit %d %v\n%s%s", code, err, out, errOut)
+	}
+	want := seen.Add(2 * time.Hour).Format(time.RFC3339)
+	if r := rows[0]; r.Decision != "held" || r.HeldUntil != want || !strings.Contains(r.Reason, "held until "+want) {
+		t.Errorf("explain --config: %+v, want held until %s", r, want)
+	}
+}

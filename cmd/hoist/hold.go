@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
@@ -167,26 +168,33 @@ func runHoldRelease(args []string, stdout, stderr io.Writer) int {
 // openHoldsFromConfig connects to the NATS server the configuration names
 // (hoist serve's embedded one through nats.listen) and opens the holds.
 func openHoldsFromConfig(ctx context.Context, path string) (*bus.Holds, func(), error) {
+	_, h, closeBus, _, err := openBusFromConfig(ctx, path)
+	return h, closeBus, err
+}
+
+// openBusFromConfig connects as openHoldsFromConfig does and also returns
+// the configuration and the JetStream context.
+func openBusFromConfig(ctx context.Context, path string) (*config.Config, *bus.Holds, func(), jetstream.JetStream, error) {
 	cfg, problems := loadConfig(path, config.StageMatch)
 	if len(problems) > 0 {
-		return nil, nil, problems
+		return nil, nil, nil, nil, problems
 	}
 	n := cfg.NATS
 	url := n.URL
 	if url == "" {
 		if n.Listen == "" {
-			return nil, nil, fmt.Errorf("%s: nats.url is empty and the embedded server does not listen (set nats.listen to reach hoist serve's NATS)", path)
+			return nil, nil, nil, nil, fmt.Errorf("%s: nats.url is empty and the embedded server does not listen (set nats.listen to reach hoist serve's NATS)", path)
 		}
 		url = "nats://" + n.Listen
 	}
-	conn, err := bus.Connect(ctx, bus.Options{URL: url, Name: "hoist-hold", Replicas: n.Replicas, Auth: natsAuth(n), Log: zerolog.Nop()})
+	conn, err := bus.Connect(ctx, bus.Options{URL: url, Name: "hoist-cli", Replicas: n.Replicas, Auth: natsAuth(n), Log: zerolog.Nop()})
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS: %s", redact.Text(err.Error())) // never a password
+		return nil, nil, nil, nil, fmt.Errorf("connect to NATS: %s", redact.Text(err.Error())) // never a password
 	}
 	h, err := bus.OpenHolds(ctx, conn.JS)
 	if err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return h, conn.Close, nil
+	return cfg, h, conn.Close, conn.JS, nil
 }
