@@ -116,3 +116,27 @@ func decisionWord(o matcher.Outcome) string {
 	}
 	return "skip"
 }
+
+// addHolds fills each row's Hold from the holds of the deployment at
+// cfgPath: the sites a person rolled back from what hoist wrote.
+func addHolds(cfgPath, repo string, rows []imageRow) error {
+	ctx, cancel := context.WithTimeout(context.Background(), holdTimeout)
+	defer cancel()
+	d, err := openDeployment(ctx, cfgPath, repo)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	for i := range rows {
+		r := &rows[i]
+		rec, ok, err := d.holds.Get(ctx, bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container})
+		if err != nil {
+			return err
+		}
+		if ok && rec.Held {
+			r.Hold = fmt.Sprintf("held since %s: rolled back from %s to %s by a person; tags up to %s are not applied again until a newer one is pushed (hoist hold release %s %s %s lifts it)",
+				rec.HeldSince.UTC().Format(time.RFC3339), rec.Written, rec.RolledBackTo, rec.Written, rec.Repo, rec.Resource, rec.Container)
+		}
+	}
+	return nil
+}

@@ -232,6 +232,16 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
 	}
 	var out, errOut bytes.Buffer
+	work := filepath.Join(t.TempDir(), "images")
+	testgit.Git(t, "", "clone", "--quiet", repo.URL, work)
+	t.Chdir(work)
+	if code := run([]string{"images", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
+		t.Fatalf("hoist images: %d %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "rolled back from 1.2.4 to 1.2.3 by a person") {
+		t.Errorf("hoist images --config does not show the hold:\n%s", out.String())
+	}
+	out.Reset()
 	if code := run([]string{"hold", "list", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist hold list: %d %s", code, errOut.String())
 	}
