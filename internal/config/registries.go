@@ -202,6 +202,9 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 	if (s.Key != "" || k != (KeylessSignature{})) && r.Verify == string(imagerules.VerifyNone) {
 		c.registryProblem(d, p+".verify", "%s: a signature is checked in the registry; verify: none cannot be used with signature", p)
 	}
+	if r.MinAge > imagerules.MaxMinAge {
+		c.registryProblem(d, p+".minAge", "%s.minAge: %s is longer than %s, the longest hoist can hold a push (the push stream keeps a push 7 days)", p, r.MinAge, imagerules.MaxMinAge)
+	}
 	// Keys whose behaviour is not built yet are refused rather than
 	// silently ignored: a signature requirement or a minimum age that is
 	// not enforced would let through what the user meant to stop.

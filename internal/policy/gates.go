@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/manifest"
 )
 
@@ -23,7 +24,11 @@ func MinAge(site manifest.Site, ruleAge time.Duration) (time.Duration, error) {
 	if site.Policy.MinAge == "" {
 		return ruleAge, nil
 	}
-	return manifest.ParseAge(site.Policy.MinAge)
+	d, err := manifest.ParseAge(site.Policy.MinAge)
+	if err == nil && d > imagerules.MaxMinAge {
+		err = fmt.Errorf("%s is longer than %s, the longest hoist can hold a push", site.Policy.MinAge, imagerules.MaxMinAge)
+	}
+	return d, err
 }
 
 // AgeGate is what a minimum age says about a candidate.

@@ -1,0 +1,83 @@
+package matcher
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/imagerules"
+	"github.com/hoist-gitops/hoist/internal/policy"
+)
+
+// memTimes are first-seen times held in memory.
+type memTimes map[string]time.Time
+
+func (m memTimes) FirstSeen(repo, tag string) (time.Time, bool) {
+	t, ok := m[repo+":"+tag]
+	return t, ok
+}
+
+func gateRelease(annotation string) string {
+	return `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: app
+  namespace: apps
+  annotations:
+    fluxcd.io/automated: "true"
+    filter.fluxcd.io/chart-image: semver:*
+` + annotation + `spec:
+  values:
+    image:
+      repository: registry.example/team/app
+      tag: 1.0.0
+`
+}
+
+// TestMinimumAgeGate: the images[] rule's minimum age holds a young tag
+// until first seen + age; the annotation wins over the rule (0 turns it
+// off); an annotation that does not parse and an unknown first-seen time
+// hold (fail closed).
+func TestMinimumAgeGate(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	rules, err := imagerules.Compile([]imagerules.Rule{{Match: "registry.example/**", MinAge: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := memTimes{"registry.example/team/app:1.1.0": now.Add(-10 * time.Minute)}
+	ev := bus.PushEvent{Registry: "registry.example", Repository: "team/app", Tag: "1.1.0", PushedAt: now.Add(-10 * time.Minute)}
+	for _, tc := range []struct {
+		name, annotation string
+		times            memTimes
+		code             policy.Code
+		until            time.Time
+		retry            bool
+	}{
+		{"rule", "", times, policy.CodeTooYoung, now.Add(50 * time.Minute), true},
+		{"annotation wins", "    hoist.dev/min-age.chart-image: 5m\n", times, policy.CodeUpdate, time.Time{}, false},
+		{"annotation 0", "    hoist.dev/min-age.chart-image: \"0\"\n", times, policy.CodeUpdate, time.Time{}, false},
+		{"annotation longer", "    hoist.dev/min-age.chart-image: 2h\n", times, policy.CodeTooYoung, now.Add(110 * time.Minute), true},
+		{"bad annotation", "    hoist.dev/min-age.chart-image: soon\n", times, policy.CodeTooYoung, time.Time{}, false},
+		{"unknown first-seen", "", memTimes{}, policy.CodeTooYoung, time.Time{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idx := NewIndex()
+			idx.SetFile("app.yaml", []byte(gateRelease(tc.annotation)))
+			outs := Match(idx, ev, nil)
+			g := Gates{Rules: rules, Times: tc.times, Now: func() time.Time { return now }}
+			res := g.Apply(context.Background(), "gitops", "main", ev, outs)
+			if len(outs) != 1 {
+				t.Fatalf("outcomes %+v", outs)
+			}
+			o := outs[0]
+			if o.Decision.Code != tc.code || !o.HeldUntil.Equal(tc.until) || res.Retry != tc.retry || !res.Until.Equal(tc.until) {
+				t.Errorf("outcome %+v (until %s), result %+v; want %s until %s, retry %v", o.Decision, o.HeldUntil, res, tc.code, tc.until, tc.retry)
+			}
+			if tc.code == policy.CodeTooYoung && (o.Decision.Update || !strings.Contains(o.Decision.Reason, "minimum age")) {
+				t.Errorf("held outcome %+v", o.Decision)
+			}
+		})
+	}
+}
