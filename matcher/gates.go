@@ -74,7 +74,7 @@ func (g Gates) Apply(ctx context.Context, repo, branch string, ev bus.PushEvent,
 				res.Retry = true
 				continue
 			}
-			if ok && policy.RolledBack(site, site.Ref, rec.Written, g.Times) {
+			if ok && rec.For(site.Ref.Canonical()) && policy.RolledBack(site, site.Ref, rec.Written, g.Times) {
 				if pass, why := policy.PassesHold(site, cand, rec.Written, g.Times); !pass {
 					o.skip(policy.CodeHeld, why+" (or hoist hold release)")
 					if changed, _ := g.Holds.Hold(ctx, s, rec.Written, site.Ref.Tag, "", now()); changed && g.OnHold != nil {

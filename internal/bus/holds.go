@@ -69,6 +69,11 @@ type SiteRecord struct {
 	HeldCommit   string    `json:"heldCommit,omitempty"`
 }
 
+// For reports whether the record is about the image a site reads now
+// (canonical repository): a site switched to another image has nothing to
+// do with the tags written for the old one.
+func (r SiteRecord) For(image string) bool { return r.Image == "" || r.Image == image }
+
 // Holds reads and writes HoldsBucket.
 type Holds struct{ kv jetstream.KeyValue }
 
