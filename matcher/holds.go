@@ -97,9 +97,10 @@ func (s *Service) handBackHeld(m jetstream.Msg, delivered uint64, d decision, lo
 // newer one, again loses its hold. The files looked at are those that
 // differ between the old and the new head and those that any commit in
 // between not made by hoist touched (a rollback right after hoist's
-// commit leaves the file as the old head had it). Decisions do not wait
-// for this: the gates and the committer's re-check compare a site with its
-// record themselves.
+// commit leaves the file as the old head had it). A full read of the tree
+// (the first index, a rebuilt copy) checks nothing, so a start is not
+// slowed by one lookup per site. Decisions do not wait for this: the gates
+// and the committer's re-check compare a site with its record themselves.
 func (s *Service) checkHolds(ctx context.Context, r *repoState, old, head plumbing.Hash, files []file) {
 	h, ok := s.gates.Holds.(*bus.Holds)
 	if !ok {
