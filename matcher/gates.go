@@ -7,6 +7,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/imageref"
 	"github.com/hoist-gitops/hoist/internal/imagerules"
+	"github.com/hoist-gitops/hoist/internal/manifest"
 	"github.com/hoist-gitops/hoist/internal/policy"
 )
 
@@ -15,6 +16,11 @@ import (
 type HoldStore interface {
 	Get(ctx context.Context, s bus.Site) (bus.SiteRecord, bool, error)
 	Hold(ctx context.Context, s bus.Site, written, rolledBackTo, commit string, now time.Time) (bool, error)
+	// Pending, SetPending and ClearPending keep the newest tag held for its
+	// minimum age at each site, which replaces an older one coming of age.
+	Pending(ctx context.Context, s bus.Site) (bus.Pending, uint64, bool, error)
+	SetPending(ctx context.Context, p bus.Pending, rev uint64) (bool, error)
+	ClearPending(ctx context.Context, s bus.Site, rev uint64) error
 }
 
 // Gates stop updates Decide approved: a tag younger than the site's
@@ -102,10 +108,15 @@ func (g Gates) Apply(ctx context.Context, repo, branch string, ev bus.PushEvent,
 		if g.Times != nil {
 			seen, known = g.Times.FirstSeen(site.Ref.Canonical(), cand.Tag)
 		}
+		s := bus.Site{Repo: repo, Branch: branch, File: site.File, Resource: site.Resource.String(), Container: site.Container}
 		age := policy.CheckAge(cand.Tag, minAge, seen, known, now())
 		if !age.Held {
+			if why := g.superseded(ctx, s, site, cand.Tag); why != "" {
+				o.skip(policy.CodeSuperseded, why)
+			}
 			continue
 		}
+		g.notePending(ctx, s, site, cand.Tag, age.Until)
 		o.skip(policy.CodeTooYoung, age.Reason)
 		o.HeldUntil = age.Until
 		res.Retry = true
@@ -131,4 +142,46 @@ func (g GateResult) merge(o GateResult) GateResult {
 		g.Until = o.Until
 	}
 	return g
+}
+
+// notePending records tag as the site's pending tag unless a newer one is
+// pending already (best effort: a lost record only lets an older tag that
+// comes of age first be written before this one).
+func (g Gates) notePending(ctx context.Context, s bus.Site, site manifest.Site, tag string, until time.Time) {
+	if g.Holds == nil {
+		return
+	}
+	for range 3 { // compare and swap, retried when another push won
+		p, rev, ok, err := g.Holds.Pending(ctx, s)
+		if err != nil || ok && (p.Tag == tag || policy.NewerTag(site, p.Tag, tag, g.Times)) {
+			return
+		}
+		if set, err := g.Holds.SetPending(ctx, bus.Pending{Site: s, Tag: tag, Until: until}, rev); set || err != nil {
+			return
+		}
+	}
+}
+
+// superseded says why tag, old enough now, is not written: a newer tag is
+// held for its minimum age at the site and will replace it. A tag that is
+// the pending one clears it.
+func (g Gates) superseded(ctx context.Context, s bus.Site, site manifest.Site, tag string) string {
+	if g.Holds == nil {
+		return ""
+	}
+	p, rev, ok, err := g.Holds.Pending(ctx, s)
+	switch {
+	case err != nil || !ok:
+		return ""
+	case p.Tag == tag:
+		_ = g.Holds.ClearPending(ctx, s, rev)
+		return ""
+	case policy.NewerTag(site, p.Tag, tag, g.Times):
+		why := "superseded by " + p.Tag + ", a newer tag held for its minimum age"
+		if !p.Until.IsZero() {
+			why += " until " + p.Until.UTC().Format(time.RFC3339)
+		}
+		return why
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/policy"
 )
@@ -79,5 +80,50 @@ func TestMinimumAgeGate(t *testing.T) {
 				t.Errorf("held outcome %+v", o.Decision)
 			}
 		})
+	}
+}
+
+// TestNewerHeldTagReplacesOlder: while 1.1.0 waits for its minimum age, a
+// push of 1.2.0 arrives and waits too; when 1.1.0 comes of age it is not
+// written (1.2.0 replaces it), and 1.2.0 is when its own age is reached.
+func TestNewerHeldTagReplacesOlder(t *testing.T) {
+	b := bustest.Start(t)
+	holds, err := bus.OpenHolds(context.Background(), b.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	times := memTimes{"registry.example/team/app:1.1.0": t0, "registry.example/team/app:1.2.0": t0.Add(5 * time.Minute),
+		"registry.example/team/app:1.0.5": t0.Add(6 * time.Minute)}
+	idx := NewIndex()
+	idx.SetFile("app.yaml", []byte(gateRelease("    hoist.dev/min-age.chart-image: 1h\n")))
+	decide := func(tag string, at time.Time) Outcome {
+		t.Helper()
+		ev := bus.PushEvent{Registry: "registry.example", Repository: "team/app", Tag: tag, PushedAt: times["registry.example/team/app:"+tag]}
+		outs := Match(idx, ev, times)
+		g := Gates{Times: times, Holds: holds, Now: func() time.Time { return at }}
+		g.Apply(context.Background(), "gitops", "main", ev, outs)
+		if len(outs) != 1 {
+			t.Fatalf("outcomes %+v", outs)
+		}
+		return outs[0]
+	}
+	if o := decide("1.1.0", t0.Add(time.Minute)); o.Decision.Code != policy.CodeTooYoung {
+		t.Fatalf("1.1.0 at first: %+v", o.Decision)
+	}
+	if o := decide("1.2.0", t0.Add(5*time.Minute)); o.Decision.Code != policy.CodeTooYoung {
+		t.Fatalf("1.2.0 at first: %+v", o.Decision)
+	}
+	if o := decide("1.0.5", t0.Add(6*time.Minute)); o.Decision.Code != policy.CodeTooYoung {
+		t.Fatalf("1.0.5 at first: %+v", o.Decision) // an older tag pushed later does not replace 1.2.0
+	}
+	if o := decide("1.1.0", t0.Add(61*time.Minute)); o.Decision.Code != policy.CodeSuperseded || !strings.Contains(o.Decision.Reason, "superseded by 1.2.0") {
+		t.Fatalf("1.1.0 of age: %+v, want superseded by 1.2.0", o.Decision)
+	}
+	if o := decide("1.2.0", t0.Add(66*time.Minute)); !o.Decision.Update {
+		t.Fatalf("1.2.0 of age: %+v, want an update", o.Decision)
+	}
+	if _, _, ok, err := holds.Pending(context.Background(), bus.Site{Repo: "gitops", Branch: "main", File: "app.yaml", Resource: "apps:helmrelease/app", Container: "chart-image"}); ok || err != nil {
+		t.Errorf("the pending tag is still recorded once written (%v)", err)
 	}
 }

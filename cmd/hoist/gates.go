@@ -70,6 +70,14 @@ func (readOnlyHolds) Hold(context.Context, bus.Site, string, string, string, tim
 	return false, nil
 }
 
+func (r readOnlyHolds) Pending(ctx context.Context, s bus.Site) (bus.Pending, uint64, bool, error) {
+	return r.h.Pending(ctx, s)
+}
+
+func (readOnlyHolds) SetPending(context.Context, bus.Pending, uint64) (bool, error) { return false, nil }
+
+func (readOnlyHolds) ClearPending(context.Context, bus.Site, uint64) error { return nil }
+
 // pushedNow counts a tag hoist has not seen as first seen at now: what a
 // push made now would record for it.
 type pushedNow struct {

@@ -182,6 +182,9 @@ func (h *Holds) List(ctx context.Context, all bool) ([]SiteRecord, error) {
 	defer lister.Stop()
 	var out []SiteRecord
 	for key := range lister.Keys() {
+		if strings.HasPrefix(key, pendingPrefix) {
+			continue
+		}
 		rec, _, ok, err := h.get(ctx, key)
 		if err != nil {
 			return nil, err
@@ -194,4 +197,65 @@ func (h *Holds) List(ctx context.Context, all bool) ([]SiteRecord, error) {
 		return strings.Compare(out[i].Key(), out[j].Key()) < 0
 	})
 	return out, nil
+}
+
+// pendingPrefix starts the keys of the youngest-newest tags held for their
+// minimum age, one per site, beside the sites' records.
+const pendingPrefix = "pending."
+
+// Pending is the newest tag a minimum age holds back at a site: an older
+// tag that comes of age meanwhile is not written, this one replaces it.
+type Pending struct {
+	Site
+	Tag   string    `json:"tag"`
+	Until time.Time `json:"until,omitzero"`
+}
+
+// Pending returns the tag held back at the site for its minimum age, with
+// the entry's revision for SetPending.
+func (h *Holds) Pending(ctx context.Context, s Site) (Pending, uint64, bool, error) {
+	e, err := h.kv.Get(ctx, pendingPrefix+s.Key())
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Pending{}, 0, false, nil
+	}
+	if err != nil {
+		return Pending{}, 0, false, fmt.Errorf("read pending tag of %s: %w", s, err)
+	}
+	var p Pending
+	if err := json.Unmarshal(e.Value(), &p); err != nil {
+		return Pending{}, 0, false, fmt.Errorf("decode pending tag of %s: %w", s, err)
+	}
+	return p, e.Revision(), true, nil
+}
+
+// SetPending stores p as the site's pending tag if the entry is still at
+// revision rev (0: there was none); a concurrent change wins, and false
+// is returned.
+func (h *Holds) SetPending(ctx context.Context, p Pending, rev uint64) (bool, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return false, fmt.Errorf("encode pending tag: %w", err)
+	}
+	key := pendingPrefix + p.Key()
+	if rev == 0 {
+		_, err = h.kv.Create(ctx, key, b)
+	} else {
+		_, err = h.kv.Update(ctx, key, b, rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store pending tag of %s: %w", p.Site, err)
+	}
+	return true, nil
+}
+
+// ClearPending forgets the site's pending tag if it is still at revision rev.
+func (h *Holds) ClearPending(ctx context.Context, s Site, rev uint64) error {
+	err := h.kv.Delete(ctx, pendingPrefix+s.Key(), jetstream.LastRevision(rev))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("clear pending tag of %s: %w", s, err)
+	}
+	return nil
 }

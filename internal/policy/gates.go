@@ -96,3 +96,24 @@ func RolledBack(site manifest.Site, cur imageref.Reference, written string, time
 	_, ok := newer(f, cur, Candidate{Tag: written}, times)
 	return ok
 }
+
+// CodeSuperseded: a tag that came of age loses to a newer one still held
+// for its minimum age at the same site.
+const CodeSuperseded Code = "superseded"
+
+// NewerTag reports whether tag a is newer than tag b under the site's
+// filter order (semver, or push order for glob and regexp; a push time
+// that cannot be told counts as newer).
+func NewerTag(site manifest.Site, a, b string, times TagTimes) bool {
+	if a == b {
+		return false
+	}
+	f, err := CachedFilter(site.Policy.Filter)
+	if err != nil {
+		return false
+	}
+	ref := site.Ref
+	ref.Tag, ref.Digest = b, ""
+	_, ok := newer(f, ref, Candidate{Tag: a}, times)
+	return ok
+}
