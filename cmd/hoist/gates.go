@@ -74,7 +74,9 @@ func (r readOnlyHolds) Pending(ctx context.Context, s bus.Site) (bus.Pending, ui
 	return r.h.Pending(ctx, s)
 }
 
-func (readOnlyHolds) SetPending(context.Context, bus.Pending, uint64) (bool, error) { return false, nil }
+func (readOnlyHolds) SetPending(context.Context, bus.Pending, uint64) (bool, error) {
+	return false, nil
+}
 
 func (readOnlyHolds) ClearPending(context.Context, bus.Site, uint64) error { return nil }
 
