@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
@@ -127,8 +128,9 @@ func decisionWord(o matcher.Outcome) string {
 	return "skip"
 }
 
-// addHolds fills each row's Hold from the holds of the deployment at
-// cfgPath: the sites a person rolled back from what hoist wrote.
+// addHolds fills each row's Hold and Waiting from the deployment at
+// cfgPath: the sites a person rolled back from what hoist wrote, and the
+// tags waiting for their minimum age.
 func addHolds(cfgPath, repo string, rows []imageRow) error {
 	ctx, cancel := context.WithTimeout(context.Background(), holdTimeout)
 	defer cancel()
@@ -142,6 +144,16 @@ func addHolds(cfgPath, repo string, rows []imageRow) error {
 		rec, ok, err := d.holds.Get(ctx, bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container})
 		if err != nil {
 			return err
+		}
+		p, _, pending, err := d.holds.Pending(ctx, bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container})
+		if err != nil {
+			return err
+		}
+		if pending && !strings.HasSuffix(r.Image, ":"+p.Tag) && !strings.Contains(r.Image, ":"+p.Tag+"@") {
+			r.Waiting = p.Tag + " held for its minimum age"
+			if !p.Until.IsZero() {
+				r.Waiting += " until " + p.Until.UTC().Format(time.RFC3339)
+			}
 		}
 		if ok && rec.Held {
 			r.Hold = fmt.Sprintf("held since %s: rolled back from %s to %s by a person; tags up to %s are not applied again until a newer one is pushed (hoist hold release %s %s %s lifts it)",

@@ -102,7 +102,7 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 8s}`)
+	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 12s}`)
 	front := startGateStage(t, cfgFile, stages{ingest: true, commit: true})
 	match := startGateStage(t, cfgFile, stages{match: true})
 
@@ -116,6 +116,20 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	match.stop() // the push is held in JetStream, not in the matcher
 	if head := repo.Head(t, "main"); head != seed {
 		t.Fatalf("a tag younger than its minimum age was committed")
+	}
+	// hoist images and hoist explain, given the deployment's configuration, say until when.
+	work := filepath.Join(t.TempDir(), "work")
+	testgit.Git(t, "", "clone", "--quiet", repo.URL, work)
+	t.Chdir(work)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"images", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), `"waiting": "1.2.4 held for its minimum age until `) {
+		t.Errorf("hoist images --config: %d\n%s%s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run([]string{"explain", "--config", cfgFile, "127.0.0.1:5000/team/app:1.2.4"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "held until ") {
+		t.Errorf("hoist explain --config: %d\n%s%s", code, out.String(), errOut.String())
 	}
 
 	match = startGateStage(t, cfgFile, stages{match: true})
@@ -132,8 +146,8 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	if !ok {
 		t.Fatal("no first-seen time for the tag")
 	}
-	if at := commitTime(t, repo, "main"); at.Before(seen.Add(8 * time.Second).Truncate(time.Second)) {
-		t.Errorf("committed at %s, before the tag (first seen %s) was 8s old", at, seen)
+	if at := commitTime(t, repo, "main"); at.Before(seen.Add(12 * time.Second).Truncate(time.Second)) {
+		t.Errorf("committed at %s, before the tag (first seen %s) was 12s old", at, seen)
 	}
 }
 

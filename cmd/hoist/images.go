@@ -41,6 +41,8 @@ type imageRow struct {
 	MinAge string `json:"minAge,omitempty"`
 	// Hold says why a person's rollback holds the site (with --config).
 	Hold string `json:"hold,omitempty"`
+	// Waiting names a tag held for its minimum age, and until when (with --config).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // noFilterWarning is the warning of an automated container without a filter.
@@ -160,8 +162,10 @@ func writeImagesTable(w io.Writer, rows []imageRow, problems []manifest.Problem)
 	}
 	var warnings []string
 	for _, r := range rows {
-		if r.Hold != "" {
-			warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s", r.File, r.Line, r.Resource, r.Container, r.Hold))
+		for _, h := range []string{r.Hold, r.Waiting} {
+			if h != "" {
+				warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s", r.File, r.Line, r.Resource, r.Container, h))
+			}
 		}
 		for _, wn := range r.Warnings {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s", r.File, r.Line, r.Resource, r.Container, wn))
