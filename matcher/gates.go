@@ -58,9 +58,8 @@ const gateTimeout = 5 * time.Second
 // branch) for push ev, turning a held one into a skip with its reason;
 // Outcome.HeldUntil says until when a minimum age holds it.
 func (g Gates) Apply(ctx context.Context, repo, branch string, ev bus.PushEvent, outs []Outcome) GateResult {
-	now := time.Now
-	if g.Now != nil {
-		now = g.Now
+	if g.Now == nil {
+		g.Now = time.Now
 	}
 	var res GateResult
 	ctx, cancel := context.WithTimeout(ctx, gateTimeout)
@@ -70,61 +69,77 @@ func (g Gates) Apply(ctx context.Context, repo, branch string, ev bus.PushEvent,
 		if !o.Decision.Update {
 			continue
 		}
-		site := *o.Site
+		s := bus.Site{Repo: repo, Branch: branch, File: o.Site.File, Resource: o.Site.Resource.String(), Container: o.Site.Container}
 		cand := policy.Candidate{Tag: o.Decision.New.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}
-		if g.Holds != nil {
-			s := bus.Site{Repo: repo, Branch: branch, File: site.File, Resource: site.Resource.String(), Container: site.Container}
-			rec, ok, err := g.Holds.Get(ctx, s)
-			if err != nil {
-				o.skip(policy.CodeHeld, "cannot read the site's hold (tried again): "+err.Error())
-				res.Retry = true
-				continue
-			}
-			if ok && rec.For(site.Ref.Canonical()) && policy.RolledBack(site, site.Ref, rec.Written, g.Times) {
-				if pass, why := policy.PassesHold(site, cand, rec.Written, g.Times); !pass {
-					o.skip(policy.CodeHeld, why+" (or hoist hold release)")
-					if changed, _ := g.Holds.Hold(ctx, s, rec.Written, site.Ref.Tag, "", now()); changed && g.OnHold != nil {
-						rec.Held, rec.RolledBackTo = true, site.Ref.Tag
-						g.OnHold(rec)
-					}
-					continue
-				}
-			}
-		}
-		var ruleAge time.Duration
-		if g.Rules != nil {
-			ruleAge = g.Rules.For(site.Ref.Canonical()).MinAge
-		}
-		minAge, err := policy.MinAge(site, ruleAge)
-		if err != nil {
-			o.skip(policy.CodeTooYoung, "minimum age annotation: "+err.Error()+"; held until it is fixed")
-			continue
-		}
-		if minAge <= 0 {
-			continue
-		}
-		var seen time.Time
-		known := false
-		if g.Times != nil {
-			seen, known = g.Times.FirstSeen(site.Ref.Canonical(), cand.Tag)
-		}
-		s := bus.Site{Repo: repo, Branch: branch, File: site.File, Resource: site.Resource.String(), Container: site.Container}
-		age := policy.CheckAge(cand.Tag, minAge, seen, known, now())
-		if !age.Held {
-			if why := g.superseded(ctx, s, site, cand.Tag); why != "" {
-				o.skip(policy.CodeSuperseded, why)
-			}
-			continue
-		}
-		g.notePending(ctx, s, site, cand.Tag, age.Until)
-		o.skip(policy.CodeTooYoung, age.Reason)
-		o.HeldUntil = age.Until
-		res.Retry = true
-		if !age.Until.IsZero() && (res.Until.IsZero() || age.Until.Before(res.Until)) {
-			res.Until = age.Until
+		if !g.rollbackGate(ctx, s, o, cand, &res) {
+			g.ageGate(ctx, s, o, cand, &res)
 		}
 	}
 	return res
+}
+
+// rollbackGate holds o when a person set its site back from the tag hoist
+// wrote there and cand is not newer than that tag; it reports whether it
+// held o. A hold store that cannot be read holds o, to be tried again.
+func (g Gates) rollbackGate(ctx context.Context, s bus.Site, o *Outcome, cand policy.Candidate, res *GateResult) bool {
+	if g.Holds == nil {
+		return false
+	}
+	site := *o.Site
+	rec, ok, err := g.Holds.Get(ctx, s)
+	if err != nil {
+		o.skip(policy.CodeHeld, "cannot read the site's hold (tried again): "+err.Error())
+		res.Retry = true
+		return true
+	}
+	if !ok || !rec.For(site.Ref.Canonical()) || !policy.RolledBack(site, site.Ref, rec.Written, g.Times) {
+		return false
+	}
+	pass, why := policy.PassesHold(site, cand, rec.Written, g.Times)
+	if pass {
+		return false
+	}
+	o.skip(policy.CodeHeld, why+" (or hoist hold release)")
+	if changed, _ := g.Holds.Hold(ctx, s, rec.Written, site.Ref.Tag, "", g.Now()); changed && g.OnHold != nil {
+		rec.Held, rec.RolledBackTo = true, site.Ref.Tag
+		g.OnHold(rec)
+	}
+	return true
+}
+
+// ageGate holds o while cand is younger than its site's minimum age (the
+// push is then to be decided again at res.Until), and drops it when a newer
+// tag held for its age will replace it.
+func (g Gates) ageGate(ctx context.Context, s bus.Site, o *Outcome, cand policy.Candidate, res *GateResult) {
+	site := *o.Site
+	var ruleAge time.Duration
+	if g.Rules != nil {
+		ruleAge = g.Rules.For(site.Ref.Canonical()).MinAge
+	}
+	minAge, err := policy.MinAge(site, ruleAge)
+	if err != nil {
+		o.skip(policy.CodeTooYoung, "minimum age annotation: "+err.Error()+"; held until it is fixed")
+		return
+	}
+	if minAge <= 0 {
+		return
+	}
+	var seen time.Time
+	known := false
+	if g.Times != nil {
+		seen, known = g.Times.FirstSeen(site.Ref.Canonical(), cand.Tag)
+	}
+	age := policy.CheckAge(cand.Tag, minAge, seen, known, g.Now())
+	if !age.Held {
+		if why := g.superseded(ctx, s, site, cand.Tag); why != "" {
+			o.skip(policy.CodeSuperseded, why)
+		}
+		return
+	}
+	g.notePending(ctx, s, site, cand.Tag, age.Until)
+	o.skip(policy.CodeTooYoung, age.Reason)
+	o.HeldUntil = age.Until
+	*res = res.merge(GateResult{Retry: true, Until: age.Until})
 }
 
 // skip turns an approved outcome into a skip with code and reason.
