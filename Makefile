@@ -13,6 +13,7 @@ REGISTRY_VERSION   := v3.1.2
 CRANE_VERSION      := v0.22.1
 NATS_SERVER_VERSION := v2.15.2
 HELM_VERSION       := v3.22.0
+PROMTOOL_VERSION   := v0.316.0
 
 export HOIST_TOOLS := $(TOOLS)
 
@@ -63,7 +64,7 @@ fuzz:
 	done
 
 ## tools: the pinned programs the end-to-end tests run, built into .tools/bin.
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool
 
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
@@ -73,6 +74,9 @@ $(TOOLS)/nats-server:
 	GOBIN=$(TOOLS) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+# promtool checks and unit-tests deploy/monitoring's alerts (a large build: minutes).
+$(TOOLS)/promtool:
+	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
 
 ## image: the container image (needs a Docker engine; its build steps are `make build`).
 image:

@@ -261,6 +261,9 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		c.m.rewrites.WithLabelValues(w.repo.Name, "handed_back").Add(float64(len(hs)))
 		w.log.Error().Err(err).Strs("event_ids", eventIDs(rws)).Int("rewrites", len(rws)).
 			Dur("nak_delay", longest).Msg("batch handed back to JetStream")
+		if ctx.Err() == nil {
+			c.notifyHandBack(w, rws, err, longest)
+		}
 		return
 	}
 	pushedAt := time.Now()
@@ -270,10 +273,13 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		c.announce(w, res, pushedAt)
 	} else {
 		c.m.batches.WithLabelValues(w.repo.Name, "unchanged").Inc()
+		ids := eventIDs(rws)
+		w.log.Info().Strs("event_ids", ids).Int("events", len(ids)).Int("dropped", len(res.Dropped)).
+			Msg("nothing to commit: the head already has or refuses every rewrite")
 	}
 	for _, d := range res.Dropped {
 		c.m.rewrites.WithLabelValues(w.repo.Name, "dropped").Inc()
-		w.log.Info().Str("event_id", firstID(d.Rewrite)).Strs("event_ids", d.Rewrite.EventIDs).
+		w.log.Debug().Str("event_id", firstID(d.Rewrite)).Strs("event_ids", d.Rewrite.EventIDs).
 			Str("file", d.Rewrite.File).Str("resource", d.Rewrite.Resource).Str("container", d.Rewrite.Container).
 			Str("new", d.Rewrite.New).Str("reason", d.Reason).Msg("rewrite dropped at the head")
 	}
@@ -287,6 +293,7 @@ func (c *Committer) announce(w *writer, res Result, pushedAt time.Time) {
 	c.m.commits.WithLabelValues(w.repo.Name).Inc()
 	c.m.batches.WithLabelValues(w.repo.Name, "committed").Inc()
 	c.m.rewrites.WithLabelValues(w.repo.Name, "applied").Add(float64(len(res.Applied)))
+	c.m.committed(w.repo, pushedAt)
 	var worst time.Duration
 	for _, rw := range res.Applied {
 		if rw.ReceivedAt.IsZero() {
@@ -295,14 +302,15 @@ func (c *Committer) announce(w *writer, res Result, pushedAt time.Time) {
 		lat := pushedAt.Sub(rw.ReceivedAt)
 		worst = max(worst, lat)
 		c.m.latency.WithLabelValues(w.repo.Name).Observe(lat.Seconds())
-		w.log.Info().Str("event_id", firstID(rw)).Str("commit", res.Commit.String()).
+		w.log.Debug().Str("event_id", firstID(rw)).Str("commit", res.Commit.String()).
 			Str("file", rw.File).Str("resource", rw.Resource).Str("container", rw.Container).
 			Str("old", rw.Old).Str("new", rw.New).Int64("latency_ms", lat.Milliseconds()).
 			Msg("rewrite committed")
 	}
 	ids := eventIDs(res.Applied)
-	w.log.Info().Str("commit", res.Commit.String()).Strs("event_ids", ids).
-		Int("applied", len(res.Applied)).Int("dropped", len(res.Dropped)).Int("attempts", res.Attempts).
+	w.log.Info().Str("commit", res.Commit.String()).Strs("event_ids", ids).Int("events", len(ids)).
+		Int("applied", len(res.Applied)).Int("dropped", len(res.Dropped)).Int("files", countFiles(res.Applied)).
+		Int("attempts", res.Attempts).
 		Int64("latency_ms", worst.Milliseconds()).
 		Int64("refs_ms", res.Timings.Refs.Milliseconds()).Int64("fetch_ms", res.Timings.Fetch.Milliseconds()).
 		Int64("build_ms", res.Timings.Build.Milliseconds()).Int64("push_ms", res.Timings.Push.Milliseconds()).
@@ -311,6 +319,16 @@ func (c *Committer) announce(w *writer, res Result, pushedAt time.Time) {
 	if err := bus.AnnounceHead(c.js.Conn(), head); err != nil {
 		w.log.Warn().Err(err).Msg("announce head")
 	}
+	c.notifyCommit(w, res)
+}
+
+// countFiles is how many files rws change.
+func countFiles(rws []bus.Rewrite) int {
+	files := map[string]bool{}
+	for _, rw := range rws {
+		files[rw.File] = true
+	}
+	return len(files)
 }
 
 func firstID(rw bus.Rewrite) string {

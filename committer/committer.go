@@ -33,7 +33,11 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	if js == nil {
 		return nil, errors.New("committer: no JetStream")
 	}
-	c := &Committer{cfg: cfg, js: js, log: log.With().Str("component", "committer").Logger(), m: newMetrics(reg)}
+	m, err := registerMetrics(reg, cfg.Repos)
+	if err != nil {
+		return nil, fmt.Errorf("committer: %w", err)
+	}
+	c := &Committer{cfg: cfg, js: js, log: log.With().Str("component", "committer").Logger(), m: m}
 	seen := map[string]bool{}
 	for _, r := range cfg.Repos {
 		if seen[r.Name] {

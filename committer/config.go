@@ -30,6 +30,9 @@ type Config struct {
 	// Editor re-checks and applies rewrites; nil uses policy.ApplyRewrites
 	// with the tag first-seen times of the bus.
 	Editor Editor
+	// Notifier, when set, is told of each pushed commit and each batch
+	// handed back after its retries (see notify.go).
+	Notifier Notifier
 	// Failpoint, when set, is called at the named points of a batch ("after-commit":
 	// the commit object is written, not pushed; "after-push": the push is accepted,
 	// nothing acknowledged yet). For crash tests only.

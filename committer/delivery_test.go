@@ -192,7 +192,7 @@ func TestGitCallsTimeOut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.repo.Name, tc.repo.Branch = "gitops", "main"
 			w, err := newWriter(tc.repo, Config{DataDir: t.TempDir(), Editor: testEditor(), GitTimeout: 100 * time.Millisecond,
-				Retry: Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}}, newMetrics(nil), testLogger(t))
+				Retry: Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}}, newMetrics(), testLogger(t))
 			if err != nil {
 				t.Fatal(err)
 			}

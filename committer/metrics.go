@@ -1,6 +1,9 @@
 package committer
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -12,11 +15,20 @@ type metrics struct {
 	batches     *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	batchSize   prometheus.Histogram
+	lastCommit  *prometheus.GaugeVec
 }
 
-// newMetrics registers the committer's series on reg (nil: not exported).
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
+// Label values known ahead, made at start for every configured repository
+// so each series is on /metrics at zero before its first event. Label
+// values are snake_case throughout.
+var (
+	rewriteOutcomes = []string{"applied", "dropped", "handed_back", "invalid"}
+	batchResults    = []string{"committed", "unchanged", "handed_back"}
+)
+
+// newMetrics makes the committer's series, not exported.
+func newMetrics() *metrics {
+	return &metrics{
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "committer", Name: "commits_total",
 			Help: "Commits pushed, by repository.",
@@ -43,9 +55,41 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Rewrites per batch.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
 		}),
+		lastCommit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hoist", Subsystem: "committer", Name: "last_commit_timestamp_seconds",
+			Help: "Unix time of the last commit this process pushed for a repository branch (the configured branch; 0: none since start).",
+		}, []string{"repo", "branch"}),
 	}
-	if reg != nil {
-		reg.MustRegister(m.commits, m.pushRetries, m.rewrites, m.batches, m.latency, m.batchSize)
+}
+
+// registerMetrics makes the committer's series, those of the given
+// repositories at zero, and registers them on reg (nil: not exported).
+func registerMetrics(reg prometheus.Registerer, repos []Repo) (*metrics, error) {
+	m := newMetrics()
+	for _, r := range repos {
+		m.commits.WithLabelValues(r.Name)
+		m.pushRetries.WithLabelValues(r.Name)
+		m.latency.WithLabelValues(r.Name)
+		for _, o := range rewriteOutcomes {
+			m.rewrites.WithLabelValues(r.Name, o)
+		}
+		for _, res := range batchResults {
+			m.batches.WithLabelValues(r.Name, res)
+		}
+		m.lastCommit.WithLabelValues(r.Name, r.Branch)
 	}
-	return m
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.commits, m.pushRetries, m.rewrites, m.batches, m.latency, m.batchSize, m.lastCommit} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register committer metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// committed records the time a commit of repo's branch was pushed.
+func (m *metrics) committed(repo Repo, at time.Time) {
+	m.lastCommit.WithLabelValues(repo.Name, repo.Branch).Set(float64(at.UnixNano()) / 1e9)
 }

@@ -22,7 +22,7 @@ func newTestWriterIn(t testing.TB, repo Repo, dataDir string) *writer {
 	if repo.Name == "" {
 		repo.Name = "gitops"
 	}
-	w, err := newWriter(repo, Config{DataDir: dataDir, Editor: testEditor(), Retry: Retry{Base: time.Millisecond, Max: 20 * time.Millisecond}}, newMetrics(nil), testLogger(t))
+	w, err := newWriter(repo, Config{DataDir: dataDir, Editor: testEditor(), Retry: Retry{Base: time.Millisecond, Max: 20 * time.Millisecond}}, newMetrics(), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

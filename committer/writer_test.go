@@ -51,7 +51,7 @@ func newTestWriter(t testing.TB, repo Repo) *writer {
 	if repo.Name == "" {
 		repo.Name = "gitops"
 	}
-	w, err := newWriter(repo, Config{DataDir: t.TempDir(), Editor: testEditor(), Retry: Retry{Base: time.Millisecond, Max: 20 * time.Millisecond}}, newMetrics(nil), testLogger(t))
+	w, err := newWriter(repo, Config{DataDir: t.TempDir(), Editor: testEditor(), Retry: Retry{Base: time.Millisecond, Max: 20 * time.Millisecond}}, newMetrics(), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

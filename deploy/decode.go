@@ -73,6 +73,9 @@ func newTyped(apiVersion, kind string) (any, *metav1.ObjectMeta, error) {
 	case "monitoring.coreos.com/v1 ServiceMonitor":
 		v := &monitoringv1.ServiceMonitor{}
 		return v, &v.ObjectMeta, nil
+	case "monitoring.coreos.com/v1 PrometheusRule":
+		v := &monitoringv1.PrometheusRule{}
+		return v, &v.ObjectMeta, nil
 	case "helm.toolkit.fluxcd.io/v2 HelmRelease":
 		v := &helmv2.HelmRelease{}
 		return v, &v.ObjectMeta, nil

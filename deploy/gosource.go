@@ -126,7 +126,8 @@ func elemType(e ast.Expr) (name string, list bool) {
 
 // Metrics lists the Prometheus metrics declared under root (a module's directory):
 // every prometheus.CounterOpts, GaugeOpts, HistogramOpts and SummaryOpts literal,
-// with its label names when it is passed to a New...Vec constructor. Namespace,
+// with its label names when it is passed to a New...Vec constructor, and every
+// prometheus.NewDesc of a collector of hoist's own. Namespace,
 // Subsystem and Name may be string literals or package-level string constants.
 // Folders named testdata or starting with "." and the skip list are not scanned.
 func Metrics(root string, skip ...string) ([]Metric, error) {
@@ -203,6 +204,33 @@ func packageMetrics(root, dir string) ([]Metric, error) {
 			}
 			return true
 		})
+		// Collectors of their own declare prometheus.NewDesc(name, help,
+		// labels, ...); their type is not in the Desc: _total is a counter,
+		// anything else a gauge (what hoist's collectors export).
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) < 3 || !isSelector(call.Fun, "prometheus", "NewDesc") {
+				return true
+			}
+			name, ok := stringValue(call.Args[0], consts)
+			if !ok {
+				return true
+			}
+			help, _ := stringValue(call.Args[1], consts)
+			m := Metric{Name: name, Type: "gauge", Help: help, File: filepath.ToSlash(rel)}
+			if strings.HasSuffix(name, "_total") {
+				m.Type = "counter"
+			}
+			if list, ok := call.Args[2].(*ast.CompositeLit); ok {
+				for _, el := range list.Elts {
+					if s, ok := stringValue(el, consts); ok {
+						m.Labels = append(m.Labels, s)
+					}
+				}
+			}
+			out = append(out, m)
+			return true
+		})
 		ast.Inspect(f, func(n ast.Node) bool {
 			lit, ok := n.(*ast.CompositeLit)
 			if !ok {
@@ -253,6 +281,16 @@ func packageMetrics(root, dir string) ([]Metric, error) {
 		})
 	}
 	return out, nil
+}
+
+// isSelector reports whether e is pkg.name.
+func isSelector(e ast.Expr, pkg, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != name {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && id.Name == pkg
 }
 
 // stringValue evaluates a string literal, a known constant, or a concatenation of them.

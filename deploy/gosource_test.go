@@ -25,6 +25,8 @@ func TestMetricsFromSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Metric{
+		{Name: "hoist_backlog_messages", Type: "gauge", Labels: []string{"stream"}, Help: "Messages waiting.", File: "svc/metrics.go"},
+		{Name: "hoist_errors_total", Type: "counter", Help: "Errors.", File: "svc/metrics.go"},
 		{Name: "hoist_svc_things_total", Type: "counter", Labels: []string{"repo", "outcome"}, Help: "Things done.", File: "svc/metrics.go"},
 		{Name: "hoist_wait_seconds", Type: "histogram", File: "svc/metrics.go"},
 	}

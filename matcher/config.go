@@ -14,6 +14,9 @@ import (
 type Config struct {
 	// Repos are the repositories whose image sites are matched.
 	Repos []Repo
+	// Notifier, when set, is told of rejected pushes, of registries that
+	// cannot be asked and of held updates (see notify.go).
+	Notifier Notifier
 	// Workers is how many push events are handled at once (default 8).
 	Workers int
 	// CompactEvery is how many fetches that changed a repository's head are
@@ -30,9 +33,10 @@ type Config struct {
 	Verifier TagVerifier
 	// ImageRules say per image repository whether its tags are verified; nil: all are.
 	ImageRules *imagerules.Rules
-	// HoldNotifier is told of each new hold a person's rollback puts on a
-	// site (holds.go); nil: holds are only logged.
-	HoldNotifier HoldNotifier
+	// ProgressEvery is how many files a full index reads between two
+	// progress lines in the log (default DefaultProgressEvery; a line is
+	// also written every 5 s).
+	ProgressEvery int
 }
 
 // Repo is one repository branch whose manifests the matcher indexes.

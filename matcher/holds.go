@@ -13,6 +13,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/policy"
+	"github.com/hoist-gitops/hoist/notify"
 )
 
 // heldMargin is added to a minimum age's end before a held push comes
@@ -44,7 +45,7 @@ func (s *Service) onHold(rec bus.SiteRecord) {
 
 // HoldEvent is an update held back at one site: by a minimum age (Until
 // set when known) or by a person's rollback (Until zero: a newer tag or a
-// person lifts it). Its fields are those of a notify.Hold.
+// person lifts it).
 type HoldEvent struct {
 	Repo, Branch, File, Resource, Container string
 	// Image is the canonical repository; Tag the tag held back.
@@ -54,17 +55,13 @@ type HoldEvent struct {
 	EventIDs   []string
 }
 
-// HoldNotifier is told of each update held back: a push's first delivery
-// that a minimum age holds, and each new hold after a rollback. Held must
-// return at once (a notify.Dispatcher queues).
-type HoldNotifier interface {
-	Held(HoldEvent)
-}
-
+// notifyHeld sends a hold notification: the first delivery of a push a
+// minimum age holds at a site, and each new hold after a rollback.
 func (s *Service) notifyHeld(ev HoldEvent) {
-	if s.cfg.HoldNotifier != nil {
-		s.cfg.HoldNotifier.Held(ev)
-	}
+	s.notifyHold(Repo{Name: ev.Repo, Branch: ev.Branch}, notify.Hold{
+		File: ev.File, Resource: ev.Resource, Container: ev.Container,
+		Image: ev.Image, Tag: ev.Tag, Reason: ev.Reason, Until: ev.Until, EventIDs: ev.EventIDs,
+	})
 }
 
 // handBackHeld hands a push some of whose sites wait for their minimum

@@ -53,6 +53,13 @@ func (x *Index) SetFile(file string, data []byte) {
 	x.setParsed(file, sites, problems)
 }
 
+// setFileCount is SetFile returning how many sites the file holds.
+func (x *Index) setFileCount(file string, data []byte) int {
+	sites, problems := manifest.Parse(file, data)
+	x.setParsed(file, sites, problems)
+	return len(sites)
+}
+
 // AddProblem records a problem that concerns no parsed file (a symbolic
 // link that was not followed, say); it is kept until RemoveFile(p.File).
 func (x *Index) AddProblem(p manifest.Problem) {

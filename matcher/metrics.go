@@ -1,6 +1,13 @@
 package matcher
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hoist-gitops/hoist/internal/policy"
+)
 
 // metrics are the matcher service's Prometheus series (namespace hoist).
 type metrics struct {
@@ -21,12 +28,36 @@ type metrics struct {
 	registryChecks *prometheus.CounterVec
 }
 
-// newMetrics registers the matcher's series on reg (nil: not exported).
-func newMetrics(reg prometheus.Registerer) *metrics {
+// Label values known ahead, made at start so every series is on /metrics
+// at zero before its first event (a rate over a series that appears with
+// its first increment misses that increment, and absent series make
+// alerts silent). Label values are snake_case throughout.
+var (
+	pushOutcomes    = []string{"rewrites", "unchanged", "no_sites", "not_in_registry", "invalid", "failed", "waiting", "held"}
+	reindexTriggers = []string{"start", "head", "interval", "compact", "retry"}
+	reindexResults  = []string{"updated", "unchanged", "failed"}
+	decisionCodes   = []policy.Code{policy.CodeUpdate, policy.CodeNotAutomated, policy.CodeLocked, policy.CodeIgnored,
+		policy.CodeInvalidFilter, policy.CodeNoTag, policy.CodeExcludedTag, policy.CodeFilterMismatch,
+		policy.CodeNotNewer, policy.CodeSame, policy.CodeNoDigest, policy.CodeReadOnly,
+		policy.CodeTooYoung, policy.CodeSuperseded, policy.CodeHeld}
+)
+
+// decisionLabel is a decision code as a label value: hoist explain's code
+// with '-' written '_' (not-newer: not_newer), the style of every label.
+func decisionLabel(c policy.Code) string { return strings.ReplaceAll(string(c), "-", "_") }
+
+// decided counts a site of repo that a push concerned, by its decision.
+func (m *metrics) decided(repo string, c policy.Code) {
+	m.decisions.WithLabelValues(repo, decisionLabel(c)).Inc()
+}
+
+// newMetrics registers the matcher's series on reg (nil: not exported),
+// those of the given repositories made at zero.
+func newMetrics(reg prometheus.Registerer, repos []string) (*metrics, error) {
 	m := &metrics{
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "pushes_total",
-			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet).",
+			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet), held (a tag younger than a site's minimum age: handed back until it is old enough).",
 		}, []string{"outcome"}),
 		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "push_duration_seconds",
@@ -35,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "matches_total",
-			Help: "Sites matched by a push, by repository and decision (update, not-newer, filter-mismatch, locked, ...).",
+			Help: "Sites matched by a push, by repository and decision (update, not_newer, filter_mismatch, locked, ...: hoist explain's codes with _ for -).",
 		}, []string{"repo", "decision"}),
 		rewrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "rewrites_total",
@@ -80,10 +111,48 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"repo"}),
 		registryChecks: newVerifyMetric(),
 	}
-	if reg != nil {
-		reg.MustRegister(m.pushes, m.pushDuration, m.decisions, m.rewrites, m.indexSites, m.indexFiles,
-			m.indexProblems, m.reindexes, m.reindexTime, m.repoState, m.lastIndexed, m.indexFailures, m.emptyPaths,
-			m.registryChecks)
+	for _, o := range pushOutcomes {
+		m.pushes.WithLabelValues(o)
 	}
-	return m
+	for _, v := range verdicts {
+		m.registryChecks.WithLabelValues(string(v))
+	}
+	for _, r := range repos {
+		for _, c := range decisionCodes {
+			m.decisions.WithLabelValues(r, decisionLabel(c))
+		}
+		for _, t := range reindexTriggers {
+			for _, res := range reindexResults {
+				m.reindexes.WithLabelValues(r, t, res)
+			}
+		}
+		m.rewrites.WithLabelValues(r)
+		m.indexSites.WithLabelValues(r)
+		m.indexFiles.WithLabelValues(r)
+		m.indexProblems.WithLabelValues(r)
+		m.reindexTime.WithLabelValues(r)
+		m.lastIndexed.WithLabelValues(r)
+		m.indexFailures.WithLabelValues(r)
+		m.emptyPaths.WithLabelValues(r)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.pushes, m.pushDuration, m.decisions, m.rewrites, m.indexSites, m.indexFiles,
+		m.indexProblems, m.reindexes, m.reindexTime, m.repoState, m.lastIndexed, m.indexFailures, m.emptyPaths,
+		m.registryChecks} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register matcher metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// repoNames are the names of repos, in order.
+func repoNames(repos []Repo) []string {
+	out := make([]string, len(repos))
+	for i, r := range repos {
+		out[i] = r.Name
+	}
+	return out
 }

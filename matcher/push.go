@@ -113,7 +113,11 @@ func (s *Service) handle(m jetstream.Msg) {
 		outcome = "unchanged"
 	}
 	s.m.pushes.WithLabelValues(outcome).Inc()
-	log.Info().Str("image", imageref.Canonical(ev.Registry, ev.Repository)).Str("tag", ev.Tag).
+	lvl := log.Info() // one line per push; each rewrite is at debug
+	if d.sites == 0 {
+		lvl = log.Debug() // most pushes concern no site: at info they drown the rest
+	}
+	lvl.Str("image", imageref.Canonical(ev.Registry, ev.Repository)).Str("tag", ev.Tag).
 		Str("digest", ev.Digest).Int("sites", d.sites).Int("rewrites", len(d.rewrites)).
 		Int64("duration_ms", time.Since(start).Milliseconds()).Msg("push matched")
 }
@@ -219,7 +223,7 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 		d.sites += len(outs)
 		d.held = append(d.held, ageHolds(r.Repo, ev, outs)...)
 		for _, o := range outs {
-			s.m.decisions.WithLabelValues(r.Name, string(o.Decision.Code)).Inc()
+			s.m.decided(r.Name, o.Decision.Code)
 			if !o.Decision.Update {
 				log.Debug().Str("repo", r.Name).Str("file", o.Site.File).Str("resource", o.Site.Resource.String()).
 					Str("container", o.Site.Container).Str("decision", string(o.Decision.Code)).
@@ -292,7 +296,7 @@ func (s *Service) publish(ctx context.Context, ev bus.PushEvent, rws []bus.Rewri
 			} else {
 				s.m.rewrites.WithLabelValues(rw.Repo).Inc()
 			}
-			s.log.Info().Str("event_id", ev.ID).Str("repo", rw.Repo).Str("file", rw.File).
+			s.log.Debug().Str("event_id", ev.ID).Str("repo", rw.Repo).Str("file", rw.File).
 				Str("resource", rw.Resource).Str("container", rw.Container).
 				Str("old", rw.Old).Str("new", rw.New).Msg(msg)
 		case err := <-f.Err():

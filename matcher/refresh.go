@@ -3,6 +3,7 @@ package matcher
 import (
 	"context"
 	"fmt"
+	"math"
 	"path"
 	"runtime"
 	"slices"
@@ -38,6 +39,9 @@ func (s *Service) update(ctx context.Context, r *repoState, trigger string) (err
 			s.recordAttempt(r, err)
 		}
 	}()
+	if full && r.head.IsZero() {
+		s.log.Info().Str("repo", r.Name).Str("branch", r.Branch).Str("trigger", trigger).Msg("cloning repository")
+	}
 	head, err := r.src.fetch(ctx)
 	if err != nil && !full {
 		// The incremental fetch may fail on a history rewritten under it;
@@ -55,6 +59,7 @@ func (s *Service) update(ctx context.Context, r *repoState, trigger string) (err
 	}
 	var changed []file
 	var removed []string
+	nChanged := 0
 	if !full {
 		changed, removed, err = r.src.changes(ctx, r.head, head)
 		if err != nil {
@@ -63,16 +68,20 @@ func (s *Service) update(ctx context.Context, r *repoState, trigger string) (err
 		}
 	}
 	if full {
-		files, err := r.src.snapshot(head)
+		// Files are parsed as they are read; a big repository's first index
+		// says how far it is while it runs.
+		idx := NewIndex()
+		p := s.newProgress(r, trigger, start)
+		add, wait := indexer(idx, math.MaxInt, p)
+		err := r.src.eachFile(head, func(f file) { nChanged++; p.fileRead(); add(f) })
+		wait()
 		if err != nil {
 			r.src.reset() // rebuilt from scratch on the next update
 			return err
 		}
-		idx := NewIndex()
-		setFiles(idx, files)
 		r.idx.Store(idx)
-		changed = files
 	} else {
+		nChanged = len(changed)
 		idx := r.idx.Load()
 		for _, f := range removed {
 			idx.RemoveFile(f)
@@ -89,7 +98,7 @@ func (s *Service) update(ctx context.Context, r *repoState, trigger string) (err
 	s.m.indexProblems.WithLabelValues(r.Name).Set(float64(countProblems(idx)))
 	s.log.Info().Str("repo", r.Name).Str("branch", r.Branch).Str("trigger", trigger).
 		Str("old_head", shortHash(old)).Str("head", shortHash(head)).Bool("full", full).
-		Int("files_changed", len(changed)).Int("files_removed", len(removed)).Int("sites", idx.Len()).
+		Int("files_changed", nChanged).Int("files_removed", len(removed)).Int("sites", idx.Len()).
 		Int64("duration_ms", time.Since(start).Milliseconds()).Msg("index updated")
 	s.checkPaths(r, head, idx)
 	if full {
@@ -133,31 +142,37 @@ func (s *Service) checkPaths(r *repoState, head plumbing.Hash, idx *Index) {
 
 // setFiles parses and indexes files on every core.
 func setFiles(idx *Index, files []file) {
-	workers := min(runtime.GOMAXPROCS(0), len(files))
-	next := make(chan file)
+	add, wait := indexer(idx, len(files), nil)
+	for _, f := range files {
+		add(f)
+	}
+	wait()
+}
+
+// indexer parses and indexes the files given to add on every core (at most
+// n workers); wait returns once every file added is indexed. Each indexed
+// file is reported to p (nil: not reported).
+func indexer(idx *Index, n int, p *progress) (add func(file), wait func()) {
+	workers := max(min(runtime.GOMAXPROCS(0), n), 1)
+	next := make(chan file, workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for f := range next {
-				if f.Problem != "" {
+				switch {
+				case f.Problem != "":
 					idx.RemoveFile(f.Path)
 					idx.AddProblem(manifest.Problem{File: f.Path, Message: f.Problem})
-					continue
-				}
-				if f.Link {
+				case f.Link:
 					idx.RemoveFile(f.Path)
 					idx.AddProblem(manifest.Problem{File: f.Path, Message: "symbolic link not followed"})
-					continue
+				default:
+					p.indexed(idx.setFileCount(f.Path, f.Data))
 				}
-				idx.SetFile(f.Path, f.Data)
 			}
 		})
 	}
-	for _, f := range files {
-		next <- f
-	}
-	close(next)
-	wg.Wait()
+	return func(f file) { next <- f }, func() { close(next); wg.Wait() }
 }
 
 // countProblems is every file-level and site-level problem of the index.

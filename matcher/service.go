@@ -70,7 +70,11 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	if cfg.FetchGap <= 0 {
 		cfg.FetchGap = time.Second
 	}
-	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: newMetrics(reg)}
+	m, err := newMetrics(reg, repoNames(cfg.Repos))
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
+	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m}
 	for _, r := range cfg.Repos {
 		src, err := newSource(r)
 		if err != nil {

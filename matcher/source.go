@@ -167,33 +167,40 @@ func underPaths(p string, folders []string) bool {
 // is not a safe path (.., .git, a slash...) is returned as a problem of
 // that path and not read, so one crafted entry does not hide the rest.
 func (s *source) snapshot(h plumbing.Hash) ([]file, error) {
+	var out []file
+	err := s.eachFile(h, func(f file) { out = append(out, f) })
+	return out, err
+}
+
+// eachFile is snapshot handing each file to fn as soon as it is read, so
+// parsing can start before the whole tree is read.
+func (s *source) eachFile(h plumbing.Hash, fn func(file)) error {
 	tree, err := s.tree(h)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []file
 	err = s.walk(tree, "", 0, func(p string, e object.TreeEntry, bad string) error {
 		switch {
 		case bad != "":
 			if underPaths(p, s.repo.Paths) {
-				out = append(out, file{Path: p, Problem: "not read: " + bad})
+				fn(file{Path: p, Problem: "not read: " + bad})
 			}
 		case !e.Mode.IsFile() || !s.inScope(p):
 		case e.Mode == filemode.Symlink:
-			out = append(out, file{Path: p, Link: true})
+			fn(file{Path: p, Link: true})
 		default:
 			data, err := s.blob(e.Hash)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}
-			out = append(out, file{Path: p, Data: data})
+			fn(file{Path: p, Data: data})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", h, err)
+		return fmt.Errorf("read tree of %s: %w", h, err)
 	}
-	return out, nil
+	return nil
 }
 
 // maxTreeDepth bounds the folders walked into, against a tree that (by a

@@ -53,6 +53,10 @@ const (
 	verdictFailed      verdict = "failed"          // any other error: handed back
 )
 
+// verdicts are the results of a registry check, made at zero at start.
+var verdicts = []verdict{verdictVerified, verdictMoved, verdictNotFound, verdictUnavailable, verdictRefused, verdictFailed}
+
+// newVerifyMetric is hoist_matcher_registry_checks_total.
 func newVerifyMetric() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hoist", Subsystem: "matcher", Name: "registry_checks_total",

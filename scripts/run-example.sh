@@ -37,5 +37,7 @@ hoist is starting on http://127.0.0.1:8080 (Ctrl-C stops it). In another termina
 
   git --git-dir data/gitops.git log -p -1
 
+hoist's log then shows the commit notification (notify: logger:// in examples/hoist.yaml).
+
 MSG
 exec "$hoist" serve --config examples/hoist.yaml

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/notify"
 )
 
 // gateStage runs some of hoist's stages in-process against the test's
@@ -54,12 +56,51 @@ func (g *gateStage) stop() {
 	<-g.done
 }
 
-// gateConfig writes a hoist.yaml for the test's NATS server and repository.
-func gateConfig(t *testing.T, natsURL, repoURL, images string) string {
+// holdEvents is a JSON webhook on 127.0.0.1 that collects the hold events
+// hoist sends it.
+type holdEvents struct {
+	url    string
+	events chan notify.Event
+}
+
+func newHoldEvents(t *testing.T) *holdEvents {
+	t.Helper()
+	h := &holdEvents{events: make(chan notify.Event, 100)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev notify.Event
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			t.Errorf("notification: %v", err)
+		}
+		h.events <- ev
+	}))
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+	return h
+}
+
+// next waits for the next hold event.
+func (h *holdEvents) next(t *testing.T) notify.Event {
+	t.Helper()
+	select {
+	case ev := <-h.events:
+		return ev
+	case <-time.After(60 * time.Second):
+		t.Fatal("no hold notification")
+		return notify.Event{}
+	}
+}
+
+// gateConfig writes a hoist.yaml for the test's NATS server and repository,
+// sending hold events to notifyURL ("": none).
+func gateConfig(t *testing.T, natsURL, repoURL, images string, notifyURL ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "hoist.yaml")
-	yaml := fmt.Sprintf(`
+	notifyYAML := ""
+	if len(notifyURL) > 0 {
+		notifyYAML = fmt.Sprintf("notify: [{url: %q, events: [hold]}]\n", notifyURL[0])
+	}
+	yaml := notifyYAML + fmt.Sprintf(`
 nats: {url: %q}
 dataDir: %s/data
 receivers:
@@ -102,7 +143,8 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 12s}`)
+	holds := newHoldEvents(t)
+	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 12s}`, holds.url)
 	front := startGateStage(t, cfgFile, stages{ingest: true, commit: true})
 	match := startGateStage(t, cfgFile, stages{match: true})
 
@@ -112,6 +154,9 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	})
 	if !strings.Contains(match.logs.String(), "held until") {
 		t.Errorf("the hold does not say until when:\n%s", match.logs.String())
+	}
+	if ev := holds.next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
+		t.Errorf("hold notification %+v", ev)
 	}
 	match.stop() // the push is held in JetStream, not in the matcher
 	if head := repo.Head(t, "main"); head != seed {
@@ -196,7 +241,8 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`)
+	notified := newHoldEvents(t)
+	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`, notified.url)
 	hoist := startGateStage(t, cfgFile, stages{ingest: true, match: true, commit: true})
 	holds, err := bus.OpenHolds(context.Background(), b.JS)
 	if err != nil {
@@ -244,6 +290,10 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	pollUntil(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
 	if rec := record(); rec.RolledBackTo != "1.2.3" {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
+	}
+	if ev := notified.next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || !ev.Hold.Until.IsZero() ||
+		!strings.Contains(ev.Hold.Reason, "rolled back from 1.2.4 to 1.2.3") {
+		t.Errorf("hold notification %+v", ev)
 	}
 	var out, errOut bytes.Buffer
 	work := filepath.Join(t.TempDir(), "images")

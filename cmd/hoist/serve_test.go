@@ -125,6 +125,14 @@ repositories:
 		`hoist_matcher_rewrites_total{repo="gitops"} 1`,
 		`hoist_committer_commits_total{repo="gitops"} 1`,
 		`hoist_ingest_deliveries_total{outcome="stored",receiver="ci"} 1`,
+		// What people alert on: build, readiness, NATS and the backlog.
+		`hoist_build_info{commit=`,
+		`hoist_ready 1`,
+		`hoist_nats_connected 1`,
+		`hoist_consumer_pending_messages{consumer="hoist-matcher",stream="HOIST_PUSHES"} 0`,
+		`hoist_consumer_ack_pending_messages{consumer="hoist-committer-gitops_main",stream="HOIST_REWRITES"} 0`,
+		`hoist_stream_oldest_message_age_seconds{stream="HOIST_REWRITES"} 0`,
+		`hoist_committer_last_commit_timestamp_seconds{branch="main",repo="gitops"} 1`,
 	}
 	pollUntil(t, "the pipeline's metrics", func() bool {
 		_, metrics := httpGet(base + "/metrics")

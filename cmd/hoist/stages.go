@@ -25,7 +25,8 @@ func loadConfig(path string, st config.Stages) (*config.Config, config.Problems)
 	if c == nil {
 		return nil, ps
 	}
-	return c, append(ps, checkStages(c, ps)...).Sorted()
+	ps = append(ps, checkStages(c, ps)...)
+	return c, append(ps, checkNotify(c, ps)...).Sorted()
 }
 
 // checkStages runs the validation of each stage the configuration was

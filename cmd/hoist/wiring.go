@@ -19,7 +19,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
@@ -116,7 +115,14 @@ func newLogger(w io.Writer, level string) zerolog.Logger {
 // answered 503, so registries retry.
 func serveStages(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger) error {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ready := &readyGauge{}
+	if err := registerProcessMetrics(reg, ready); err != nil {
+		return err
+	}
+	backlog, err := registerBacklogMetrics(reg, st, cfg)
+	if err != nil {
+		return err
+	}
 
 	// One process per data directory: the embedded server's store is
 	// locked before the server opens it, the committer's before it clones.
@@ -140,6 +146,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		})
 	}
 	root.set(serviceMux(reg, startingHooks, []readiness{{"nats", waiting.check}}))
+	ready.set([]readiness{{"nats", waiting.check}})
 	// Every connection is bounded in time: headers within 10 s, the whole
 	// request within 30 s (ingest cuts a webhook's body off sooner, at its
 	// read timeout), and an idle keep-alive connection is closed after 90 s
@@ -176,6 +183,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		}
 	}()
 
+	backlog.Attach(conn)
 	checks := []readiness{{"nats", conn.Ready}}
 	var hooks http.Handler
 	if st.ingest {
@@ -201,12 +209,19 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		mat *matcher.Service
 		com *committer.Committer
 	)
+	notifier, err := startNotify(st, cfg, reg, log)
+	if err != nil {
+		shutdownHTTP()
+		return err
+	}
+	defer stopNotify(notifier) // after the stages stopped: their last events are sent
+	mcfg, ccfg := matcherConfig(cfg), committerConfig(cfg)
+	withNotifier(notifier, &mcfg, &ccfg)
 	if (st.match || st.commit) && len(cfg.Repositories) == 0 {
 		log.Warn().Msg("no repositories configured: nothing will be matched or committed")
 	} else {
 		if st.match {
-			mcfg, err := withRegistry(matcherConfig(cfg), cfg)
-			if err != nil {
+			if mcfg, err = withRegistry(mcfg, cfg); err != nil {
 				shutdownHTTP()
 				return err
 			}
@@ -221,7 +236,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 				shutdownHTTP()
 				return err
 			}
-			if com, err = committer.New(committerConfig(cfg), conn.JS, reg, log); err != nil {
+			if com, err = committer.New(ccfg, conn.JS, reg, log); err != nil {
 				shutdownHTTP()
 				return err
 			}
@@ -229,6 +244,7 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 		}
 	}
 	root.set(serviceMux(reg, hooks, checks))
+	ready.set(checks)
 	matDone := runStage(mat != nil, failed, "matcher", func(ctx context.Context) error { return mat.Run(ctx) })
 	comDone := runStage(com != nil, failed, "committer", func(ctx context.Context) error { return com.Run(ctx) })
 	started := log.Info().Str("listen", ln.Addr().String()).Str("version", version).Bool("embedded_nats", embedded != nil)

@@ -55,6 +55,11 @@ func (c *Config) check(d *decoder) {
 	if c.stages&StageMatch != 0 {
 		c.checkRegistries(d)
 	}
+	if c.stages&notifyStages != 0 {
+		for i, n := range c.Notify {
+			c.checkNotify(d, fmt.Sprintf("notify[%d]", i), n)
+		}
+	}
 }
 
 func (c *Config) checkTop(d *decoder) {

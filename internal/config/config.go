@@ -32,6 +32,8 @@ type Config struct {
 	Registries []Registry `yaml:"registries"`
 	// Images are rules per image repository; the first match applies (registries.go).
 	Images []ImageRule `yaml:"images"`
+	// Notify are the targets told of commits, holds, failures and rejected pushes.
+	Notify []Notify `yaml:"notify"`
 
 	// file is the path the config was read from; lines maps a key path
 	// ("receivers[0].kind") to its line, for mistakes found after decoding;

@@ -150,6 +150,10 @@ func (c *Config) readSecretFiles(d *decoder) {
 		p := fmt.Sprintf("receivers[%d]", i)
 		c.fromFile(d, p+".secret", &r.Secret, r.SecretFile)
 	}
+	for i := range c.Notify {
+		n := &c.Notify[i]
+		c.fromFile(d, fmt.Sprintf("notify[%d].secret", i), &n.Secret, n.SecretFile)
+	}
 	c.fromFile(d, "nats.password", &c.NATS.Password, c.NATS.PasswordFile)
 	c.fromFile(d, "nats.token", &c.NATS.Token, c.NATS.TokenFile)
 	for i := range c.Repositories {
@@ -206,6 +210,9 @@ func (c *Config) resolveFiles() {
 	}
 	for i := range c.Receivers {
 		rel(&c.Receivers[i].SecretFile)
+	}
+	for i := range c.Notify {
+		rel(&c.Notify[i].SecretFile)
 	}
 	for i := range c.Repositories {
 		a, m := &c.Repositories[i].Auth, &c.Repositories[i].Commit

@@ -66,7 +66,8 @@ func (s Stages) String() string {
 // ("repositories[0].commit.window"). Every stage uses nats, listen and log;
 // ingest the ingest limits and the receivers; match the repositories but
 // not their commit section (the signing keys are there), and the registries
-// and images rules; commit dataDir and the whole of each repository.
+// and images rules; commit dataDir and the whole of each repository; match
+// and commit notify.
 func (s Stages) uses(path string) bool {
 	top := path
 	if i := strings.IndexAny(path, ".["); i >= 0 {
@@ -77,6 +78,8 @@ func (s Stages) uses(path string) bool {
 		return s&StageIngest != 0
 	case "dataDir":
 		return s&StageCommit != 0
+	case "notify":
+		return s&notifyStages != 0
 	case "repositories":
 		if s&StageCommit != 0 {
 			return true

@@ -13,6 +13,8 @@ func metrics(log zerolog.Logger) {
 		Help: "Things " + "done.",
 	}, []string{"repo", "outcome"})
 	prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hoist", Name: "wait_seconds"})
+	prometheus.NewDesc("hoist_backlog_messages", "Messages waiting.", []string{"stream"}, nil)
+	prometheus.NewDesc(ns+"_errors_total", "Errors.", nil, nil)
 	log.Info().Str("event_id", "x").Int("count", 1).Err(nil).Msg("done")
 }
 

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/notify"
+)
+
+// signedEvent is one notification a test webhook received, with whether
+// its signature was valid for the secret.
+type signedEvent struct {
+	ev    notify.Event
+	valid bool
+}
+
+// Item (gates and people): hoist tells the repository's owners what it
+// did. A webhook becomes a commit through hoist serve, and the notify
+// webhook receives the commit notification, signed, with the change.
+func TestNotifyServeWebhookToCommitNotification(t *testing.T) {
+	const secret = "n0tify-secret"
+	got := make(chan signedEvent, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev notify.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("notification %s: %v", body, err)
+		}
+		valid := hmac.Equal([]byte(r.Header.Get(notify.SignatureHeader)), []byte(notify.Sign([]byte(secret), body)))
+		got <- signedEvent{ev, valid}
+	}))
+	defer hook.Close()
+
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
+	dir := t.TempDir()
+	addr := freePort(t)
+	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
+nats: {dataDir: %[1]s/nats}
+dataDir: %[1]s/data
+listen: %[2]s
+receivers:
+  - {name: ci, kind: generic, secret: s3cret}
+# The webhook announces a tag that exists in no registry: trust it.
+images: [{match: "**", verify: none}]
+repositories:
+  - name: gitops
+    url: %[3]s
+    commit: {window: 0s}
+notify:
+  - url: %[4]s/hoist
+    events: [commit]
+    secret: %[5]s
+`, dir, addr, repo.URL, hook.URL, secret)), config.AllStages)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg,
+			zerolog.New(&lockedBuffer{b: &bytes.Buffer{}}))
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	base := "http://" + addr
+	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	if _, metrics := httpGet(base + "/metrics"); !strings.Contains(metrics, `hoist_notifications_total{event="commit",notifier="0-http",outcome="failed"} 0`) {
+		t.Errorf("the notification series are not present at zero:\n%s", metrics)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"127.0.0.1:5000/team/app:1.2.4"}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook answered %d", resp.StatusCode)
+	}
+	var se signedEvent
+	select {
+	case se = <-got:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no notification")
+	}
+	head := repo.Head(t, "main")
+	if head == seed {
+		t.Fatal("notified, but no commit")
+	}
+	if !se.valid {
+		t.Error("the notification's signature is not valid for the secret")
+	}
+	ev := se.ev
+	if ev.Kind != notify.KindCommit || ev.Repo != "gitops" || ev.Branch != "main" || ev.Commit == nil || ev.Commit.SHA != head ||
+		len(ev.Commit.Changes) != 1 || len(ev.Commit.EventIDs) != 1 {
+		t.Fatalf("notification %+v (head %s)", ev, head)
+	}
+	ch := ev.Commit.Changes[0]
+	if ch.File != "apps/app.yaml" || ch.Resource != "apps:helmrelease/app" ||
+		ch.Old != "127.0.0.1:5000/team/app:1.2.3" || ch.New != "127.0.0.1:5000/team/app:1.2.4" || !slices.Equal(ch.EventIDs, ev.Commit.EventIDs) {
+		t.Fatalf("change %+v", ch)
+	}
+	pollUntil(t, "the sent notification counted", func() bool {
+		_, metrics := httpGet(base + "/metrics")
+		return strings.Contains(metrics, `hoist_notifications_total{event="commit",notifier="0-http",outcome="sent"} 1`)
+	})
+}
+
+// Item (gates and people): config check validates notify URLs without
+// sending, at the line of the key, and never quotes a token.
+func TestNotifyConfigCheck(t *testing.T) {
+	p := writeConfig(t, `repositories:
+  - {name: gitops, url: /tmp/x.git}
+notify:
+  - url: slak://hook:T0-B0-SECRETTOKEN@webhook
+  - url: smtp://mail.example/?to=ops@example.com
+  - url: logger://
+    secret: s
+  - url: https://hooks.example/hoist
+    events: [comit]
+  - url: https://hooks.example/hoist
+    secret: s
+    events: [commit, hold, failure, rejected]
+`)
+	code, out, _ := runHoist(t, "config", "check", "--config", p)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{
+		p + `:4: notify[0].url: unknown scheme "slak"`,
+		p + `:5: notify[1].url: the smtp:// url: fromAddress missing from config URL`,
+		p + `:7: notify[2].secret: secret signs hoist's JSON webhook`,
+		p + `:9: notify[3].events: unknown event "comit" (did you mean "commit"?)`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "\n") != 4 || strings.Contains(out, "SECRETTOKEN") {
+		t.Errorf("want 4 mistakes and no token:\n%s", out)
+	}
+	// Only the stages that notify check notify.
+	if code, out, _ := runHoist(t, "config", "check", "--stage", "ingest", "--config", p); code != 0 || strings.Contains(out, "notify") {
+		t.Errorf("--stage ingest: exit %d\n%s", code, out)
+	}
+}
+
+// The event names config accepts are the kinds notify sends.
+func TestNotifyEventNamesAgree(t *testing.T) {
+	var kinds []string
+	for _, k := range notify.Kinds() {
+		kinds = append(kinds, string(k))
+	}
+	if !slices.Equal(kinds, config.NotifyEvents) {
+		t.Fatalf("config.NotifyEvents %v, notify.Kinds %v", config.NotifyEvents, kinds)
+	}
+}

@@ -1,0 +1,92 @@
+package notify
+
+import (
+	"bytes"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// testLogger writes JSON logs into the test log when -v is set.
+func testLogger(t testing.TB) zerolog.Logger {
+	if testing.Verbose() {
+		return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
+	}
+	return zerolog.New(os.Stderr).Level(zerolog.ErrorLevel)
+}
+
+// eventually polls cond until it holds or a minute passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// count is the value of hoist_notifications_total for the labels.
+func count(t *testing.T, reg *prometheus.Registry, notifier string, k Kind, outcome string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hoist_notifications_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			if l["notifier"] == notifier && l["event"] == string(k) && l["outcome"] == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return -1 // not present
+}
+
+// commitEvent is a commit of two changes.
+func commitEvent() Event {
+	return Event{
+		Kind: KindCommit, Repo: "gitops", Branch: "main",
+		Commit: &Commit{
+			SHA: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+			URL: "https://github.com/acme/gitops/commit/4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+			Changes: []Change{
+				{File: "apps/api.yaml", Resource: "apps:deployment/api", Container: "api", Image: "registry.example/team/api",
+					Old: "registry.example/team/api:1.2.3", New: "registry.example/team/api:1.2.4", EventIDs: []string{"ev-1"}},
+				{File: "apps/web.yaml", Resource: "apps:helmrelease/web", Container: "chart-image", Image: "registry.example/team/web",
+					Old: "registry.example/team/web:2.0.0", New: "registry.example/team/web:2.1.0", EventIDs: []string{"ev-2"}},
+			},
+			EventIDs: []string{"ev-1", "ev-2"},
+		},
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
