@@ -14,6 +14,10 @@ CRANE_VERSION      := v0.22.1
 NATS_SERVER_VERSION := v2.15.2
 HELM_VERSION       := v3.22.0
 PROMTOOL_VERSION   := v0.316.0
+# Gitea is the forge of the pull-request tests (internal/testforge). Its module
+# cannot be `go install`ed (replace directives), so it is built in its own
+# module folder; gitea.root tells the tests where its locale and templates are.
+GITEA_VERSION      := v1.27.3
 
 export HOIST_TOOLS := $(TOOLS)
 
@@ -64,7 +68,7 @@ fuzz:
 	done
 
 ## tools: the pinned programs the end-to-end tests run, built into .tools/bin.
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool $(TOOLS)/gitea
 
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
@@ -77,6 +81,13 @@ $(TOOLS)/helm:
 # promtool checks and unit-tests deploy/monitoring's alerts (a large build: minutes).
 $(TOOLS)/promtool:
 	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+$(TOOLS)/gitea:
+	@mkdir -p $(TOOLS)
+	dir=$$($(GO) mod download -json code.gitea.io/gitea@$(GITEA_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -n "$$dir" || { echo "go mod download of gitea $(GITEA_VERSION) failed"; exit 1; }; \
+	  (cd "$$dir" && $(GO) build -trimpath -tags 'sqlite sqlite_unlock_notify' \
+	    -ldflags '-s -w -X main.Version=$(GITEA_VERSION:v%=%)' -o $(TOOLS)/gitea.tmp .) && \
+	  echo "$$dir" > $(TOOLS)/gitea.root && mv $(TOOLS)/gitea.tmp $(TOOLS)/gitea
 
 ## image: the container image (needs a Docker engine; its build steps are `make build`).
 image:

@@ -23,6 +23,7 @@ type Committer struct {
 	js      jetstream.JetStream
 	log     zerolog.Logger
 	m       *metrics
+	prm     *prMetrics
 	writers []*writer
 	holds   SiteHolds // the tags written and the holds on them (holds.go)
 }
@@ -38,6 +39,11 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		return nil, fmt.Errorf("committer: %w", err)
 	}
 	c := &Committer{cfg: cfg, js: js, log: log.With().Str("component", "committer").Logger(), m: m}
+	if cfg.pullRequests() {
+		if c.prm, err = newPRMetrics(reg, cfg.Repos); err != nil {
+			return nil, fmt.Errorf("committer: %w", err)
+		}
+	}
 	seen := map[string]bool{}
 	for _, r := range cfg.Repos {
 		if seen[r.Name] {
@@ -48,6 +54,7 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		if err != nil {
 			return nil, fmt.Errorf("committer: %w", err)
 		}
+		w.prm = c.prm
 		c.writers = append(c.writers, w)
 	}
 	return c, nil

@@ -34,30 +34,36 @@ type Index struct {
 	// appends only write beyond every reader's length.
 	byRepo map[string][]*manifest.Site
 	sites  int
+	// markerFiles are the files holding Flux v2 marker sites, which are
+	// resolved against the ImagePolicy objects of every file (markers.go).
+	markerFiles map[string]bool
 }
 
 type fileEntry struct {
 	sites    []manifest.Site
 	problems []manifest.Problem
+	// flux are the file's ImagePolicy and ImageRepository objects; raw its
+	// marker sites as parsed, before resolution.
+	flux manifest.FluxObjects
+	raw  []manifest.Site
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{files: map[string]fileEntry{}, byRepo: map[string][]*manifest.Site{}}
+	return &Index{files: map[string]fileEntry{}, byRepo: map[string][]*manifest.Site{}, markerFiles: map[string]bool{}}
 }
 
 // SetFile parses data as the manifest file named file (slash-separated,
 // relative to the repository) and replaces whatever the index held for it.
 func (x *Index) SetFile(file string, data []byte) {
-	sites, problems := manifest.Parse(file, data)
-	x.setParsed(file, sites, problems)
+	x.setParsed(file, parseFile(file, data))
 }
 
 // setFileCount is SetFile returning how many sites the file holds.
 func (x *Index) setFileCount(file string, data []byte) int {
-	sites, problems := manifest.Parse(file, data)
-	x.setParsed(file, sites, problems)
-	return len(sites)
+	e := parseFile(file, data)
+	x.setParsed(file, e)
+	return len(e.sites)
 }
 
 // AddProblem records a problem that concerns no parsed file (a symbolic
@@ -70,26 +76,42 @@ func (x *Index) AddProblem(p manifest.Problem) {
 	x.files[p.File] = e
 }
 
-func (x *Index) setParsed(file string, sites []manifest.Site, problems []manifest.Problem) {
+func (x *Index) setParsed(file string, e fileEntry) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	old := x.files[file].flux
+	x.putLocked(file, e)
+	x.resolveAfterLocked(file, old, e.flux)
+}
+
+// putLocked replaces what the index holds for file. Marker sites not
+// (yet) resolved are listed but not looked up.
+func (x *Index) putLocked(file string, e fileEntry) {
 	x.removeLocked(file)
-	for i := range sites {
-		sites[i].Parts = nil
+	for i := range e.sites {
+		e.sites[i].Parts = nil
 	}
-	x.files[file] = fileEntry{sites: sites, problems: problems}
-	for i := range sites {
-		key := sites[i].Ref.Canonical()
-		x.byRepo[key] = append(x.byRepo[key], &sites[i])
+	x.files[file] = e
+	for i := range e.sites {
+		if f := e.sites[i].Flux; f != nil && !f.Resolved {
+			continue
+		}
+		key := e.sites[i].Ref.Canonical()
+		x.byRepo[key] = append(x.byRepo[key], &e.sites[i])
 	}
-	x.sites += len(sites)
+	x.sites += len(e.sites)
+	if len(e.raw) > 0 {
+		x.markerFiles[file] = true
+	}
 }
 
 // RemoveFile drops a file's sites and problems (the file was deleted).
 func (x *Index) RemoveFile(file string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	old := x.files[file].flux
 	x.removeLocked(file)
+	x.resolveAfterLocked(file, old, manifest.FluxObjects{})
 }
 
 func (x *Index) removeLocked(file string) {
@@ -98,6 +120,7 @@ func (x *Index) removeLocked(file string) {
 		return
 	}
 	delete(x.files, file)
+	delete(x.markerFiles, file)
 	x.sites -= len(old.sites)
 	done := map[string]bool{}
 	for _, s := range old.sites {
@@ -214,9 +237,8 @@ func BuildIndex(fsys fs.FS, paths []string) (*Index, error) {
 // index held for them), parsing on all available cores.
 func (x *Index) AddFiles(fsys fs.FS, files []string) error {
 	type parsed struct {
-		sites    []manifest.Site
-		problems []manifest.Problem
-		err      error
+		e   fileEntry
+		err error
 	}
 	results := make([]parsed, len(files))
 	workers := min(runtime.GOMAXPROCS(0), len(files))
@@ -238,17 +260,22 @@ func (x *Index) AddFiles(fsys fs.FS, files []string) error {
 					results[k].err = fmt.Errorf("read manifest %s: %w", files[k], err)
 					continue
 				}
-				results[k].sites, results[k].problems = manifest.Parse(files[k], data)
+				results[k].e = parseFile(files[k], data)
 			}
 		})
 	}
 	wg.Wait()
-	for k, r := range results {
+	for _, r := range results {
 		if r.err != nil {
 			return r.err
 		}
-		x.setParsed(files[k], r.sites, r.problems)
 	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for k, r := range results {
+		x.putLocked(files[k], r.e)
+	}
+	x.resolveAllLocked()
 	return nil
 }
 

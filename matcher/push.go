@@ -253,6 +253,7 @@ func NewRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
 		Digest:     ev.Digest,
 		PushedAt:   ev.PushedAt,
 		ReceivedAt: ev.ReceivedAt,
+		Policy:     policy.MarkerPolicyJSON(o.Site),
 	}
 }
 

@@ -20,7 +20,7 @@ func init() {
 	register("explain", "say what a push of IMAGE would do to each site (--write: do it)", runExplain)
 }
 
-// explainRow is one site in `hoist explain --output json`.
+// explainRow is one site in `hoist explain --output json`: the fields docs/cli.md documents.
 type explainRow struct {
 	File      string `json:"file"`
 	Line      int    `json:"line"`
@@ -198,7 +198,7 @@ func writeUpdates(tree *manifestTree, ev bus.PushEvent, outcomes []matcher.Outco
 		byFile[f] = append(byFile[f], bus.Rewrite{
 			File: f, Resource: o.Site.Resource.String(), Container: o.Site.Container,
 			Image: o.Site.Ref.Canonical(), Old: o.Decision.Current.String(), New: o.Decision.New.String(),
-			Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt,
+			Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt, Policy: policy.MarkerPolicyJSON(o.Site),
 		})
 	}
 	out := writeResults{}

@@ -21,8 +21,7 @@ func init() {
 	register("images", "list the image sites hoist finds, with filters, automation and problems", runImages)
 }
 
-// imageRow is one container in `hoist images --output json`: at least file,
-// line, resource, container, image, filter, automated, locked and problems.
+// imageRow is one container in `hoist images --output json`: the fields docs/cli.md documents.
 type imageRow struct {
 	File      string   `json:"file"`
 	Line      int      `json:"line"`
@@ -92,7 +91,7 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		// File-level problems belong to no container: they go to stderr so
-		// stdout stays exactly the array, one object per container.
+		// stdout stays the array of rows docs/cli.md describes.
 		for _, p := range problems {
 			fmt.Fprintf(stderr, "warning: %s\n", p)
 		}
@@ -118,7 +117,8 @@ func countProblems(rows []imageRow, problems []manifest.Problem) int {
 }
 
 // imageRows turns sites into rows, adding each filter's own problem: a
-// container with an invalid filter is reported and not automated.
+// container with an invalid filter is reported and not automated (Flux v1 would
+// have matched every tag, silently).
 func imageRows(sites []manifest.Site) []imageRow {
 	rows := make([]imageRow, 0, len(sites))
 	for _, s := range sites {
@@ -127,6 +127,15 @@ func imageRows(sites []manifest.Site) []imageRow {
 			Image: s.Ref.String(), Filter: s.Policy.Filter,
 			Automated: s.Policy.Automated, Locked: s.Policy.Locked, Ignored: s.Policy.Ignored,
 			Problems: append([]string{}, s.Problems...), MinAge: s.Policy.MinAge,
+		}
+		if s.Flux != nil {
+			// A Flux v2 marker site: its ImagePolicy is its filter.
+			r.Filter = markerFilter(s)
+			if s.Ref.Path == "" { // only a tag is marked and no ImageRepository names the image
+				r.Image = "(unknown)" + r.Image
+			}
+			rows = append(rows, r)
+			continue
 		}
 		if _, err := policy.ParseFilter(s.Policy.Filter); err != nil {
 			r.Problems = append(r.Problems, err.Error()+"; not automated")
@@ -138,6 +147,16 @@ func imageRows(sites []manifest.Site) []imageRow {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// markerFilter is the FILTER column of a Flux v2 marker site: its
+// ImagePolicy and order ("imagepolicy:flux-system/app semver:>=1.0"), or
+// only the policy's name when it could not be resolved.
+func markerFilter(s manifest.Site) string {
+	if s.Flux.Resolved {
+		return s.Flux.Policy.Describe()
+	}
+	return "imagepolicy:" + s.Flux.Namespace + "/" + s.Flux.Name + " (unresolved)"
 }
 
 func writeImagesTable(w io.Writer, rows []imageRow, problems []manifest.Problem) {

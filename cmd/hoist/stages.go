@@ -8,6 +8,7 @@ import (
 	"github.com/hoist-gitops/hoist/committer"
 	"github.com/hoist-gitops/hoist/ingest"
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/gitauth"
 	"github.com/hoist-gitops/hoist/internal/suggest"
 	"github.com/hoist-gitops/hoist/matcher"
 )
@@ -65,6 +66,10 @@ func checkStages(c *config.Config, found config.Problems) config.Problems {
 			if err := committer.CheckMessageTemplate(r.Commit.MessageTemplate); err != nil {
 				key := p + ".commit.messageTemplate"
 				ps = append(ps, c.Problem(key, fmt.Sprintf("%s: %v", key, err)))
+				continue
+			}
+			if tp := templateProblem(c, p, r.PullRequest); tp != nil {
+				ps = append(ps, *tp)
 				continue
 			}
 			ps = appendErr(ps, c, p, committerRepo(r).Validate())
@@ -127,13 +132,19 @@ func matcherRepo(r config.Repository) matcher.Repo {
 		FetchInterval: r.FetchInterval,
 		Exclude:       r.Exclude,
 		GitTimeout:    r.GitTimeout,
-		Auth: matcher.Auth{
-			Username:         r.Auth.Username,
-			Password:         r.Auth.Password,
-			SSHKeyFile:       r.Auth.SSHKeyFile,
-			SSHKeyPassphrase: r.Auth.SSHKeyPassphrase,
-			KnownHostsFile:   r.Auth.KnownHostsFile,
-		},
+		Auth:          gitCredentials(r.Auth),
+	}
+}
+
+// gitCredentials maps a repository's auth onto the credentials both the
+// matcher (fetching) and the committer (fetching and pushing) use.
+func gitCredentials(a config.Auth) gitauth.Credentials {
+	return gitauth.Credentials{
+		Username:         a.Username,
+		Password:         a.Password,
+		SSHKeyFile:       a.SSHKeyFile,
+		SSHKeyPassphrase: a.SSHKeyPassphrase,
+		KnownHostsFile:   a.KnownHostsFile,
 	}
 }
 
@@ -154,13 +165,7 @@ func committerRepo(r config.Repository) committer.Repo {
 		Branch:     r.Branch,
 		PushBranch: r.PushBranch,
 		GitTimeout: r.GitTimeout,
-		Auth: committer.Auth{
-			Username:         r.Auth.Username,
-			Password:         r.Auth.Password,
-			SSHKeyFile:       r.Auth.SSHKeyFile,
-			SSHKeyPassphrase: r.Auth.SSHKeyPassphrase,
-			KnownHostsFile:   r.Auth.KnownHostsFile,
-		},
+		Auth:       gitCredentials(r.Auth),
 		Commit: committer.Commit{
 			AuthorName:           r.Commit.AuthorName,
 			AuthorEmail:          r.Commit.AuthorEmail,
@@ -172,6 +177,42 @@ func committerRepo(r config.Repository) committer.Repo {
 			SigningKeyFile:       r.Commit.SigningKeyFile,
 			SigningKeyPassphrase: r.Commit.SigningKeyPassphrase,
 		},
+		PullRequest: committerPullRequest(r.PullRequest),
+	}
+}
+
+// templateProblem is the first pullRequest template that fails on sample
+// data, placed at its own key.
+func templateProblem(c *config.Config, p string, pr *config.PullRequest) *config.Problem {
+	if pr == nil {
+		return nil
+	}
+	for _, t := range []struct {
+		key, text string
+		check     func(string) error
+	}{{"branchTemplate", pr.BranchTemplate, committer.CheckBranchTemplate}, {"title", pr.Title, committer.CheckTitleTemplate}} {
+		if err := t.check(t.text); err != nil {
+			key := p + ".pullRequest." + t.key
+			pb := c.Problem(key, fmt.Sprintf("%s: %v", key, err))
+			return &pb
+		}
+	}
+	return nil
+}
+
+// committerPullRequest maps a repository's pullRequest section (nil: none).
+func committerPullRequest(p *config.PullRequest) *committer.PullRequest {
+	if p == nil {
+		return nil
+	}
+	return &committer.PullRequest{
+		Provider:       p.Provider,
+		APIURL:         p.APIURL,
+		Token:          p.Token,
+		BranchTemplate: p.BranchTemplate,
+		TitleTemplate:  p.Title,
+		Labels:         p.Labels,
+		Automerge:      p.Automerge,
 	}
 }
 

@@ -281,6 +281,7 @@ func (c *Config) checkRepository(d *decoder, p string, r Repository, names, targ
 	c.checkReadable(d, p+".auth.knownHostsFile", a.KnownHostsFile)
 	if c.stages&StageCommit != 0 {
 		c.checkCommit(d, p+".commit", r.Commit)
+		c.checkPullRequest(d, p, r)
 	}
 }
 

@@ -146,6 +146,9 @@ type Repository struct {
 	Auth Auth `yaml:"auth"`
 	// Commit shapes the commits.
 	Commit Commit `yaml:"commit"`
+	// PullRequest, when set, proposes the updates as pull requests instead
+	// of committing to Branch.
+	PullRequest *PullRequest `yaml:"pullRequest"`
 }
 
 // Auth is a repository's credentials.

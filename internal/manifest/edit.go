@@ -50,6 +50,9 @@ func Retag(data []byte, s Site, tag, digest string) ([]Replacement, imageref.Ref
 	if s.ReadOnly != "" {
 		return fail(fmt.Errorf("%w: %s", ErrReadOnly, s.ReadOnly))
 	}
+	if err := markerEditable(s); err != nil {
+		return fail(err)
+	}
 	if err := imageref.ValidateTag(tag); err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrInvalid, err))
 	}
@@ -60,7 +63,7 @@ func Retag(data []byte, s Site, tag, digest string) ([]Replacement, imageref.Ref
 	}
 	next := s.Ref
 	next.Tag = tag
-	if s.Ref.Digest != "" {
+	if s.Ref.Digest != "" || markerDigest(s) {
 		if digest == "" {
 			return fail(fmt.Errorf("%w (%s)", ErrDigestRequired, s.Ref.Digest))
 		}
@@ -141,7 +144,7 @@ func plan(s Site, next imageref.Reference) ([]edit, error) {
 				"to a repository value; add a tag: key to let hoist manage the tag", ErrNoTagPlace, n.Line)
 		}
 		v := base + ":" + next.Tag
-		if oldDigest != "" {
+		if oldDigest != "" || markerDigest(s) && next.Digest != "" {
 			v += "@" + next.Digest
 		}
 		edits = append(edits, edit{role, v})

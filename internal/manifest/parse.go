@@ -61,6 +61,11 @@ func parseChunk(file string, data []byte, c chunk, lf bool) ([]Site, []Problem, 
 	}
 	d := &doc{file: file, data: data, c: c, lf: lf}
 	sites := d.parse()
+	if hasMarkerToken(data[c.start:c.end]) {
+		m := &doc{file: file, data: data, c: c, lf: lf}
+		sites = append(sites, m.markerSites()...)
+		d.problems = append(d.problems, m.problems...)
+	}
 	sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
 	return sites, d.problems, d.defs
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// checkEdit is the edit property (only the site's scalars change) for site i of data: Retag it to
+// checkEdit is the edit property for site i of data: Retag it to
 // tag/digest and Apply; then the site reads the new value, every other
 // site reads what it did, the edit touched only scalars of that site, and
 // every byte outside the replaced spans is identical. It returns Retag's
@@ -69,6 +69,8 @@ func checkEdit(t testing.TB, file string, data []byte, i int, tag, digest string
 		want := sites[j].Ref
 		if j == i {
 			want = next
+		} else if overlaps(sites[j], reps) {
+			continue // a marker site and a Flux v1 site reading the same scalar
 		}
 		if after[j].Container != sites[j].Container || after[j].Ref != want {
 			t.Errorf("%s: edit of %s: site %d (%s) reads %s, want %s\n%s", file, s.Container, j, sites[j].Container, after[j].Ref, want, out)

@@ -11,7 +11,9 @@ import (
 // are those of several files (an index's, in any order); each file holding
 // a copy gets one problem, at the line of the copy's first site, naming the
 // other files. Copies within one file are Parse's to report, not this
-// function's. The problems are ordered by file and line.
+// function's. Marker sites (Flux v2) are not counted: kustomize overlays
+// legitimately hold a resource in several files. The problems are ordered
+// by file and line.
 func DuplicateResources(sites []Site) []Problem {
 	type copyAt struct {
 		file string
@@ -19,6 +21,9 @@ func DuplicateResources(sites []Site) []Problem {
 	}
 	copies := map[Resource][]copyAt{}
 	for _, s := range sites {
+		if s.Flux != nil {
+			continue // Flux v2 repositories patch one resource in many overlays
+		}
 		cs := copies[s.Resource]
 		found := false
 		for i := range cs {

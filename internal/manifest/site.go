@@ -68,7 +68,8 @@ const (
 	RoleDigest     Role = "digest"
 )
 
-// Shape says how a site's reference is laid out in the file.
+// Shape says how a site's reference is laid out in the file: the HelmRelease
+// values shapes, workload containers, and Flux v2 markers (docs/manifests.md).
 type Shape string
 
 // Site shapes.
@@ -131,6 +132,9 @@ type Site struct {
 	// ReadOnly, when not empty, says why hoist will not edit this site;
 	// Retag refuses it. The reason is also among Problems.
 	ReadOnly string
+	// Flux is set on a site marked by Flux v2 setter comments (Shape
+	// ShapeMarker); nil on Flux v1 sites.
+	Flux *FluxSite
 }
 
 // Problem is something wrong in a file that is not tied to one valid site:

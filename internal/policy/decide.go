@@ -79,10 +79,16 @@ func Excluded(tag string, f Filter) string {
 
 // Decide says whether a push of candidate c should update site:
 // policy, excluded tags, filter, newer-never-older, same value, digests.
-// A site the parser marked read-only is skipped when it would otherwise
+// A Flux v2 marker site is decided by its ImagePolicy instead (see
+// decideMarker). A site the parser marked read-only is skipped when it would otherwise
 // update, with the parser's reason.
 func Decide(site manifest.Site, c Candidate, times TagTimes) Decision {
-	d := decide(site, c, times)
+	var d Decision
+	if site.Flux != nil {
+		d = decideMarker(site, c)
+	} else {
+		d = decide(site, c, times)
+	}
 	if d.Update && site.ReadOnly != "" {
 		return Decision{Code: CodeReadOnly, Current: d.Current, Reason: "cannot edit this site in place: " + site.ReadOnly}
 	}

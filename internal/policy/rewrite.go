@@ -16,12 +16,14 @@ type Result struct {
 	Reason string
 }
 
-// ApplyRewrites re-checks rewrites against a file as it is now
-// and applies those that still hold. For each rewrite the site (Resource,
-// Container) must still exist and read the same repository, and Decide
-// must still approve the rewrite's tag (automated, not locked or ignored,
-// valid filter, newer than what the file holds now). Several rewrites for
-// one site yield one winner (Newer). Re-applying an applied rewrite is a
+// ApplyRewrites re-checks rewrites against a file as it is now, so a
+// person's commit at the head always wins, and applies those that still
+// hold. For each rewrite the site (Resource, Container) must still exist and
+// read the same repository, and Decide must still approve the rewrite's tag
+// (automated, not locked or ignored, valid filter, newer than what the file
+// holds now; for a Flux v2 marker site, later in the order of the ImagePolicy
+// the rewrite carries). Several rewrites for one site yield one winner
+// (Newer, or MarkerNewer for a marker site). Re-applying an applied rewrite is a
 // no-op (Applied false, Reason "already at ..."). The edits are byte-precise
 // (manifest.Retag, manifest.Apply); data is returned unchanged when nothing
 // applies. An error means the edits could not be combined; the results then
@@ -61,11 +63,10 @@ func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes)
 	var reps []manifest.Replacement
 	for _, k := range order {
 		site := sites[k]
-		f, _ := CachedFilter(site.Policy.Filter) // valid: Decide approved
 		group := bySite[k]
 		win := group[0]
 		for _, a := range group[1:] {
-			if Newer(f, a.cand, win.cand) {
+			if batchNewer(site, a.cand, win.cand) {
 				win = a
 			}
 		}
@@ -97,13 +98,31 @@ func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes)
 	return out, results, nil
 }
 
+// batchNewer reports whether candidate a wins over b for site in one batch.
+func batchNewer(site manifest.Site, a, b Candidate) bool {
+	if site.Flux != nil {
+		return MarkerNewer(site.Flux.Policy, a, b)
+	}
+	f, _ := CachedFilter(site.Policy.Filter) // valid: Decide approved
+	return Newer(f, a, b)
+}
+
 // findSite finds the site a rewrite is for: same resource and container,
-// reading the same canonical repository. It returns -1 and why when none does.
+// reading the same canonical repository. A marker site (Flux v2) is bound
+// to the ImagePolicy the rewrite carries first (see bindMarker). It
+// returns -1 and why when none does.
 func findSite(sites []manifest.Site, rw wire.Rewrite) (int, string) {
 	other := ""
 	for k, s := range sites {
 		if s.Resource.String() != rw.Resource || s.Container != rw.Container {
 			continue
+		}
+		if s.Flux != nil {
+			b, why := bindMarker(s, rw)
+			if why != "" {
+				return -1, why
+			}
+			sites[k], s = b, b
 		}
 		if rw.Image == "" || s.Ref.Canonical() == rw.Image {
 			return k, ""

@@ -95,6 +95,10 @@ type Rewrite struct {
 	PushedAt time.Time `json:"pushedAt"`
 	// ReceivedAt is when the first push event was received by ingest.
 	ReceivedAt time.Time `json:"receivedAt"`
+	// Policy is set for a site marked by a Flux v2 setter comment: the
+	// ImagePolicy (as JSON) the matcher decided with, which the committer
+	// re-checks the rewrite with at the branch head.
+	Policy string `json:"policy,omitempty"`
 }
 
 // SiteKey identifies the site a rewrite is for within one branch.
