@@ -271,6 +271,7 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		c.announcePRs(w, res, pushedAt)
 	} else if !res.Commit.IsZero() {
 		w.hit("after-push")
+		c.recordWritten(w, res) // before the head is announced and indexed
 		c.announce(w, res, pushedAt)
 	} else {
 		c.m.batches.WithLabelValues(w.repo.Name, "unchanged").Inc()

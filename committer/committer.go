@@ -25,6 +25,7 @@ type Committer struct {
 	m       *metrics
 	prm     *prMetrics
 	writers []*writer
+	holds   SiteHolds // the tags written and the holds on them (holds.go)
 }
 
 // New validates cfg and opens the local clones. Metrics are registered on
@@ -79,7 +80,12 @@ func (c *Committer) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("committer: %w", err)
 		}
-		edit := PolicyEditor(tt)
+		h, err := bus.OpenHolds(ctx, c.js)
+		if err != nil {
+			return fmt.Errorf("committer: %w", err)
+		}
+		c.holds = h
+		edit := HoldEditor(PolicyEditor(tt), h, tt)
 		for _, w := range c.writers {
 			w.edit = edit
 		}

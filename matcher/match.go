@@ -1,6 +1,8 @@
 package matcher
 
 import (
+	"time"
+
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/imageref"
 	"github.com/hoist-gitops/hoist/internal/manifest"
@@ -13,6 +15,9 @@ type Outcome struct {
 	// indexed (SetFile replaces); callers must not modify it either.
 	Site     *manifest.Site
 	Decision policy.Decision
+	// HeldUntil is when a tag held for its minimum age may be used (zero:
+	// not held for age, or the time is unknown).
+	HeldUntil time.Time
 }
 
 // Match finds every site of the pushed repository — by the canonical name

@@ -33,12 +33,13 @@ type metrics struct {
 // its first increment misses that increment, and absent series make
 // alerts silent). Label values are snake_case throughout.
 var (
-	pushOutcomes    = []string{"rewrites", "unchanged", "no_sites", "not_in_registry", "invalid", "failed", "waiting"}
+	pushOutcomes    = []string{"rewrites", "unchanged", "no_sites", "not_in_registry", "invalid", "failed", "waiting", "held"}
 	reindexTriggers = []string{"start", "head", "interval", "compact", "retry"}
 	reindexResults  = []string{"updated", "unchanged", "failed"}
 	decisionCodes   = []policy.Code{policy.CodeUpdate, policy.CodeNotAutomated, policy.CodeLocked, policy.CodeIgnored,
 		policy.CodeInvalidFilter, policy.CodeNoTag, policy.CodeExcludedTag, policy.CodeFilterMismatch,
-		policy.CodeNotNewer, policy.CodeSame, policy.CodeNoDigest, policy.CodeReadOnly}
+		policy.CodeNotNewer, policy.CodeSame, policy.CodeNoDigest, policy.CodeReadOnly,
+		policy.CodeTooYoung, policy.CodeSuperseded, policy.CodeHeld}
 )
 
 // decisionLabel is a decision code as a label value: hoist explain's code
@@ -56,7 +57,7 @@ func newMetrics(reg prometheus.Registerer, repos []string) (*metrics, error) {
 	m := &metrics{
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "pushes_total",
-			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet).",
+			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet), held (a tag younger than a site's minimum age: handed back until it is old enough).",
 		}, []string{"outcome"}),
 		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "push_duration_seconds",

@@ -89,6 +89,10 @@ func (s *Service) handle(m jetstream.Msg) {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot publish rewrites; push handed back")
 		return
 	}
+	if len(d.waiting) == 0 && d.gate.Retry {
+		s.handBackHeld(m, delivered, d, log)
+		return
+	}
 	if len(d.waiting) > 0 {
 		s.done.add(seq, d.decided)
 		s.handBack(m, delivered, "waiting", log.Info().Strs("waiting_for", d.waiting).Int("sites", d.sites).Int("rewrites", len(d.rewrites)),
@@ -194,6 +198,8 @@ type decision struct {
 	sites    int           // sites the push concerned
 	decided  []string      // repositories whose index the push was matched against
 	waiting  []string      // repositories not indexed yet
+	gate     GateResult    // outcomes held for their minimum age, to decide again
+	held     []HoldEvent   // those outcomes, for notifications
 }
 
 // rewrites matches the event against the index of every repository not in
@@ -208,9 +214,14 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
-		d.decided = append(d.decided, r.Name)
 		outs := Match(r.idx.Load(), ev, s.times)
+		if g := s.gates.Apply(context.Background(), r.Name, r.Branch, ev, outs); g.Retry {
+			d.gate = d.gate.merge(g) // decided again later: not done
+		} else {
+			d.decided = append(d.decided, r.Name)
+		}
 		d.sites += len(outs)
+		d.held = append(d.held, ageHolds(r.Repo, ev, outs)...)
 		for _, o := range outs {
 			s.m.decided(r.Name, o.Decision.Code)
 			if !o.Decision.Update {

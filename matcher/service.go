@@ -27,6 +27,7 @@ type Service struct {
 	m     *metrics
 	repos []*repoState
 	times *bus.TagTimes
+	gates Gates // minimum ages and holds (gates.go)
 	// consuming is set while push events are consumed (once any
 	// repository is indexed).
 	consuming atomic.Bool
@@ -120,6 +121,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("matcher: %w", err)
 	}
 	s.times = tt
+	if err := s.openGates(ctx); err != nil {
+		return fmt.Errorf("matcher: %w", err)
+	}
 	sub, err := bus.SubscribeHeads(s.js.Conn(), s.onHead)
 	if err != nil {
 		return fmt.Errorf("matcher: %w", err)

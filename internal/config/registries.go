@@ -47,7 +47,9 @@ type ImageRule struct {
 	PinDigest bool `yaml:"pinDigest"`
 	// Signature admits only images with a valid cosign signature.
 	Signature ImageSignature `yaml:"signature"`
-	// MinAge is how long a tag must have existed before it is used.
+	// MinAge is how long hoist must have known a tag (its first-seen
+	// time) before it is used; a container's hoist.dev/min-age.<container>
+	// annotation overrides it.
 	MinAge time.Duration `yaml:"minAge"`
 	// Scan lists the repository's tags periodically (default true).
 	Scan bool `yaml:"scan"`
@@ -200,6 +202,9 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 	if (s.Key != "" || k != (KeylessSignature{})) && r.Verify == string(imagerules.VerifyNone) {
 		c.registryProblem(d, p+".verify", "%s: a signature is checked in the registry; verify: none cannot be used with signature", p)
 	}
+	if r.MinAge > imagerules.MaxMinAge {
+		c.registryProblem(d, p+".minAge", "%s.minAge: %s is longer than %s, the longest hoist can hold a push (the push stream keeps a push 7 days)", p, r.MinAge, imagerules.MaxMinAge)
+	}
 	// Keys whose behaviour is not built yet are refused rather than
 	// silently ignored: a signature requirement or a minimum age that is
 	// not enforced would let through what the user meant to stop.
@@ -209,7 +214,6 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 	}{
 		{"pinDigest", r.PinDigest},
 		{"signature", s.Key != "" || k != (KeylessSignature{})},
-		{"minAge", r.MinAge > 0},
 	} {
 		if u.set {
 			c.registryProblem(d, p+"."+u.key, "%s.%s is not supported by this version of hoist yet; remove it", p, u.key)

@@ -64,6 +64,10 @@ func (s Signature) Set() bool {
 	return s.Key != "" || s.Keyless != (Keyless{})
 }
 
+// MaxMinAge is the longest minimum age: a push held for its tag's age
+// waits in the push stream, which keeps a push for 7 days.
+const MaxMinAge = 6 * 24 * time.Hour
+
 // Default is the rule of a repository no rule matches: verify the tag, scan.
 var Default = Rule{Match: "**", Verify: VerifyTag, Scan: true}
 
