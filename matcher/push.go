@@ -209,7 +209,7 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 			continue
 		}
 		d.decided = append(d.decided, r.Name)
-		outs := Match(r.idx.Load(), ev, s.times)
+		outs := MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules)
 		d.sites += len(outs)
 		for _, o := range outs {
 			s.m.decided(r.Name, o.Decision.Code)
@@ -240,6 +240,7 @@ func NewRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
 		New:        o.Decision.New.String(),
 		Tag:        ev.Tag,
 		Digest:     ev.Digest,
+		PinDigest:  o.PinDigest,
 		PushedAt:   ev.PushedAt,
 		ReceivedAt: ev.ReceivedAt,
 		Policy:     policy.MarkerPolicyJSON(o.Site),

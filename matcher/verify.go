@@ -72,7 +72,7 @@ func (s *Service) wouldRewrite(ev bus.PushEvent, done map[string]bool) bool {
 		if done[r.Name] || !r.indexed.Load() {
 			continue
 		}
-		for _, o := range Match(r.idx.Load(), ev, s.times) {
+		for _, o := range MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules) {
 			if o.Decision.Update || o.Decision.Code == policy.CodeNoDigest {
 				return true
 			}

@@ -207,7 +207,6 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 		key string
 		set bool
 	}{
-		{"pinDigest", r.PinDigest},
 		{"signature", s.Key != "" || k != (KeylessSignature{})},
 		{"minAge", r.MinAge > 0},
 	} {

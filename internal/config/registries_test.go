@@ -75,7 +75,6 @@ func TestRegistriesAndImagesProblems(t *testing.T) {
 		{"trusted root missing", "images:\n - match: '**'\n   signature:\n     keyless: {issuer: i, identity: x, trustedRootFile: " + missing + "}\n", "images[0].signature.keyless.trustedRootFile: cannot read"},
 		{"identity regexp", "images:\n - match: '**'\n   signature:\n     keyless: {issuer: i, identity: '(', }\n", "images[0].signature.keyless.identity: error parsing regexp"},
 		{"key and keyless", "images:\n - match: '**'\n   signature: {key: testdata/secret.txt, keyless: {issuer: i, identity: x}}\n", "images[0].signature: set key or keyless, not both"},
-		{"pinDigest not yet", "images:\n - match: '**'\n   pinDigest: true\n", "hoist.yaml:3: images[0].pinDigest is not supported by this version of hoist yet"},
 		{"minAge not yet", "images:\n - match: '**'\n   minAge: 1h\n", "hoist.yaml:3: images[0].minAge is not supported"},
 		{"host missing", "registries:\n - insecure: true\n", "hoist.yaml:2: registries[0]: host is missing"},
 		{"bad host", "registries:\n - host: 'https://ghcr.io'\n", "hoist.yaml:2: registries[0].host:"},
