@@ -81,8 +81,21 @@ func (s *Service) handle(m jetstream.Msg) {
 		s.handBackUnverified(m, ev, delivered, verdict, err, log)
 		return
 	}
+	if verdict != verdictNotFound {
+		sv, err := s.checkSignature(ctx, ev, done, start, log)
+		switch {
+		case sv == verdictUnsignedWait:
+			s.handBackUnsigned(m, ev, delivered, err, log)
+			return
+		case err != nil:
+			s.handBackUnverified(m, ev, delivered, sv, err, log)
+			return
+		case sv == verdictUnsigned || sv == verdictBadSignature:
+			verdict = sv
+		}
+	}
 	var d decision
-	if verdict != verdictNotFound { // a tag the registry does not have is never written
+	if verdict != verdictNotFound && verdict != verdictUnsigned && verdict != verdictBadSignature { // never written
 		d = s.rewrites(ev, done, log)
 	}
 	if err := s.publish(ctx, ev, d.rewrites); err != nil {
@@ -103,6 +116,8 @@ func (s *Service) handle(m jetstream.Msg) {
 	switch {
 	case verdict == verdictNotFound:
 		outcome = "not_in_registry"
+	case verdict == verdictUnsigned || verdict == verdictBadSignature:
+		outcome = string(verdict)
 	case d.sites == 0:
 		outcome = "no_sites"
 	case len(d.rewrites) == 0:

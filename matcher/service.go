@@ -33,6 +33,8 @@ type Service struct {
 	// done remembers, per push message, the repositories it was decided
 	// for while it waits for others to be indexed.
 	done doneSet
+	// sigs caches signature verdicts per digest (signature.go).
+	sigs sigCache
 }
 
 // repoState is one repository branch: its git copy, its index and the head
