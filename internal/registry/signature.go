@@ -262,7 +262,14 @@ func newSigVerifier(rule SignatureRule) (*sigVerifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trusted root %s: %w", rule.TrustedRootFile, err)
 	}
-	sv, err := verify.NewVerifier(tr, verify.WithSignedCertificateTimestamps(1), verify.WithObserverTimestamps(1))
+	// A certificate must carry a signed certificate timestamp of a CT log
+	// the root lists; a root that lists none (a private Sigstore without
+	// certificate transparency) cannot ask for one.
+	opts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1)}
+	if len(tr.CTLogs()) > 0 {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	sv, err := verify.NewVerifier(tr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("trusted root %s: %w", rule.TrustedRootFile, err)
 	}
