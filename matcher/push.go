@@ -75,6 +75,7 @@ func (s *Service) handle(m jetstream.Msg) {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot record the tag's first-seen time; push handed back")
 		return
 	}
+	s.signatureArrived(ctx, ev, log)
 	done := s.done.get(seq)
 	ev, verdict, err := s.verify(ctx, ev, done, log)
 	if err != nil {
@@ -85,7 +86,7 @@ func (s *Service) handle(m jetstream.Msg) {
 		sv, err := s.checkSignature(ctx, ev, done, start, log)
 		switch {
 		case sv == verdictUnsignedWait:
-			s.handBackUnsigned(m, ev, delivered, err, log)
+			s.handBackUnsigned(m, ev, seq, delivered, err, log)
 			return
 		case err != nil:
 			s.handBackUnverified(m, ev, delivered, sv, err, log)
@@ -112,6 +113,7 @@ func (s *Service) handle(m jetstream.Msg) {
 		log.Warn().Err(err).Msg("ack push (a redelivery publishes the same rewrites, stored once)")
 	}
 	s.done.forget(seq)
+	s.sigWait.take(sigKey(ev))
 	outcome := "rewrites"
 	switch {
 	case verdict == verdictNotFound:

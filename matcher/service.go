@@ -35,6 +35,8 @@ type Service struct {
 	done doneSet
 	// sigs caches signature verdicts per digest (signature.go).
 	sigs sigCache
+	// sigWait holds the pushes waiting for their signature (signature.go).
+	sigWait sigWaiters
 }
 
 // repoState is one repository branch: its git copy, its index and the head

@@ -3,6 +3,7 @@ package matcher
 import (
 	"context"
 	"errors"
+	"regexp"
 	"sync"
 	"time"
 
@@ -105,10 +106,17 @@ func (s *Service) checkSignature(ctx context.Context, ev bus.PushEvent, done map
 	return v, err
 }
 
+// signatureRetry is how soon a push waiting for its signature and
+// delivered n times is asked again: the push retry delay, at most
+// signatureRetryLast. A variable so tests can leave the retry out.
+var signatureRetry = func(n uint64) time.Duration { return min(retryDelay(n), signatureRetryLast) }
+
 // handBackUnsigned hands back a push whose digest has no signature yet; it
-// is asked again after the push retry delay, at most signatureRetryLast.
-func (s *Service) handBackUnsigned(m jetstream.Msg, ev bus.PushEvent, delivered uint64, err error, log zerolog.Logger) {
-	delay := min(retryDelay(delivered), signatureRetryLast)
+// is asked again after signatureRetry, or at once when the signature's own
+// push arrives first (signatureArrived).
+func (s *Service) handBackUnsigned(m jetstream.Msg, ev bus.PushEvent, seq, delivered uint64, err error, log zerolog.Logger) {
+	delay := signatureRetry(delivered)
+	s.sigWait.add(sigKey(ev), sigWaiter{ev: ev, seq: seq})
 	s.m.pushes.WithLabelValues("waiting").Inc()
 	log.Info().Err(err).Str("image", imageref.Canonical(ev.Registry, ev.Repository)).Str("tag", ev.Tag).
 		Str("digest", ev.Digest).Uint64("attempt", delivered).Dur("retry_in", delay).
@@ -154,4 +162,85 @@ func (c *sigCache) check(ctx context.Context, v SignatureVerifier, repo, digest 
 		c.mu.Unlock()
 	}
 	return err
+}
+
+// sigTagRE matches the tags cosign writes for an image digest: the legacy
+// signature tag sha256-<hex>.sig, and the OCI referrers tag sha256-<hex>
+// under which registries without the referrers API list Sigstore bundles.
+var sigTagRE = regexp.MustCompile(`^sha256-([0-9a-f]{64})(\.sig)?$`)
+
+// sigKey is the key of a push waiting for its signature: repository@digest.
+func sigKey(ev bus.PushEvent) string {
+	return imageref.Canonical(ev.Registry, ev.Repository) + "@" + ev.Digest
+}
+
+// maxSigWaiters bounds the pushes remembered as waiting for a signature;
+// beyond it the memory is dropped (their retries still decide them).
+const maxSigWaiters = 10000
+
+// sigWaiters remembers the pushes handed back for want of a signature, so
+// the signature's own push can decide them at once. It lives in one
+// process: a push waiting in another replica is decided at its retry.
+type sigWaiters struct {
+	mu sync.Mutex
+	m  map[string]sigWaiter
+}
+
+// sigWaiter is a push waiting for its signature, as verified.
+type sigWaiter struct {
+	ev  bus.PushEvent
+	seq uint64
+}
+
+func (w *sigWaiters) add(key string, v sigWaiter) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil || len(w.m) >= maxSigWaiters {
+		w.m = map[string]sigWaiter{}
+	}
+	w.m[key] = v
+}
+
+// take removes and returns the push waiting under key.
+func (w *sigWaiters) take(key string) (sigWaiter, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, ok := w.m[key]
+	delete(w.m, key)
+	return v, ok
+}
+
+// signatureArrived decides at once a push that waits for the signature
+// that ev (a push of a cosign signature or referrers tag) stores. Its
+// rewrites carry the message ids the push's own retry will publish, so
+// JetStream stores them once; the retry then finds the signature too and
+// acknowledges the push. A signature that does not verify (yet) leaves
+// the push to its retry.
+func (s *Service) signatureArrived(ctx context.Context, ev bus.PushEvent, log zerolog.Logger) {
+	m := sigTagRE.FindStringSubmatch(ev.Tag)
+	if m == nil {
+		return
+	}
+	held := ev
+	held.Digest = "sha256:" + m[1]
+	w, ok := s.sigWait.take(sigKey(held))
+	if !ok {
+		return
+	}
+	done := s.done.get(w.seq)
+	v, err := s.checkSignature(ctx, w.ev, done, time.Now(), log)
+	if err != nil || v != verdictSigned {
+		if v == verdictUnsignedWait {
+			s.sigWait.add(sigKey(w.ev), w) // another scheme's tag, or not readable yet
+		}
+		return
+	}
+	d := s.rewrites(w.ev, done, log)
+	if err := s.publish(ctx, w.ev, d.rewrites); err != nil {
+		log.Warn().Err(err).Msg("cannot publish the rewrites of a push whose signature arrived; its retry will")
+		return
+	}
+	log.Info().Str("held_event_id", w.ev.ID).Str("image", imageref.Canonical(w.ev.Registry, w.ev.Repository)).
+		Str("tag", w.ev.Tag).Str("digest", w.ev.Digest).Int("rewrites", len(d.rewrites)).
+		Msg("signature arrived; the push waiting for it is decided at once")
 }

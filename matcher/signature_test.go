@@ -3,13 +3,18 @@ package matcher
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/registry"
+	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
 
@@ -56,5 +61,48 @@ func TestSignatureVerdictCachedPerDigest(t *testing.T) {
 	}
 	if n := v.calls.Load(); n != 3 {
 		t.Fatalf("an unsigned digest checked twice: %d registry checks in all, want 3", n)
+	}
+}
+
+// A push handed back for want of a signature is decided as soon as the
+// signature's own push (its cosign tag) arrives, not at its next retry:
+// here the retry is an hour away.
+func TestSignatureArrivalDecidesHeldPush(t *testing.T) {
+	old := signatureRetry
+	signatureRetry = func(uint64) time.Duration { return time.Hour }
+	t.Cleanup(func() { signatureRetry = old })
+	reg := testregistry.Start(t, testregistry.Options{})
+	key := testregistry.NewCosignKey(t)
+	srv := testgit.NewServer(t)
+	a := srv.NewRepo(t, "a")
+	repo := reg.Host + "/team/app"
+	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseOf(repo, "")})
+	client, err := registry.New(nil, registry.WithKeychain(authn.NewMultiKeychain()), registry.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := imagerules.Compile([]imagerules.Rule{{Match: "**", Signature: imagerules.Signature{Key: key.Pub}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startService(t, Config{
+		Repos:    []Repo{{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"."}}},
+		Verifier: client, Signatures: client, ImageRules: rules,
+	})
+	waitFor(t, "service ready", h.svc.Ready)
+	digest := reg.PushImage(t, "team/app", "1.2.4")
+	now := time.Now().UTC()
+	host, path, _ := strings.Cut(repo, "/")
+	h.push(t, bus.PushEvent{ID: "ev-image", Registry: host, Repository: path, Tag: "1.2.4", Digest: digest, PushedAt: now, ReceivedAt: now})
+	waitFor(t, "the push handed back for its signature", func() bool {
+		return testutil.ToFloat64(h.svc.m.registryChecks.WithLabelValues(string(verdictUnsignedWait))) == 1
+	})
+
+	reg.Sign(t, key, "team/app", digest, true)
+	sigTag := strings.Replace(digest, ":", "-", 1) + ".sig"
+	h.push(t, bus.PushEvent{ID: "ev-signature", Registry: host, Repository: path, Tag: sigTag, Digest: reg.Digest(t, "team/app", sigTag), PushedAt: now, ReceivedAt: now})
+	rws := h.rewrites(t, "a", "main", 1)
+	if rws[0].Tag != "1.2.4" || rws[0].Digest != digest || rws[0].EventIDs[0] != "ev-image" {
+		t.Fatalf("rewrite %+v, want 1.2.4@%s of ev-image", rws[0], digest)
 	}
 }
