@@ -14,6 +14,8 @@ CRANE_VERSION      := v0.22.1
 NATS_SERVER_VERSION := v2.15.2
 HELM_VERSION       := v3.22.0
 PROMTOOL_VERSION   := v0.316.0
+# cosign signs images in the signature-verification tests (offline, with generated keys).
+COSIGN_VERSION     := v3.1.2
 # Gitea is the forge of the pull-request tests (internal/testforge). Its module
 # cannot be `go install`ed (replace directives), so it is built in its own
 # module folder; gitea.root tells the tests where its locale and templates are.
@@ -68,7 +70,7 @@ fuzz:
 	done
 
 ## tools: the pinned programs the end-to-end tests run, built into .tools/bin.
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool $(TOOLS)/gitea
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool $(TOOLS)/gitea $(TOOLS)/cosign
 
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
@@ -78,6 +80,8 @@ $(TOOLS)/nats-server:
 	GOBIN=$(TOOLS) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+$(TOOLS)/cosign:
+	GOBIN=$(TOOLS) $(GO) install github.com/sigstore/cosign/v3/cmd/cosign@$(COSIGN_VERSION)
 # promtool checks and unit-tests deploy/monitoring's alerts (a large build: minutes).
 $(TOOLS)/promtool:
 	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)

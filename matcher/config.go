@@ -31,6 +31,9 @@ type Config struct {
 	// Verifier checks pushed tags against their registry before any
 	// rewrite (verify.go); nil trusts every webhook.
 	Verifier TagVerifier
+	// Signatures checks cosign signatures for images whose rule requires
+	// one; nil: such images are never used (fail closed).
+	Signatures SignatureVerifier
 	// ImageRules say per image repository whether its tags are verified; nil: all are.
 	ImageRules *imagerules.Rules
 	// ProgressEvery is how many files a full index reads between two

@@ -34,6 +34,10 @@ type Service struct {
 	// done remembers, per push message, the repositories it was decided
 	// for while it waits for others to be indexed.
 	done doneSet
+	// sigs caches signature verdicts per digest (signature.go).
+	sigs sigCache
+	// sigWait holds the pushes waiting for their signature (signature.go).
+	sigWait sigWaiters
 }
 
 // repoState is one repository branch: its git copy, its index and the head

@@ -54,13 +54,14 @@ const (
 )
 
 // verdicts are the results of a registry check, made at zero at start.
-var verdicts = []verdict{verdictVerified, verdictMoved, verdictNotFound, verdictUnavailable, verdictRefused, verdictFailed}
+var verdicts = []verdict{verdictVerified, verdictMoved, verdictNotFound, verdictUnavailable, verdictRefused, verdictFailed,
+	verdictSigned, verdictUnsignedWait, verdictUnsigned, verdictBadSignature}
 
 // newVerifyMetric is hoist_matcher_registry_checks_total.
 func newVerifyMetric() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hoist", Subsystem: "matcher", Name: "registry_checks_total",
-		Help: "Pushed tags checked against their registry before any rewrite, by result: verified, digest_replaced (the registry's digest is used), not_in_registry (no rewrite), unavailable, unauthorized, failed (the push is handed back).",
+		Help: "Pushed tags checked against their registry before any rewrite, by result: verified, digest_replaced (the registry's digest is used), not_in_registry (no rewrite), unavailable, unauthorized, failed (the push is handed back); and signature checks: signed, signature_pending (no signature yet: handed back), unsigned and bad_signature (no rewrite).",
 	}, []string{"result"})
 }
 
@@ -72,7 +73,7 @@ func (s *Service) wouldRewrite(ev bus.PushEvent, done map[string]bool) bool {
 		if done[r.Name] || !r.indexed.Load() {
 			continue
 		}
-		for _, o := range Match(r.idx.Load(), ev, s.times) {
+		for _, o := range MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules) {
 			if o.Decision.Update || o.Decision.Code == policy.CodeNoDigest {
 				return true
 			}

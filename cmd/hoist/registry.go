@@ -21,7 +21,7 @@ func withRegistry(mc matcher.Config, c *config.Config) (matcher.Config, error) {
 	if err != nil {
 		return mc, fmt.Errorf("registries: %w", err)
 	}
-	mc.Verifier, mc.ImageRules = client, rules
+	mc.Verifier, mc.Signatures, mc.ImageRules = client, client, rules
 	return mc, nil
 }
 

@@ -61,6 +61,9 @@ type ImageSignature struct {
 	Key string `yaml:"key"`
 	// Keyless is a Fulcio certificate identity verified against a Sigstore trusted root.
 	Keyless KeylessSignature `yaml:"keyless"`
+	// WaitFor is how long an image without a signature yet is retried
+	// before it is dropped as unsigned (CI signs after it pushes); 0: 1h.
+	WaitFor time.Duration `yaml:"waitFor"`
 }
 
 // KeylessSignature is a Sigstore keyless signing identity.
@@ -94,6 +97,7 @@ func (c *Config) ImageRules() []imagerules.Rule {
 					Identity:        r.Signature.Keyless.Identity,
 					TrustedRootFile: r.Signature.Keyless.TrustedRootFile,
 				},
+				WaitFor: r.Signature.WaitFor,
 			},
 			MinAge: r.MinAge,
 			Scan:   r.Scan,
@@ -191,11 +195,17 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 		if k.Issuer == "" {
 			c.registryProblem(d, p+".signature.keyless", "%s.signature.keyless: issuer is missing", p)
 		}
+		if k.TrustedRootFile == "" {
+			c.registryProblem(d, p+".signature.keyless", "%s.signature.keyless: trustedRootFile is missing (a Sigstore trusted root JSON file; hoist does not fetch one from the internet)", p)
+		}
 		if k.Identity == "" {
 			c.registryProblem(d, p+".signature.keyless", "%s.signature.keyless: identity is missing (a regular expression)", p)
 		} else if _, err := regexp.Compile(k.Identity); err != nil {
 			c.registryProblem(d, p+".signature.keyless.identity", "%s.signature.keyless.identity: %v", p, err)
 		}
+	}
+	if s.WaitFor > 0 && s.Key == "" && k == (KeylessSignature{}) {
+		c.registryProblem(d, p+".signature.waitFor", "%s.signature: waitFor without key or keyless requires no signature; add key or keyless", p)
 	}
 	c.checkReadable(d, p+".signature.key", s.Key)
 	c.checkReadable(d, p+".signature.keyless.trustedRootFile", k.TrustedRootFile)
@@ -204,19 +214,5 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 	}
 	if r.MinAge > imagerules.MaxMinAge {
 		c.registryProblem(d, p+".minAge", "%s.minAge: %s is longer than %s, the longest hoist can hold a push (the push stream keeps a push 7 days)", p, r.MinAge, imagerules.MaxMinAge)
-	}
-	// Keys whose behaviour is not built yet are refused rather than
-	// silently ignored: a signature requirement or a minimum age that is
-	// not enforced would let through what the user meant to stop.
-	for _, u := range []struct {
-		key string
-		set bool
-	}{
-		{"pinDigest", r.PinDigest},
-		{"signature", s.Key != "" || k != (KeylessSignature{})},
-	} {
-		if u.set {
-			c.registryProblem(d, p+"."+u.key, "%s.%s is not supported by this version of hoist yet; remove it", p, u.key)
-		}
 	}
 }

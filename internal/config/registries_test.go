@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 )
@@ -73,9 +74,8 @@ func TestRegistriesAndImagesProblems(t *testing.T) {
 		{"bad verify", "images:\n - match: '**'\n   verify: digest\n", `hoist.yaml:3: images[0].verify: "digest" is not one of tag, none`},
 		{"key file missing", "images:\n - match: '**'\n   signature:\n     key: " + missing + "\n", "hoist.yaml:4: images[0].signature.key: cannot read"},
 		{"trusted root missing", "images:\n - match: '**'\n   signature:\n     keyless: {issuer: i, identity: x, trustedRootFile: " + missing + "}\n", "images[0].signature.keyless.trustedRootFile: cannot read"},
-		{"identity regexp", "images:\n - match: '**'\n   signature:\n     keyless: {issuer: i, identity: '(', }\n", "images[0].signature.keyless.identity: error parsing regexp"},
+		{"identity regexp", "images:\n - match: '**'\n   signature:\n     keyless: {issuer: i, identity: '(', trustedRootFile: testdata/secret.txt}\n", "images[0].signature.keyless.identity: error parsing regexp"},
 		{"key and keyless", "images:\n - match: '**'\n   signature: {key: testdata/secret.txt, keyless: {issuer: i, identity: x}}\n", "images[0].signature: set key or keyless, not both"},
-		{"pinDigest not yet", "images:\n - match: '**'\n   pinDigest: true\n", "hoist.yaml:3: images[0].pinDigest is not supported by this version of hoist yet"},
 		{"minAge too long", "images:\n - match: '**'\n   minAge: 168h\n", "hoist.yaml:3: images[0].minAge: 168h0m0s is longer than 144h0m0s"},
 		{"negative minAge", "images:\n - match: '**'\n   minAge: -1h\n", "hoist.yaml:3: images[0].minAge: -1h is negative"},
 		{"host missing", "registries:\n - insecure: true\n", "hoist.yaml:2: registries[0]: host is missing"},
@@ -107,12 +107,20 @@ func TestRegistriesAndImagesProblems(t *testing.T) {
 	}
 }
 
-// A signature is refused while it is not enforced, with verify: none too.
-func TestImageSignatureNotYetSupported(t *testing.T) {
+// A signature rule is checked in the registry: verify: none cannot go with
+// it, a keyless rule names its trusted root, and waitFor is not negative.
+func TestImageSignatureRules(t *testing.T) {
 	_, ps := Parse("hoist.yaml", []byte("images:\n - match: '**'\n   verify: none\n   signature: {key: testdata/secret.txt}\n"+withRepository), AllStages)
-	got := ps.Error()
-	if len(ps) != 2 || !strings.Contains(got, "verify: none cannot be used with signature") || !strings.Contains(got, "signature is not supported") {
+	if got := ps.Error(); len(ps) != 1 || !strings.Contains(got, "verify: none cannot be used with signature") {
 		t.Fatalf("problems:\n%s", got)
+	}
+	_, ps = Parse("hoist.yaml", []byte("images:\n - match: '**'\n   signature: {keyless: {issuer: i, identity: x}, waitFor: -1s}\n"+withRepository), AllStages)
+	if got := ps.Error(); len(ps) != 2 || !strings.Contains(got, "trustedRootFile is missing") || !strings.Contains(got, "waitFor: -1s is negative") {
+		t.Fatalf("problems:\n%s", got)
+	}
+	c, ps := Parse("hoist.yaml", []byte("images:\n - match: '**'\n   signature: {key: testdata/secret.txt, waitFor: 5m}\n"+withRepository), AllStages)
+	if len(ps) != 0 || c.ImageRules()[0].Signature.WaitFor != 5*time.Minute {
+		t.Fatalf("problems:\n%s", ps.Error())
 	}
 }
 

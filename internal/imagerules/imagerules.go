@@ -47,6 +47,9 @@ type Signature struct {
 	Key string
 	// Keyless verifies a Fulcio certificate identity instead of a key.
 	Keyless Keyless
+	// WaitFor is how long a pushed image without a signature is retried
+	// before it is dropped as unsigned; 0: the matcher's default (1h).
+	WaitFor time.Duration
 }
 
 // Keyless is a Sigstore keyless (Fulcio certificate) identity.
