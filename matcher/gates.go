@@ -81,6 +81,13 @@ func (g Gates) Apply(ctx context.Context, repo, branch string, ev bus.PushEvent,
 // rollbackGate holds o when a person set its site back from the tag hoist
 // wrote there and cand is not newer than that tag; it reports whether it
 // held o. A hold store that cannot be read holds o, to be tried again.
+//
+// Only a hold already found in the repository's history counts here
+// (checkHolds marks it when the index takes in a person's commit): the
+// index may not have taken in hoist's own latest commit yet, and a site
+// that still reads the value from before it is no rollback. A rollback the
+// index has not seen yet is caught by the committer's re-check, which
+// compares the record with the file at the branch head.
 func (g Gates) rollbackGate(ctx context.Context, s bus.Site, o *Outcome, cand policy.Candidate, res *GateResult) bool {
 	if g.Holds == nil {
 		return false
@@ -92,7 +99,7 @@ func (g Gates) rollbackGate(ctx context.Context, s bus.Site, o *Outcome, cand po
 		res.Retry = true
 		return true
 	}
-	if !ok || !rec.For(site.Ref.Canonical()) || !policy.RolledBack(site, site.Ref, rec.Written, g.Times) {
+	if !ok || !rec.Held || !rec.For(site.Ref.Canonical()) || !policy.RolledBack(site, site.Ref, rec.Written, g.Times) {
 		return false
 	}
 	pass, why := policy.PassesHold(site, cand, rec.Written, g.Times)
@@ -100,10 +107,6 @@ func (g Gates) rollbackGate(ctx context.Context, s bus.Site, o *Outcome, cand po
 		return false
 	}
 	o.skip(policy.CodeHeld, why+" (or hoist hold release)")
-	if changed, _ := g.Holds.Hold(ctx, s, rec.Written, site.Ref.Tag, "", g.Now()); changed && g.OnHold != nil {
-		rec.Held, rec.RolledBackTo = true, site.Ref.Tag
-		g.OnHold(rec)
-	}
 	return true
 }
 

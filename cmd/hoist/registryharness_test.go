@@ -68,6 +68,9 @@ repositories:
 		case <-time.After(60 * time.Second):
 			t.Error("serve did not stop after cancel")
 		}
+		if t.Failed() {
+			t.Logf("hoist log:\n%s", logs.String())
+		}
 	})
 	s := &registryServe{base: "http://" + addr, repo: repo, seed: seed, logs: logs, reg: reg}
 	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
