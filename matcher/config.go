@@ -30,6 +30,8 @@ type Config struct {
 	Verifier TagVerifier
 	// ImageRules say per image repository whether its tags are verified; nil: all are.
 	ImageRules *imagerules.Rules
+	// Scan lists image repositories' tags periodically (scan.go); zero: off.
+	Scan ScanConfig
 }
 
 // Repo is one repository branch whose manifests the matcher indexes.

@@ -75,6 +75,9 @@ func (s *Service) handle(m jetstream.Msg) {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot record the tag's first-seen time; push handed back")
 		return
 	}
+	if s.seenBefore(ctx, m, ev, delivered, log) { // scan_decide.go: a scan and a webhook are decided once
+		return
+	}
 	done := s.done.get(seq)
 	ev, verdict, err := s.verify(ctx, ev, done, log)
 	if err != nil {
@@ -95,6 +98,7 @@ func (s *Service) handle(m jetstream.Msg) {
 			"push decided for the indexed repositories; handed back until the others are indexed")
 		return
 	}
+	s.markDecided(ctx, ev, log)
 	if err := m.Ack(); err != nil {
 		log.Warn().Err(err).Msg("ack push (a redelivery publishes the same rewrites, stored once)")
 	}
@@ -205,7 +209,7 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 			continue
 		}
 		d.decided = append(d.decided, r.Name)
-		outs := Match(r.idx.Load(), ev, s.times)
+		outs := semverOnly(ev, Match(r.idx.Load(), ev, s.times))
 		d.sites += len(outs)
 		for _, o := range outs {
 			s.m.decisions.WithLabelValues(r.Name, string(o.Decision.Code)).Inc()

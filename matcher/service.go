@@ -33,6 +33,9 @@ type Service struct {
 	// done remembers, per push message, the repositories it was decided
 	// for while it waits for others to be indexed.
 	done doneSet
+	// scan is this replica's share of the scanning; nil when scanning is off.
+	scan *scanner
+	sm   *scanMetrics
 }
 
 // repoState is one repository branch: its git copy, its index and the head
@@ -69,7 +72,10 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	if cfg.FetchGap <= 0 {
 		cfg.FetchGap = time.Second
 	}
-	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: newMetrics(reg)}
+	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: newMetrics(reg), sm: newScanMetrics(reg)}
+	if cfg.Scan.enabled() && s.cfg.Scan.Replica == "" {
+		s.cfg.Scan.Replica = replicaName()
+	}
 	for _, r := range cfg.Repos {
 		src, err := newSource(r)
 		if err != nil {
@@ -116,6 +122,13 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("matcher: %w", err)
 	}
 	s.times = tt
+	if s.cfg.Scan.enabled() {
+		st, err := bus.OpenScanStore(ctx, s.js)
+		if err != nil {
+			return fmt.Errorf("matcher: %w", err)
+		}
+		s.scan = &scanner{store: st, busy: map[string]bool{}, noted: map[string]time.Time{}}
+	}
 	sub, err := bus.SubscribeHeads(s.js.Conn(), s.onHead)
 	if err != nil {
 		return fmt.Errorf("matcher: %w", err)
@@ -147,6 +160,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.consuming.Store(true)
 	s.log.Info().Int("repositories", len(s.repos)).Int("workers", s.cfg.Workers).Msg("matcher consuming push events")
+	if s.scan != nil {
+		wg.Go(func() { s.scanLoop(ctx) })
+		s.log.Info().Dur("interval", s.cfg.Scan.Interval).Bool("webhook_grace", s.cfg.Scan.WebhookGrace).
+			Str("replica", s.cfg.Scan.Replica).Msg("matcher scanning registries")
+	}
 	work := make(chan jetstream.Msg)
 	var workers sync.WaitGroup
 	for range s.cfg.Workers {

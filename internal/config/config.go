@@ -32,6 +32,8 @@ type Config struct {
 	Registries []Registry `yaml:"registries"`
 	// Images are rules per image repository; the first match applies (registries.go).
 	Images []ImageRule `yaml:"images"`
+	// Scan says how often hoist lists image repositories' tags itself (scan.go).
+	Scan Scan `yaml:"scan"`
 
 	// file is the path the config was read from; lines maps a key path
 	// ("receivers[0].kind") to its line, for mistakes found after decoding;
@@ -200,6 +202,7 @@ func (c *Config) setDefaults() {
 	c.NATS.DataDir = DefaultNATSDataDir
 	c.NATS.Replicas = 1
 	c.Log.Level = DefaultLogLevel
+	c.Scan.setDefaults()
 }
 
 // setDefaults fills a repository entry before its keys are decoded.
