@@ -41,7 +41,9 @@ func (c ScanConfig) enabled() bool { return c.Interval > 0 && c.Lister != nil }
 
 // tick is how often a replica looks for due repositories: a tenth of the
 // interval, between 100 ms and 30 s.
-func (c ScanConfig) tick() time.Duration { return min(max(c.Interval/10, 100*time.Millisecond), 30*time.Second) }
+func (c ScanConfig) tick() time.Duration {
+	return min(max(c.Interval/10, 100*time.Millisecond), 30*time.Second)
+}
 
 // claimTTL is how long a scan claim holds without renewal: the interval,
 // between 1 s and 2 min. A replica renews its claim every third of it
