@@ -352,7 +352,10 @@ func TestNATSRequiresAuth(t *testing.T) {
 		{"ingest", "$JS.API.STREAM.PURGE.HOIST_PUSHES", false},
 		{"ingest", "$JS.API.CONSUMER.MSG.NEXT.HOIST_PUSHES.hoist-matcher", false},
 		{"ingest", "$KV.hoist_tag_times.x", false},
-		{"match", "hoist.push.registry_example_com.team_app", false},
+		{"match", "hoist.push.registry_example_com.team_app", true}, // the push events of the tags a scan finds
+		{"match", "$KV.hoist_scan.x", true},
+		{"ingest", "$KV.hoist_scan.x", false},
+		{"commit", "$KV.hoist_scan.x", false},
 		{"match", "hoist.rewrite.gitops.main", true},
 		{"match", "hoist.head.gitops.main", false},
 		{"match", "$JS.API.STREAM.DELETE.HOIST_REWRITES", false},
