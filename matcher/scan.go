@@ -71,8 +71,9 @@ type scanner struct {
 	store *bus.ScanStore
 
 	mu    sync.Mutex
-	busy  map[string]bool // hosts with a scan running in this replica
-	noted map[string]time.Time
+	busy  map[string]bool      // hosts with a scan running in this replica
+	noted map[string]time.Time // when this replica last recorded a webhook, by repository
+	next  map[string]time.Time // when a repository that was not due may be, by its record
 }
 
 // scanLoop looks for due repositories every tick until ctx ends, and waits
@@ -92,32 +93,44 @@ func (s *Service) scanLoop(ctx context.Context) {
 	}
 }
 
-// scanRound claims and starts the scans of the repositories that are due
-// and whose host has no scan running here.
+// scanRound starts, for each host without a scan running here, a worker
+// that claims and lists that host's due repositories one after the other:
+// one listing per host at a time, hosts in parallel (at most maxScans).
 func (s *Service) scanRound(ctx context.Context, wg *sync.WaitGroup) {
 	sc := s.scan
+	byHost := map[string][]string{}
+	var hosts []string
 	for _, repo := range s.scanTargets() {
 		host, _ := imageref.SplitHost(repo)
+		if byHost[host] == nil {
+			hosts = append(hosts, host)
+		}
+		byHost[host] = append(byHost[host], repo)
+	}
+	for _, host := range hosts {
 		sc.mu.Lock()
 		skip := sc.busy[host] || len(sc.busy) >= maxScans
+		if !skip {
+			sc.busy[host] = true
+		}
 		sc.mu.Unlock()
 		if skip {
 			continue
 		}
-		rec, rev, ok := s.claimScan(ctx, repo)
-		if !ok {
-			continue
-		}
-		sc.mu.Lock()
-		sc.busy[host] = true
-		sc.mu.Unlock()
 		wg.Go(func() {
 			defer func() {
 				sc.mu.Lock()
 				delete(sc.busy, host)
 				sc.mu.Unlock()
 			}()
-			s.scanRepo(ctx, repo, rec, rev)
+			for _, repo := range byHost[host] {
+				if ctx.Err() != nil {
+					return
+				}
+				if rec, rev, ok := s.claimScan(ctx, repo); ok {
+					s.scanRepo(ctx, repo, rec, rev)
+				}
+			}
 		})
 	}
 }
@@ -126,35 +139,52 @@ func (s *Service) scanRound(ctx context.Context, wg *sync.WaitGroup) {
 // passed since the last scan, its retry time (after failures) has come, no
 // replica holds a live claim, and (with the webhook grace) no webhook for it
 // was seen within the interval. The claim is a compare-and-set on the
-// repository's shared record, so one replica wins.
+// repository's shared record, so one replica wins. A repository that is
+// not due is not asked about again (no NATS request) until the time its
+// record named: those times only move forward.
 func (s *Service) claimScan(ctx context.Context, repo string) (bus.ScanRecord, uint64, bool) {
-	cfg, st := s.cfg.Scan, s.scan.store
-	rec, rev, err := st.Record(ctx, repo)
+	cfg, sc := s.cfg.Scan, s.scan
+	now := time.Now()
+	sc.mu.Lock()
+	next := sc.next[repo]
+	sc.mu.Unlock()
+	if now.Before(next) {
+		return bus.ScanRecord{}, 0, false // not due before next, as its record said
+	}
+	later := func(t time.Time) (bus.ScanRecord, uint64, bool) {
+		sc.mu.Lock()
+		sc.next[repo] = t
+		sc.mu.Unlock()
+		return bus.ScanRecord{}, 0, false
+	}
+	rec, rev, err := sc.store.Record(ctx, repo)
 	if err != nil {
 		s.log.Warn().Err(err).Str("image", repo).Msg("cannot read the scan record; trying again at the next tick")
 		return rec, 0, false
 	}
-	now := time.Now()
 	switch {
-	case rec.ClaimedUntil.After(now), rec.RetryAt.After(now),
-		!rec.LastScan.IsZero() && now.Before(rec.LastScan.Add(cfg.Interval)):
-		return rec, 0, false
+	case rec.ClaimedUntil.After(now):
+		return later(rec.ClaimedUntil)
+	case rec.RetryAt.After(now):
+		return later(rec.RetryAt)
+	case !rec.LastScan.IsZero() && now.Before(rec.LastScan.Add(cfg.Interval)):
+		return later(rec.LastScan.Add(cfg.Interval))
 	}
 	if cfg.WebhookGrace {
-		last, ok, err := st.LastWebhook(ctx, repo)
+		last, ok, err := sc.store.LastWebhook(ctx, repo)
 		if err != nil {
 			s.log.Warn().Err(err).Str("image", repo).Msg("cannot read the last webhook time; trying again at the next tick")
 			return rec, 0, false
 		}
 		if ok && now.Sub(last) < cfg.Interval {
-			return rec, 0, false
+			return later(last.Add(cfg.Interval))
 		}
 	}
-	if rec.ClaimedUntil.Before(now) && rec.Owner != "" && rec.Owner != cfg.Replica {
+	if rec.Owner != "" && rec.Owner != cfg.Replica {
 		s.log.Info().Str("image", repo).Str("previous_owner", rec.Owner).Msg("scan claim lapsed (its replica stopped); taking the repository over")
 	}
 	rec.Owner, rec.ClaimedUntil = cfg.Replica, now.Add(cfg.claimTTL())
-	rev, err = st.SetRecord(ctx, repo, rec, rev)
+	rev, err = sc.store.SetRecord(ctx, repo, rec, rev)
 	if err != nil {
 		if !errors.Is(err, bus.ErrClaimLost) {
 			s.log.Warn().Err(err).Str("image", repo).Msg("cannot claim the scan; trying again at the next tick")

@@ -1,9 +1,11 @@
 package matcher
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,6 +47,7 @@ func (s *Service) listRepo(ctx context.Context, repo string, baselined bool) (sc
 	}
 	host, path := imageref.SplitHost(repo)
 	now := time.Now().UTC()
+	var fresh []string // a first scan's new tags of the page, recorded together
 	err := s.cfg.Scan.Lister.Tags(ctx, repo, func(page []string) error {
 		res.pages++
 		res.tags += len(page)
@@ -62,9 +65,7 @@ func (s *Service) listRepo(ctx context.Context, repo string, baselined bool) (sc
 					b.offer(tag)
 				}
 				if !seen {
-					if _, err := s.times.Record(ctx, repo, tag, now); err != nil {
-						return err
-					}
+					fresh = append(fresh, tag)
 				}
 				continue
 			}
@@ -79,7 +80,9 @@ func (s *Service) listRepo(ctx context.Context, repo string, baselined bool) (sc
 				return err
 			}
 		}
-		return nil
+		err := s.recordAll(ctx, repo, fresh, now)
+		fresh = fresh[:0]
+		return err
 	})
 	if err != nil {
 		s.sm.failedRequest(host, err)
@@ -101,6 +104,33 @@ func (s *Service) listRepo(ctx context.Context, repo string, baselined bool) (sc
 		res.events++
 	}
 	return res, nil
+}
+
+// recordConcurrency bounds the first-seen times a first scan records at
+// once: each is a NATS round trip, and a page holds up to a thousand.
+const recordConcurrency = 32
+
+// recordAll records now as the first-seen time of each tag, several at a time.
+func (s *Service) recordAll(ctx context.Context, repo string, tags []string, now time.Time) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	slots := make(chan struct{}, recordConcurrency)
+	for _, tag := range tags {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if _, err := s.times.Record(ctx, repo, tag, now); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }
 
 // scanEvent is the push event of a tag a scan found, pushed (first seen) at.

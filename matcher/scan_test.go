@@ -193,7 +193,7 @@ func TestScanListsThousandsOfTags(t *testing.T) {
 	for i := range 9000 {
 		tags = append(tags, fmt.Sprintf("1.%d.%d", 2+i/1000, i%1000))
 	}
-	reg.LinkTags(t, "team/app", "1.2.3", tags)
+	reg.LinkTags(t, "team/app", "1.2.3", "team/app", tags)
 	repo := p.Host + "/team/app"
 	srv := testgit.NewServer(t)
 	a := srv.NewRepo(t, "a")
@@ -225,4 +225,36 @@ func TestScanListsThousandsOfTags(t *testing.T) {
 	if err := h.svc.times.KnownTags(context.Background(), repo, func(string) { known++ }); err != nil || known != 9000 {
 		t.Errorf("first-seen times recorded: %d (%v), want 9000", known, err)
 	}
+}
+
+// Item "what is scanned": every repository of a host is listed within a
+// round, one after the other, not one per look for due repositories (an
+// hour's interval looks every 30 s: 300 repositories of one host would
+// take two and a half hours).
+func TestScanListsEveryRepositoryOfAHost(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	p := testregistry.NewProxy(t, reg.Host, nil)
+	reg.PushImage(t, "base/app", "1.0.0")
+	const n = 12
+	files := map[string]string{}
+	for i := range n {
+		repo := fmt.Sprintf("team/r%02d", i)
+		reg.LinkTags(t, "base/app", "1.0.0", repo, []string{"1.0.0", "1.0.1"})
+		doc := strings.Replace(releaseOf(p.Host+"/"+repo, ""), "tag: 1.2.3", "tag: 1.0.0", 1)
+		files[fmt.Sprintf("app%02d.yaml", i)] = strings.Replace(doc, "name: app", fmt.Sprintf("name: app-%d", i), 1)
+	}
+	srv := testgit.NewServer(t)
+	a := srv.NewRepo(t, "a")
+	a.SeedFiles(t, "main", files)
+	client, err := registry.New(nil, registry.WithKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startService(t, Config{
+		Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"."}}},
+		Scan:  ScanConfig{Interval: time.Hour, Lister: client},
+	})
+	waitFor(t, "every repository listed", func() bool {
+		return testutil.ToFloat64(h.svc.sm.scans.WithLabelValues(p.Host, "ok")) >= n
+	})
 }

@@ -127,7 +127,7 @@ func (s *Service) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("matcher: %w", err)
 		}
-		s.scan = &scanner{store: st, busy: map[string]bool{}, noted: map[string]time.Time{}}
+		s.scan = &scanner{store: st, busy: map[string]bool{}, noted: map[string]time.Time{}, next: map[string]time.Time{}}
 	}
 	sub, err := bus.SubscribeHeads(s.js.Conn(), s.onHead)
 	if err != nil {

@@ -6,18 +6,22 @@ import (
 	"testing"
 )
 
-// LinkTags makes each of tags point to the manifest repo:from points to,
-// by writing the registry's storage directly (its filesystem layout:
-// repositories/<repo>/_manifests/tags/<tag>/current/link holds the
-// digest): thousands of tags in milliseconds, where crane would push one
-// at a time. The registry lists them like pushed tags.
-func (r *Registry) LinkTags(t testing.TB, repo, from string, tags []string) {
+// LinkTags gives repo the tags, each pointing to the manifest
+// fromRepo:fromTag points to, by writing the registry's storage directly
+// (its filesystem layout: repositories/<repo>/_manifests/tags/<tag>/current/link
+// holds the digest): thousands of tags in milliseconds, where crane would
+// push one at a time. The registry lists them like pushed tags; only in
+// fromRepo can their manifests be read.
+func (r *Registry) LinkTags(t testing.TB, fromRepo, fromTag, repo string, tags []string) {
 	t.Helper()
-	base := filepath.Join(r.dir, "data", "docker", "registry", "v2", "repositories", filepath.FromSlash(repo), "_manifests", "tags")
-	link, err := os.ReadFile(filepath.Join(base, from, "current", "link"))
-	if err != nil {
-		t.Fatalf("tag %s:%s in the registry's storage: %v", repo, from, err)
+	tagsDir := func(repo string) string {
+		return filepath.Join(r.dir, "data", "docker", "registry", "v2", "repositories", filepath.FromSlash(repo), "_manifests", "tags")
 	}
+	link, err := os.ReadFile(filepath.Join(tagsDir(fromRepo), fromTag, "current", "link"))
+	if err != nil {
+		t.Fatalf("tag %s:%s in the registry's storage: %v", fromRepo, fromTag, err)
+	}
+	base := tagsDir(repo)
 	for _, tag := range tags {
 		dir := filepath.Join(base, tag, "current")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
