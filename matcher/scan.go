@@ -142,6 +142,11 @@ func (s *Service) scanRound(ctx context.Context, wg *sync.WaitGroup) {
 // repository's shared record, so one replica wins. A repository that is
 // not due is not asked about again (no NATS request) until the time its
 // record named: those times only move forward.
+//
+// The webhook grace applies only once a repository's first scan is done:
+// a first scan acts only for semver: sites, so one put off until webhooks
+// stop would take the tags pushed while they were lost for tags that
+// predate hoist. One listing per repository buys that certainty.
 func (s *Service) claimScan(ctx context.Context, repo string) (bus.ScanRecord, uint64, bool) {
 	cfg, sc := s.cfg.Scan, s.scan
 	now := time.Now()
@@ -170,7 +175,7 @@ func (s *Service) claimScan(ctx context.Context, repo string) (bus.ScanRecord, u
 	case !rec.LastScan.IsZero() && now.Before(rec.LastScan.Add(cfg.Interval)):
 		return later(rec.LastScan.Add(cfg.Interval))
 	}
-	if cfg.WebhookGrace {
+	if cfg.WebhookGrace && rec.Baselined { // a first scan is never skipped (see below)
 		last, ok, err := sc.store.LastWebhook(ctx, repo)
 		if err != nil {
 			s.log.Warn().Err(err).Str("image", repo).Msg("cannot read the last webhook time; trying again at the next tick")
