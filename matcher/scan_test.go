@@ -10,8 +10,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/registry"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
@@ -257,4 +259,46 @@ func TestScanListsEveryRepositoryOfAHost(t *testing.T) {
 	waitFor(t, "every repository listed", func() bool {
 		return testutil.ToFloat64(h.svc.sm.scans.WithLabelValues(p.Host, "ok")) >= n
 	})
+}
+
+// Item "webhook grace": a repository is listed once even while its
+// webhooks arrive; the grace applies after that first scan. (Put off
+// until webhooks stop, the first scan would take the tags pushed during
+// the outage for tags that predate hoist, and leave glob: sites behind.)
+func TestScanFirstScanDespiteWebhooks(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	p := testregistry.NewProxy(t, reg.Host, nil)
+	reg.PushImage(t, "team/app", "1.2.3")
+	repo := p.Host + "/team/app"
+	srv := testgit.NewServer(t)
+	a := srv.NewRepo(t, "a")
+	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseOf(repo, "")})
+	b := bustest.Start(t)
+	st, err := bus.OpenScanStore(context.Background(), b.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WebhookSeen(context.Background(), repo, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	client, err := registry.New(nil, registry.WithKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Config{
+		Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"."}}},
+		Scan:  ScanConfig{Interval: time.Hour, WebhookGrace: true, Lister: client},
+	}, b.JS, nil, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "the first scan", func() bool { return testutil.ToFloat64(svc.sm.scans.WithLabelValues(p.Host, "ok")) >= 1 })
+	rec, _, err := st.Record(context.Background(), repo)
+	if err != nil || !rec.Baselined {
+		t.Fatalf("record after the first scan: %+v %v", rec, err)
+	}
 }
