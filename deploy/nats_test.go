@@ -355,7 +355,10 @@ func TestNATSRequiresAuth(t *testing.T) {
 		{"ingest", "$KV.hoist_holds.x", false},
 		{"match", "$KV.hoist_holds.x", true},
 		{"commit", "$KV.hoist_holds.x", true},
-		{"match", "hoist.push.registry_example_com.team_app", false},
+		{"match", "hoist.push.registry_example_com.team_app", true}, // the push events of the tags a scan finds
+		{"match", "$KV.hoist_scan.x", true},
+		{"ingest", "$KV.hoist_scan.x", false},
+		{"commit", "$KV.hoist_scan.x", false},
 		{"match", "hoist.rewrite.gitops.main", true},
 		{"match", "hoist.head.gitops.main", false},
 		{"match", "$JS.API.STREAM.DELETE.HOIST_REWRITES", false},

@@ -655,8 +655,10 @@ receivers:
   - name: ci
     kind: generic
     secret: %s
-# The generic pushes announce tags that exist in no registry: trust them.
+# The generic pushes announce tags that exist in no registry: trust them,
+# and list no registry.
 images: [{match: "**", verify: none}]
+scan: {interval: 0}
 repositories:
   - name: gitops
     url: %s

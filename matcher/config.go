@@ -40,6 +40,8 @@ type Config struct {
 	// progress lines in the log (default DefaultProgressEvery; a line is
 	// also written every 5 s).
 	ProgressEvery int
+	// Scan lists image repositories' tags periodically (scan.go); zero: off.
+	Scan ScanConfig
 }
 
 // Repo is one repository branch whose manifests the matcher indexes.

@@ -33,7 +33,7 @@ type metrics struct {
 // its first increment misses that increment, and absent series make
 // alerts silent). Label values are snake_case throughout.
 var (
-	pushOutcomes    = []string{"rewrites", "unchanged", "no_sites", "not_in_registry", "unsigned", "bad_signature", "invalid", "failed", "waiting", "held"}
+	pushOutcomes    = []string{"rewrites", "unchanged", "no_sites", "not_in_registry", "unsigned", "bad_signature", "invalid", "failed", "waiting", "held", "decided_before"}
 	reindexTriggers = []string{"start", "head", "interval", "compact", "retry"}
 	reindexResults  = []string{"updated", "unchanged", "failed"}
 	decisionCodes   = []policy.Code{policy.CodeUpdate, policy.CodeNotAutomated, policy.CodeLocked, policy.CodeIgnored,
@@ -57,7 +57,7 @@ func newMetrics(reg prometheus.Registerer, repos []string) (*metrics, error) {
 	m := &metrics{
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "pushes_total",
-			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), unsigned and bad_signature (the image's rule requires a signature and none verifies: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet; or handed back until its image's signature arrives), held (a tag younger than a site's minimum age: handed back until it is old enough).",
+			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), unsigned and bad_signature (the image's rule requires a signature and none verifies: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet; or handed back until its image's signature arrives), held (a tag younger than a site's minimum age: handed back until it is old enough), decided_before (a scan event and a webhook for the same tag: the second is not decided again).",
 		}, []string{"outcome"}),
 		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "push_duration_seconds",

@@ -76,6 +76,9 @@ func (s *Service) handle(m jetstream.Msg) {
 		return
 	}
 	s.signatureArrived(ctx, ev, log)
+	if s.seenBefore(ctx, m, ev, delivered, log) { // scan_decide.go: a scan and a webhook are decided once
+		return
+	}
 	done := s.done.get(seq)
 	ev, verdict, err := s.verify(ctx, ev, done, log)
 	if err != nil {
@@ -113,6 +116,7 @@ func (s *Service) handle(m jetstream.Msg) {
 			"push decided for the indexed repositories; handed back until the others are indexed")
 		return
 	}
+	s.markDecided(ctx, ev, log)
 	if err := m.Ack(); err != nil {
 		log.Warn().Err(err).Msg("ack push (a redelivery publishes the same rewrites, stored once)")
 	}
@@ -231,7 +235,7 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
-		outs := MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules)
+		outs := semverOnly(ev, MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules))
 		if g := s.gates.Apply(context.Background(), r.Name, r.Branch, ev, outs); g.Retry {
 			d.gate = d.gate.merge(g) // decided again later: not done
 		} else {

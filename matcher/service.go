@@ -38,6 +38,9 @@ type Service struct {
 	sigs sigCache
 	// sigWait holds the pushes waiting for their signature (signature.go).
 	sigWait sigWaiters
+	// scan is this replica's share of the scanning; nil when scanning is off.
+	scan *scanner
+	sm   *scanMetrics
 }
 
 // repoState is one repository branch: its git copy, its index and the head
@@ -78,7 +81,10 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	if err != nil {
 		return nil, fmt.Errorf("matcher: %w", err)
 	}
-	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m}
+	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m, sm: newScanMetrics(reg)}
+	if cfg.Scan.enabled() && s.cfg.Scan.Replica == "" {
+		s.cfg.Scan.Replica = replicaName()
+	}
 	for _, r := range cfg.Repos {
 		src, err := newSource(r)
 		if err != nil {
@@ -128,6 +134,13 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.openGates(ctx); err != nil {
 		return fmt.Errorf("matcher: %w", err)
 	}
+	if s.cfg.Scan.enabled() {
+		st, err := bus.OpenScanStore(ctx, s.js)
+		if err != nil {
+			return fmt.Errorf("matcher: %w", err)
+		}
+		s.scan = &scanner{store: st, busy: map[string]bool{}, noted: map[string]time.Time{}, next: map[string]time.Time{}}
+	}
 	sub, err := bus.SubscribeHeads(s.js.Conn(), s.onHead)
 	if err != nil {
 		return fmt.Errorf("matcher: %w", err)
@@ -159,6 +172,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.consuming.Store(true)
 	s.log.Info().Int("repositories", len(s.repos)).Int("workers", s.cfg.Workers).Msg("matcher consuming push events")
+	if s.scan != nil {
+		wg.Go(func() { s.scanLoop(ctx) })
+		s.log.Info().Dur("interval", s.cfg.Scan.Interval).Bool("webhook_grace", s.cfg.Scan.WebhookGrace).
+			Str("replica", s.cfg.Scan.Replica).Msg("matcher scanning registries")
+	}
 	work := make(chan jetstream.Msg)
 	var workers sync.WaitGroup
 	for range s.cfg.Workers {

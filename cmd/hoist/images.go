@@ -23,16 +23,19 @@ func init() {
 
 // imageRow is one container in `hoist images --output json`: the fields docs/cli.md documents.
 type imageRow struct {
-	File      string   `json:"file"`
-	Line      int      `json:"line"`
-	Resource  string   `json:"resource"`
-	Container string   `json:"container"`
-	Image     string   `json:"image"`
-	Filter    string   `json:"filter"`
-	Automated bool     `json:"automated"`
-	Locked    bool     `json:"locked"`
-	Ignored   bool     `json:"ignored"`
-	Problems  []string `json:"problems"`
+	File      string `json:"file"`
+	Line      int    `json:"line"`
+	Resource  string `json:"resource"`
+	Container string `json:"container"`
+	Image     string `json:"image"`
+	Filter    string `json:"filter"`
+	Automated bool   `json:"automated"`
+	Locked    bool   `json:"locked"`
+	Ignored   bool   `json:"ignored"`
+	// Coverage is how hoist hears of new tags: webhook, webhook+scan, or
+	// "" for a site it never updates (images_scan.go).
+	Coverage string   `json:"coverage"`
+	Problems []string `json:"problems"`
 	// Warnings are not mistakes but probably not what was meant (an automated
 	// container without a filter takes any tag, debug and branch builds too).
 	Warnings []string `json:"warnings,omitempty"`
@@ -52,10 +55,10 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	output := fl.String("output", "table", "output format: table or json")
 	failOnProblems := fl.Bool("fail-on-problems", false, "exit 1 when any problem is found (for CI); warnings do not fail")
-	cfgPath := fl.String("config", "", "a deployment's hoist.yaml: show the holds its NATS keeps on these sites")
+	cfgPath := fl.String("config", "", "a deployment's hoist.yaml: its scan: and images: say which images are scanned (default: every image, hourly), and when it names a reachable NATS (nats.url, or nats.listen of hoist serve) the holds kept there are shown")
 	repoName := fl.String("repo", "", "with --config, the configured repository PATH belongs to (needed when it configures several)")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hoist images [--output table|json] [--fail-on-problems] [PATH...]")
+		fmt.Fprintln(stderr, "usage: hoist images [--output table|json] [--fail-on-problems] [--config hoist.yaml] [PATH...]")
 		fmt.Fprintln(stderr, "\nLists every image site under PATH (files or folders, default .): resource,")
 		fmt.Fprintln(stderr, "container, image as written, filter, automation, and the problems found.")
 		fl.PrintDefaults()
@@ -68,14 +71,21 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hoist images: --output must be table or json, not %q\n", *output)
 		return 2
 	}
+	view, err := loadScanView(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "hoist images: %v\n", err)
+		return 1
+	}
 	tree, err := loadManifests(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "hoist images: %v\n", err)
 		return 1
 	}
 	defer tree.close()
-	rows := imageRows(tree.idx.Sites())
-	if *cfgPath != "" {
+	sites := tree.idx.Sites()
+	rows := imageRows(sites)
+	setCoverage(rows, sites, view)
+	if *cfgPath != "" && natsReachable(*cfgPath) {
 		if err := addHolds(*cfgPath, *repoName, rows); err != nil {
 			fmt.Fprintf(stderr, "hoist images: %v\n", err)
 			return 1
@@ -161,13 +171,13 @@ func markerFilter(s manifest.Site) string {
 
 func writeImagesTable(w io.Writer, rows []imageRow, problems []manifest.Problem) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\tCONTAINER\tIMAGE\tFILTER\tPOLICY\tLOCATION")
+	fmt.Fprintln(tw, "RESOURCE\tCONTAINER\tIMAGE\tFILTER\tPOLICY\tCOVERAGE\tLOCATION")
 	for _, r := range rows {
 		filter := r.Filter
 		if filter == "" {
 			filter = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s:%d\n", r.Resource, r.Container, shortDigest(r.Image), filter, policyWord(r), r.File, r.Line)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n", r.Resource, r.Container, shortDigest(r.Image), filter, policyWord(r), coverageWord(r), r.File, r.Line)
 	}
 	tw.Flush()
 	var lines []string

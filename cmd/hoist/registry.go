@@ -9,9 +9,10 @@ import (
 	"github.com/hoist-gitops/hoist/matcher"
 )
 
-// withRegistry gives the matcher what it needs to verify pushed tags: a
-// registry client for the configured registries (other hosts through the
-// docker config keychain) and the compiled images rules.
+// withRegistry gives the matcher what it needs to verify pushed tags and
+// to list tags (scan): a registry client for the configured registries
+// (other hosts through the docker config keychain) and the compiled images
+// rules.
 func withRegistry(mc matcher.Config, c *config.Config) (matcher.Config, error) {
 	rules, err := imagerules.Compile(c.ImageRules())
 	if err != nil {
@@ -22,6 +23,7 @@ func withRegistry(mc matcher.Config, c *config.Config) (matcher.Config, error) {
 		return mc, fmt.Errorf("registries: %w", err)
 	}
 	mc.Verifier, mc.Signatures, mc.ImageRules = client, client, rules
+	mc.Scan = matcher.ScanConfig{Interval: c.Scan.Interval, WebhookGrace: c.Scan.WebhookGrace, Lister: client}
 	return mc, nil
 }
 

@@ -66,7 +66,7 @@ func EnsureStreamsReplicated(ctx context.Context, js jetstream.JetStream, replic
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
-	for _, kv := range []jetstream.KeyValueConfig{TagTimesConfig(), HoldsConfig()} {
+	for _, kv := range []jetstream.KeyValueConfig{TagTimesConfig(), HoldsConfig(), ScanBucketConfig()} {
 		kv.Replicas = replicas
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
 			return fmt.Errorf("kv %s: %w", kv.Bucket, err)

@@ -54,6 +54,7 @@ func (c *Config) check(d *decoder) {
 	}
 	if c.stages&StageMatch != 0 {
 		c.checkRegistries(d)
+		c.checkScan(d)
 	}
 	if c.stages&notifyStages != 0 {
 		for i, n := range c.Notify {

@@ -34,6 +34,8 @@ type Config struct {
 	Images []ImageRule `yaml:"images"`
 	// Notify are the targets told of commits, holds, failures and rejected pushes.
 	Notify []Notify `yaml:"notify"`
+	// Scan says how often hoist lists image repositories' tags itself (scan.go).
+	Scan Scan `yaml:"scan"`
 
 	// file is the path the config was read from; lines maps a key path
 	// ("receivers[0].kind") to its line, for mistakes found after decoding;
@@ -205,6 +207,7 @@ func (c *Config) setDefaults() {
 	c.NATS.DataDir = DefaultNATSDataDir
 	c.NATS.Replicas = 1
 	c.Log.Level = DefaultLogLevel
+	c.Scan.setDefaults()
 }
 
 // setDefaults fills a repository entry before its keys are decoded.

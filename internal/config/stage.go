@@ -85,7 +85,7 @@ func (s Stages) uses(path string) bool {
 			return true
 		}
 		return s&StageMatch != 0 && !isCommitKey(path)
-	case "registries", "images": // the matcher verifies pushed tags in registries
+	case "registries", "images", "scan": // the matcher verifies and lists tags in registries
 		return s&StageMatch != 0
 	}
 	return true // nats, listen, log, and keys the file should not have

@@ -33,7 +33,17 @@ type PushEvent struct {
 	DeliveryID string `json:"deliveryId,omitempty"`
 	// HostAliases are other names the receiver's registry goes by in manifests.
 	HostAliases []string `json:"hostAliases,omitempty"`
+	// Source is SourceScan for a tag hoist found by listing the registry
+	// itself; empty for a webhook.
+	Source string `json:"source,omitempty"`
+	// SemverOnly marks an event of a repository's first scan: only sites
+	// with a semver: filter act on it (the push order of tags that predate
+	// hoist is unknown, so glob and regexp sites wait for a newer tag).
+	SemverOnly bool `json:"semverOnly,omitempty"`
 }
+
+// SourceScan is the Source of a push event found by a scan of the registry.
+const SourceScan = "scan"
 
 // DedupeID is the JetStream message id of the event: equal for every
 // delivery of the same (host, repository, tag, digest), so a registry's retry

@@ -1,0 +1,375 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testregistry"
+)
+
+// scanServe is hoist serve running in-process: its base URL, its log, and
+// stop (also called at the end of the test).
+type scanServe struct {
+	base string
+	logs *lockedBuffer
+	stop func()
+}
+
+// startScanServe runs hoist serve with the configuration text, listening
+// on addr, and waits until it is ready.
+func startScanServe(t *testing.T, addr, yaml string) *scanServe {
+	t.Helper()
+	cfg, problems := config.Parse("hoist.yaml", []byte(yaml), config.AllStages)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg, zerolog.New(logs))
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("serve did not stop after cancel")
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("hoist log:\n%s", logs.String())
+		}
+	})
+	s := &scanServe{base: "http://" + addr, logs: logs, stop: stop}
+	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
+	return s
+}
+
+// metric is the value of one series of /metrics (0 when absent).
+func (s *scanServe) metric(series string) float64 {
+	_, body := httpGet(s.base + "/metrics")
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, series+" ") {
+			v, _ := strconv.ParseFloat(strings.TrimPrefix(line, series+" "), 64)
+			return v
+		}
+	}
+	return 0
+}
+
+// webhook posts a generic webhook announcing image.
+func (s *scanServe) webhook(t *testing.T, image string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/hooks/ci", strings.NewReader(`{"image":"`+image+`"}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook for %s answered %d", image, resp.StatusCode)
+	}
+}
+
+// tagLists are the tag list requests the proxy saw for repo.
+func tagLists(p *testregistry.Proxy, repo string) []testregistry.Seen {
+	return p.Requests("/v2/" + repo + "/tags/list")
+}
+
+const scanRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: %[1]s
+  namespace: apps
+  annotations:
+    fluxcd.io/automated: "true"
+    %[4]s
+    filter.fluxcd.io/chart-image: %[3]s
+spec:
+  values:
+    image:
+      repository: %[2]s
+`
+
+// release is a HelmRelease of image (repository:tag split into keys) with a filter.
+func release(name, image, filter string, locked bool) string {
+	repo, tag, _ := strings.Cut(image[strings.LastIndex(image, "/"):], ":")
+	repo = image[:strings.LastIndex(image, "/")] + repo
+	lock := ""
+	if locked {
+		lock = `fluxcd.io/locked: "true"`
+	}
+	return fmt.Sprintf(scanRelease, name, repo, filter, lock) + "      tag: " + tag + "\n"
+}
+
+var tagLine = regexp.MustCompile(`(?m)^      tag: (\S+)$`)
+
+// tagIn is the tag a release file in git holds now.
+func tagIn(t *testing.T, repo *testgit.Repo, file string) string {
+	t.Helper()
+	m := tagLine.FindStringSubmatch(repo.Show(t, "main", file))
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// scanConfig is a hoist.yaml for the scan tests: a generic receiver, the
+// repository, and extra (scan:, images:...) as given.
+func scanConfig(dir, addr, repoURL, extra string) string {
+	return fmt.Sprintf(`
+nats: {dataDir: %[1]s/nats}
+dataDir: %[1]s/data
+listen: %[2]s
+receivers:
+  - {name: ci, kind: generic, secret: s3cret}
+repositories:
+  - name: gitops
+    url: %[3]s
+    commit: {window: 0s}
+%[4]s`, dir, addr, repoURL, extra)
+}
+
+// Items "what is scanned" and "events like webhooks": with no webhook at
+// all, hoist lists the repositories of automated, unlocked sites (each
+// once per interval however many sites use it, none whose images rule
+// says scan: false). The first scan moves semver: sites to the highest
+// tag and leaves glob: sites (push order unknown); tags pushed later are
+// committed for every filter.
+func TestScanFindsTagsWithoutWebhooks(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{}) // no notifications
+	p := testregistry.NewProxy(t, reg.Host, nil)
+	for _, it := range []struct{ repo, tag string }{
+		{"team/app", "1.2.3"}, {"team/app", "1.2.4"}, {"team/web", "v1"}, {"team/web", "v2"},
+		{"team/locked", "1.0"}, {"team/locked", "1.1"}, {"team/noscan", "1.0"}, {"team/noscan", "1.1"},
+	} {
+		reg.PushImage(t, it.repo, it.tag)
+	}
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	repo.SeedFiles(t, "main", map[string]string{
+		"apps/app.yaml":    release("app", p.Host+"/team/app:1.2.3", "semver:~1.2", false),
+		"apps/web.yaml":    release("web", p.Host+"/team/web:v1", "glob:v*", false),
+		"apps/web2.yaml":   release("web2", p.Host+"/team/web:v1", "glob:v*", false),
+		"apps/locked.yaml": release("locked", p.Host+"/team/locked:1.0", "glob:*", true),
+		"apps/noscan.yaml": release("noscan", p.Host+"/team/noscan:1.0", "semver:*", false),
+	})
+	const interval = 2 * time.Second
+	addr := freePort(t)
+	s := startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, fmt.Sprintf(`
+scan: {interval: %s}
+images:
+  - {match: "%s/team/noscan", scan: false}
+`, interval, p.Host)))
+	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
+
+	pollUntil(t, "the first scan's semver update", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
+	pollUntil(t, "the first scans of team/app and team/web", func() bool { return s.metric(okScans) >= 2 })
+	if got := tagIn(t, repo, "apps/web.yaml"); got != "v1" {
+		t.Fatalf("the first scan moved a glob: site to %s; tags that predate hoist have no push order", got)
+	}
+
+	reg.PushImage(t, "team/app", "1.2.5")
+	reg.PushImage(t, "team/web", "v3")
+	pollUntil(t, "the new tags committed", func() bool {
+		return tagIn(t, repo, "apps/app.yaml") == "1.2.5" && tagIn(t, repo, "apps/web.yaml") == "v3" && tagIn(t, repo, "apps/web2.yaml") == "v3"
+	})
+	if n := len(tagLists(p, "team/locked")); n != 0 {
+		t.Errorf("team/locked (only a locked site) was listed %d times", n)
+	}
+	if n := len(tagLists(p, "team/noscan")); n != 0 {
+		t.Errorf("team/noscan (scan: false) was listed %d times", n)
+	}
+	checkOncePerInterval(t, tagLists(p, "team/web"), interval)
+	if !strings.Contains(s.logs.String(), `"message":"scan listed tags"`) {
+		t.Error("no log line per scan")
+	}
+	if !strings.Contains(s.logs.String(), `"source":"scan"`) && !strings.Contains(s.logs.String(), `"event_id":"scan-`) {
+		t.Error("the scan events are not told apart from webhooks in the log")
+	}
+}
+
+// checkOncePerInterval fails when two listings of one repository came
+// less than half an interval apart: each repository is listed once per
+// interval (scans start at least an interval apart; the half allows for
+// the time between a scan's start and its request).
+func checkOncePerInterval(t *testing.T, lists []testregistry.Seen, interval time.Duration) {
+	t.Helper()
+	for i := 1; i < len(lists); i++ {
+		if gap := lists[i].At.Sub(lists[i-1].At); gap < interval/2 {
+			t.Errorf("listed twice within %s (interval %s): %v", gap, interval, lists)
+		}
+	}
+}
+
+// Item "tests with real parts": a webhook dropped on purpose (hoist was
+// stopped while the tag was pushed, and nothing retried it) is recovered
+// by the first scan after hoist is back.
+func TestScanRecoversWebhookDroppedWhileDown(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	p := testregistry.NewProxy(t, reg.Host, nil)
+	reg.PushImage(t, "team/web", "v1")
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	repo.SeedFiles(t, "main", map[string]string{"apps/web.yaml": release("web", p.Host+"/team/web:v1", "glob:v*", false)})
+	dir := t.TempDir()
+	addr := freePort(t)
+	cfg := scanConfig(dir, addr, repo.URL, "scan: {interval: 2s}\n")
+	s := startScanServe(t, addr, cfg)
+	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
+	pollUntil(t, "the first scan", func() bool { return s.metric(okScans) >= 1 })
+
+	reg.PushImage(t, "team/web", "v2")
+	s.webhook(t, p.Host+"/team/web:v2")
+	pollUntil(t, "v2 committed (webhook)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v2" })
+	s.stop()
+
+	reg.PushImage(t, "team/web", "v3") // its webhook is lost: hoist is down
+	s = startScanServe(t, addr, cfg)
+	pollUntil(t, "v3 committed (scan)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v3" })
+	if !strings.Contains(s.logs.String(), `"message":"scan found a new tag"`) {
+		t.Error("v3 was not found by a scan")
+	}
+}
+
+// Item "webhook grace": a repository that sent a webhook within the
+// interval is not listed, so with webhooks working the scan asks the
+// registry nothing; a repository without webhooks is listed meanwhile,
+// once per interval.
+func TestScanSkipsRepositoriesWithWebhooks(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	p := testregistry.NewProxy(t, reg.Host, nil)
+	reg.PushImage(t, "team/web", "v1")
+	reg.PushImage(t, "team/app", "1.0.0")
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	repo.SeedFiles(t, "main", map[string]string{
+		"apps/web.yaml": release("web", p.Host+"/team/web:v1", "glob:v*", false),
+		"apps/app.yaml": release("app", p.Host+"/team/app:1.0.0", "semver:*", false),
+	})
+	const interval = 3 * time.Second
+	addr := freePort(t)
+	// The webhooks announce tags that are not in the registry (and match no filter).
+	s := startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, fmt.Sprintf(`
+scan: {interval: %s}
+images: [{match: "%s/team/web", verify: none}]
+`, interval, p.Host)))
+	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
+	pollUntil(t, "the first scans", func() bool { return s.metric(okScans) >= 2 })
+
+	hook := 0
+	send := func() {
+		hook++
+		s.webhook(t, fmt.Sprintf("%s/team/web:hook-%d", p.Host, hook))
+	}
+	send()
+	pollUntil(t, "the webhook handled", func() bool { return strings.Contains(s.logs.String(), `"tag":"hook-1"`) })
+	since := time.Now()
+	before := len(tagLists(p, "team/app"))
+	for len(tagLists(p, "team/app")) < before+3 { // three intervals, a webhook every third of one
+		send()
+		select {
+		case <-time.After(interval / 3): // the webhooks' pace, not a synchronisation
+		case <-t.Context().Done():
+			return
+		}
+	}
+	for _, l := range tagLists(p, "team/web") {
+		if l.At.After(since) {
+			t.Errorf("team/web was listed at %s although webhooks kept arriving", l.At)
+		}
+	}
+	checkOncePerInterval(t, tagLists(p, "team/app"), interval)
+}
+
+// Item "registry manners": a registry answering 429 with Retry-After is
+// waited for, and the listing then goes on.
+func TestScanWaitsForRetryAfter(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	reg.PushImage(t, "team/app", "1.2.3")
+	reg.PushImage(t, "team/app", "1.2.4")
+	var once sync.Once
+	p := testregistry.NewProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		answered := false
+		if strings.HasSuffix(r.URL.Path, "/tags/list") {
+			once.Do(func() {
+				w.Header().Set("Retry-After", "2")
+				http.Error(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}`, http.StatusTooManyRequests)
+				answered = true
+			})
+		}
+		return answered
+	})
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": release("app", p.Host+"/team/app:1.2.3", "semver:~1.2", false)})
+	addr := freePort(t)
+	startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, "scan: {interval: 1m}\n"))
+	pollUntil(t, "1.2.4 committed", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
+	lists := tagLists(p, "team/app")
+	if len(lists) < 2 {
+		t.Fatalf("tag lists: %v", lists)
+	}
+	if gap := lists[1].At.Sub(lists[0].At); gap < 2*time.Second {
+		t.Errorf("asked again %s after a 429 with Retry-After: 2", gap)
+	}
+}
+
+// Item "registry manners": a registry that does not answer holds up no
+// other: while its listing hangs, another host's repository is listed
+// every interval.
+func TestScanHangingRegistrySlowsNoOther(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.Options{})
+	reg.PushImage(t, "team/app", "1.0.0")
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	bad := testregistry.NewProxy(t, reg.Host, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/tags/list") {
+			return false
+		}
+		select { // never answers while the test runs
+		case <-hang:
+		case <-r.Context().Done():
+		}
+		return true
+	})
+	good := testregistry.NewProxy(t, reg.Host, nil)
+	srv := testgit.NewServer(t)
+	repo := srv.NewRepo(t, "gitops")
+	repo.SeedFiles(t, "main", map[string]string{
+		"apps/bad.yaml":  release("bad", bad.Host+"/team/app:1.0.0", "semver:*", false),
+		"apps/good.yaml": release("good", good.Host+"/team/app:1.0.0", "semver:*", false),
+	})
+	addr := freePort(t)
+	startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, "scan: {interval: 1s}\n"))
+	pollUntil(t, "the hanging listing", func() bool { return len(tagLists(bad, "team/app")) >= 1 })
+	pollUntil(t, "three listings of the other host", func() bool { return len(tagLists(good, "team/app")) >= 3 })
+	if n := len(tagLists(bad, "team/app")); n != 1 {
+		t.Errorf("the hanging registry was asked %d times; its listing should still be waiting", n)
+	}
+}
