@@ -1,11 +1,8 @@
 package notify
 
 import (
-	"bytes"
 	"os"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -17,18 +14,6 @@ func testLogger(t testing.TB) zerolog.Logger {
 		return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
 	}
 	return zerolog.New(os.Stderr).Level(zerolog.ErrorLevel)
-}
-
-// eventually polls cond until it holds or a minute passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // count is the value of hoist_notifications_total for the labels.
@@ -71,22 +56,4 @@ func commitEvent() Event {
 			EventIDs: []string{"ev-1", "ev-2"},
 		},
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // freePort is a 127.0.0.1 port nothing listens on (bound, then released).
@@ -35,24 +36,12 @@ func onPort(t *testing.T, port int, dir string) *server.Server {
 	return bustest.StartWith(t, func(o *server.Options) { o.Port, o.StoreDir = port, dir })
 }
 
-// poll re-checks cond until it holds; it fails the test at the deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
-}
-
 // Item "stages exit when NATS is not there yet": Connect waits for a
 // server that starts after it, logging each attempt, and returns once it
 // is there.
 func TestStagesWaitForNATS(t *testing.T) {
 	port := freePort(t)
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	failed := make(chan struct{}, 100)
 	type result struct {
 		c   *bus.Conn
@@ -91,7 +80,7 @@ func TestStagesWaitForNATS(t *testing.T) {
 func TestNATSConnectionStateLogged(t *testing.T) {
 	port, dir := freePort(t), t.TempDir()
 	s := onPort(t, port, dir)
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	ctx := context.Background()
 	c, err := bus.Connect(ctx, bus.Options{URL: s.ClientURL(), Name: t.Name(), Log: zerolog.New(logs)})
 	if err != nil {
@@ -100,18 +89,18 @@ func TestNATSConnectionStateLogged(t *testing.T) {
 	defer c.Close()
 	s.Shutdown()
 	s.WaitForShutdown()
-	poll(t, "the disconnect's log line", func() bool { return strings.Contains(logs.String(), "NATS connection lost") })
+	testenv.Eventually(t, "the disconnect's log line", func() bool { return strings.Contains(logs.String(), "NATS connection lost") })
 	if err := c.Ready(ctx); err == nil || !strings.Contains(err.Error(), "disconnected since ") {
 		t.Fatalf("Ready while NATS is down = %v", err)
 	}
 	onPort(t, port, dir)
-	poll(t, "the reconnect's log line", func() bool { return strings.Contains(logs.String(), `"message":"NATS reconnected"`) })
+	testenv.Eventually(t, "the reconnect's log line", func() bool { return strings.Contains(logs.String(), `"message":"NATS reconnected"`) })
 	if !strings.Contains(logs.String(), `"server":"nats://127.0.0.1:`+itoa(port)) {
 		t.Errorf("the reconnect does not name the server:\n%s", logs.String())
 	}
-	poll(t, "ready again", func() bool { return c.Ready(ctx) == nil })
+	testenv.Eventually(t, "ready again", func() bool { return c.Ready(ctx) == nil })
 	c.Close()
-	poll(t, "the close's log line", func() bool { return strings.Contains(logs.String(), "NATS connection closed") })
+	testenv.Eventually(t, "the close's log line", func() bool { return strings.Contains(logs.String(), "NATS connection closed") })
 }
 
 // Item "readiness that means something": Ready fails while one of hoist's
@@ -129,7 +118,7 @@ func TestReadinessDetectsMissingStreams(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bus.RewriteStream) {
 		t.Fatalf("Ready without %s = %v", bus.RewriteStream, err)
 	}
-	poll(t, "the stream re-created", func() bool { return b.Ready(ctx) == nil })
+	testenv.Eventually(t, "the stream re-created", func() bool { return b.Ready(ctx) == nil })
 	if _, err := b.JS.Stream(ctx, bus.RewriteStream); err != nil {
 		t.Fatal(err)
 	}
@@ -220,9 +209,9 @@ func TestRecoverWhenNATSLostItsData(t *testing.T) {
 
 			tc.lose(t, s, c, port)
 			// A registry retries until NATS stores the push again.
-			poll(t, "a push stored again", func() bool { return publish("v2") == nil })
+			testenv.Eventually(t, "a push stored again", func() bool { return publish("v2") == nil })
 			receive("v2")
-			poll(t, "ready again", func() bool { return c.Ready(ctx) == nil })
+			testenv.Eventually(t, "ready again", func() bool { return c.Ready(ctx) == nil })
 			if _, err := c.JS.KeyValue(ctx, bus.TagTimesBucket); err != nil {
 				t.Fatalf("tag-times bucket not re-created: %v", err)
 			}
