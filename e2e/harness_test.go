@@ -76,7 +76,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freeAddr is a 127.0.0.1 address whose port was free just now.
+// freeAddr is a 127.0.0.1 address whose port was free just now. The e2e
+// tests start hoist and its tools as separate processes, which must be given
+// an address on their command line or in their config: a listener cannot be
+// handed over, so the port is bound, released and named.
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -19,7 +19,9 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
-// freePort is a 127.0.0.1 port nothing listens on (bound, then released).
+// freePort is a 127.0.0.1 port nothing listens on (bound, then released):
+// these tests start NATS servers on a port named in advance and restart
+// them on the same one, which a handed-over listener cannot do.
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
