@@ -14,10 +14,13 @@ CRANE_VERSION      := v0.22.1
 NATS_SERVER_VERSION := v2.15.2
 HELM_VERSION       := v3.22.0
 PROMTOOL_VERSION   := v0.316.0
+# Static checkers (staticcheck 2026.1's module version, the first for Go 1.26).
+STATICCHECK_VERSION := v0.8.2
+DEADCODE_VERSION    := v0.53.0
 
 export HOIST_TOOLS := $(TOOLS)
 
-.PHONY: build run test test-deploy test-short bench chaos fuzz vet fmt-check tools image clean
+.PHONY: build run test test-deploy test-short bench chaos fuzz fuzz-ci lint vet fmt-check tools image clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hoist
@@ -27,7 +30,7 @@ run: build
 	./scripts/run-example.sh
 
 ## test: everything, including the real-registry and real-git end-to-end tests.
-test: tools vet fmt-check test-deploy
+test: tools vet fmt-check lint test-deploy
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
@@ -41,6 +44,17 @@ test-short:
 
 vet:
 	$(GO) vet ./...
+
+## lint: staticcheck on both modules, and deadcode -test: a function nothing reaches, not even a
+## test, is deleted rather than kept. What deadcode may report is listed below, each with why.
+DEADCODE_ALLOW := \
+	-e 'unreachable func: Durable.Drain$$'
+# Durable.Drain: Durable is a drop-in jetstream.MessagesContext, which must have Drain.
+lint: $(TOOLS)/staticcheck $(TOOLS)/deadcode
+	$(TOOLS)/staticcheck ./...
+	cd deploy && $(TOOLS)/staticcheck ./...
+	@out=$$($(TOOLS)/deadcode -test ./... | grep -v $(DEADCODE_ALLOW)); \
+	  if [ -n "$$out" ]; then echo "dead code (delete it, or allow it in the Makefile with why):"; echo "$$out"; exit 1; fi
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -56,15 +70,22 @@ chaos: tools
 
 ## fuzz: run every fuzz target for a short while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s
+FUZZ_PKGS ?= ./...
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
+	@for pkg in $$($(GO) list $(FUZZ_PKGS)); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
 
-## tools: the pinned programs the end-to-end tests run, built into .tools/bin.
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool
+## fuzz-ci: CI's bounded fuzzing, run by .ci/run after make test: every fuzz target of the YAML
+## reader (internal/manifest) and the webhook parsers (ingest) for 10 s each, about 4 minutes.
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s FUZZ_PKGS="./internal/manifest ./ingest"
+
+## tools: the pinned programs the end-to-end tests run and the static checkers, built into .tools/bin.
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool \
+	$(TOOLS)/staticcheck $(TOOLS)/deadcode
 
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
@@ -77,6 +98,10 @@ $(TOOLS)/helm:
 # promtool checks and unit-tests deploy/monitoring's alerts (a large build: minutes).
 $(TOOLS)/promtool:
 	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(TOOLS)/deadcode:
+	GOBIN=$(TOOLS) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
 ## image: the container image (needs a Docker engine; its build steps are `make build`).
 image:

@@ -41,7 +41,6 @@ type policies struct {
 	automated, locked, ignored bool
 	filters                    map[string]filterDef
 	aliases                    map[string]*aliasDef
-	conflicts                  map[string]string // container → why its filters conflict
 }
 
 // policies reads metadata.annotations: automation flags, filters, aliases,
