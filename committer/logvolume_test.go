@@ -99,28 +99,13 @@ func TestLogsAtTheRightVolumeCommitter(t *testing.T) {
 	}
 }
 
-// gaugeValue is the value of the gauge name{branch, repo} gathered from reg
-// (label values in name order), failing the test when it is not there.
+// gaugeValue is the value of the gauge name{branch, repo} gathered from reg,
+// failing the test when it is not there.
 func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, repo, branch string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := testenv.MetricValue(t, reg, name, map[string]string{"repo": repo, "branch": branch})
+	if !ok {
+		t.Fatalf("no series %s{repo=%q,branch=%q}", name, repo, branch)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			if have["repo"] == repo && have["branch"] == branch {
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series %s{repo=%q,branch=%q}", name, repo, branch)
-	return 0
+	return v
 }

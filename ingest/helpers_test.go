@@ -126,22 +126,9 @@ func zeroLoggerTo(w io.Writer) zerolog.Logger { return zerolog.New(w) }
 // counterValue reads a counter with labels receiver and outcome/result from reg.
 func counterValue(t testing.TB, reg *prometheus.Registry, name, receiver, second string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["receiver"] == receiver && (labels["outcome"] == second || labels["result"] == second) {
-				return m.GetCounter().GetValue()
-			}
+	for _, label := range []string{"outcome", "result"} {
+		if v, ok := testenv.MetricValue(t, reg, name, map[string]string{"receiver": receiver, label: second}); ok {
+			return v
 		}
 	}
 	return 0

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
@@ -19,25 +20,11 @@ func testLogger(t testing.TB) zerolog.Logger {
 // count is the value of hoist_notifications_total for the labels.
 func count(t *testing.T, reg *prometheus.Registry, notifier string, k Kind, outcome string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := testenv.MetricValue(t, reg, "hoist_notifications_total", map[string]string{"notifier": notifier, "event": string(k), "outcome": outcome})
+	if !ok {
+		return -1 // not present
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "hoist_notifications_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				l[lp.GetName()] = lp.GetValue()
-			}
-			if l["notifier"] == notifier && l["event"] == string(k) && l["outcome"] == outcome {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return -1 // not present
+	return v
 }
 
 // commitEvent is a commit of two changes.

@@ -15,10 +15,17 @@ const WaitLimit = 2 * time.Minute
 // hoist's tests: they never sleep to let something happen.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(WaitLimit)
+	EventuallyWithin(t, WaitLimit, what, cond)
+}
+
+// EventuallyWithin is Eventually with its own bound, for a helper whose
+// callers name one.
+func EventuallyWithin(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", WaitLimit, what)
+			t.Fatalf("timed out after %v waiting for %s", within, what)
 		}
 		time.Sleep(10 * time.Millisecond) // the polling interval, not a synchronisation
 	}
