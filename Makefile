@@ -46,15 +46,12 @@ vet:
 	$(GO) vet ./...
 
 ## lint: staticcheck on both modules, and deadcode -test: a function nothing reaches, not even a
-## test, is deleted rather than kept. What deadcode may report is listed below, each with why.
-DEADCODE_ALLOW := \
-	-e 'unreachable func: Durable.Drain$$'
-# Durable.Drain: Durable is a drop-in jetstream.MessagesContext, which must have Drain.
+## test, is deleted rather than kept.
 lint: $(TOOLS)/staticcheck $(TOOLS)/deadcode
 	$(TOOLS)/staticcheck ./...
 	cd deploy && $(TOOLS)/staticcheck ./...
-	@out=$$($(TOOLS)/deadcode -test ./... | grep -v $(DEADCODE_ALLOW)); \
-	  if [ -n "$$out" ]; then echo "dead code (delete it, or allow it in the Makefile with why):"; echo "$$out"; exit 1; fi
+	@out=$$($(TOOLS)/deadcode -test ./...); \
+	  if [ -n "$$out" ]; then echo "dead code (delete it):"; echo "$$out"; exit 1; fi
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

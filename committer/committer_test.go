@@ -285,7 +285,8 @@ func TestCommitterHandsBackHeldBatchAtShutdown(t *testing.T) {
 				landed[id] = true
 			}
 		case <-deadline:
-			t.Fatalf("handed-back rewrites not committed by the next committer (landed %v)", landed)
+			info, _ := b.consumerInfo("gitops", "main")
+			t.Fatalf("handed-back rewrites not committed by the next committer (landed %v; consumer %+v)", landed, info)
 		}
 	}
 }
