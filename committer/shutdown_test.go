@@ -58,8 +58,16 @@ func TestShutdownHandsBackBufferedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCommitter(t, second)
+	waitHandedBackLanded(t, b, heads, n)
+}
+
+// waitHandedBackLanded waits until the heads announced carry n event ids:
+// handed-back rewrites must land within a minute, well before the two-minute
+// ack wait after which JetStream redelivers what was never handed back.
+func waitHandedBackLanded(t *testing.T, b *testBus, heads <-chan bus.Head, n int) {
+	t.Helper()
 	landed := map[string]bool{}
-	deadline := time.After(time.Minute) // well before the two-minute ack wait
+	deadline := time.After(time.Minute)
 	for len(landed) < n {
 		select {
 		case h := <-heads:

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -74,20 +73,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
-}
-
-// freeAddr is a 127.0.0.1 address whose port was free just now. The e2e
-// tests start hoist and its tools as separate processes, which must be given
-// an address on their command line or in their config: a listener cannot be
-// handed over, so the port is bound, released and named.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // hoistProc is one `hoist serve` process.
@@ -196,9 +181,9 @@ func startPipeline(t testing.TB, pc pipelineConfig) *pipeline {
 	t.Helper()
 	dir := t.TempDir()
 	if pc.addr == "" {
-		pc.addr = freeAddr(t)
+		pc.addr = testenv.FreeAddr(t)
 	}
-	natsAddr := freeAddr(t)
+	natsAddr := testenv.FreeAddr(t)
 	cfg := fmt.Sprintf(`nats:
   url: ""
   dataDir: %[1]s/nats

@@ -162,17 +162,3 @@ func httpGet(url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
-
-// freePort is a 127.0.0.1 address nothing listened on a moment ago (bound,
-// then released). Only for what must be given an address rather than a
-// listener: a NATS server's port. An in-process HTTP server is handed a
-// bound listener instead (startServe).
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}

@@ -57,7 +57,7 @@ func onlyEnv(t *testing.T, set ...string) {
 // the other stages' secrets, it reports only its own mistake; config check
 // --stage agrees.
 func TestEveryStageDiesOnOtherStagesSecrets(t *testing.T) {
-	p := writeConfig(t, fmt.Sprintf(stagesConfig, freePort(t)))
+	p := writeConfig(t, fmt.Sprintf(stagesConfig, testenv.FreeAddr(t)))
 	for _, tc := range []struct {
 		stage, env, other, own string
 	}{

@@ -79,7 +79,7 @@ func TestNATSAuthenticationFromConfig(t *testing.T) {
 // NATS stays up, says on /readyz that it waits for NATS, answers webhooks
 // 503 (registries retry) and becomes ready once NATS is there.
 func TestStagesWaitForNATS(t *testing.T) {
-	natsAddr := freePort(t)
+	natsAddr := testenv.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(natsAddr)
 	h := startServe(t, serveOpts{nats: fmt.Sprintf(`{url: "nats://hoist:s3cret@%s"}`, natsAddr), name: "ingest",
 		stages: &stages{ingest: true}, notReady: true})
@@ -122,7 +122,7 @@ func TestStagesWaitForNATS(t *testing.T) {
 // are deleted under it.
 func TestRecoverWhenNATSLostItsData(t *testing.T) {
 	dir := t.TempDir()
-	natsAddr := freePort(t) // the embedded NATS server must be given an address
+	natsAddr := testenv.FreeAddr(t) // the embedded NATS server must be given an address
 	h := startServe(t, serveOpts{files: map[string]string{"apps/app.yaml": serveRelease},
 		nats: fmt.Sprintf(`{dataDir: %s/nats, listen: "%s"}`, dir, natsAddr)})
 	h.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")

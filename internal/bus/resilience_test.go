@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,19 +18,6 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
-// freePort is a 127.0.0.1 port nothing listens on (bound, then released):
-// these tests start NATS servers on a port named in advance and restart
-// them on the same one, which a handed-over listener cannot do.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // onPort starts a server on port with its storage in dir.
 func onPort(t *testing.T, port int, dir string) *server.Server {
 	t.Helper()
@@ -42,7 +28,7 @@ func onPort(t *testing.T, port int, dir string) *server.Server {
 // server that starts after it, logging each attempt, and returns once it
 // is there.
 func TestStagesWaitForNATS(t *testing.T) {
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	logs := &testenv.LogBuffer{}
 	failed := make(chan struct{}, 100)
 	type result struct {
@@ -80,7 +66,7 @@ func TestStagesWaitForNATS(t *testing.T) {
 // Item "stages exit when NATS is not there yet": losing and regaining the
 // server is logged, and Ready says since when NATS is gone.
 func TestNATSConnectionStateLogged(t *testing.T) {
-	port, dir := freePort(t), t.TempDir()
+	port, dir := testenv.FreePort(t), t.TempDir()
 	s := onPort(t, port, dir)
 	logs := &testenv.LogBuffer{}
 	ctx := context.Background()
@@ -153,7 +139,7 @@ func TestRecoverWhenNATSLostItsData(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			port := freePort(t)
+			port := testenv.FreePort(t)
 			s := onPort(t, port, t.TempDir())
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
