@@ -17,6 +17,12 @@ PROMTOOL_VERSION   := v0.316.0
 # Static checkers (staticcheck 2026.1's module version, the first for Go 1.26).
 STATICCHECK_VERSION := v0.8.2
 DEADCODE_VERSION    := v0.53.0
+# cosign signs images in the signature-verification tests (offline, with generated keys).
+COSIGN_VERSION     := v3.1.2
+# Gitea is the forge of the pull-request tests (internal/testforge). Its module
+# cannot be `go install`ed (replace directives), so it is built in its own
+# module folder; gitea.root tells the tests where its locale and templates are.
+GITEA_VERSION      := v1.27.3
 
 export HOIST_TOOLS := $(TOOLS)
 
@@ -81,8 +87,8 @@ fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s FUZZ_PKGS="./internal/manifest ./ingest"
 
 ## tools: the pinned programs the end-to-end tests run and the static checkers, built into .tools/bin.
-tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool \
-	$(TOOLS)/staticcheck $(TOOLS)/deadcode
+tools: $(TOOLS)/registry $(TOOLS)/crane $(TOOLS)/nats-server $(TOOLS)/helm $(TOOLS)/promtool $(TOOLS)/gitea \
+	$(TOOLS)/cosign $(TOOLS)/staticcheck $(TOOLS)/deadcode
 
 $(TOOLS)/registry:
 	GOBIN=$(TOOLS) $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
@@ -92,6 +98,8 @@ $(TOOLS)/nats-server:
 	GOBIN=$(TOOLS) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
 $(TOOLS)/helm:
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+$(TOOLS)/cosign:
+	GOBIN=$(TOOLS) $(GO) install github.com/sigstore/cosign/v3/cmd/cosign@$(COSIGN_VERSION)
 # promtool checks and unit-tests deploy/monitoring's alerts (a large build: minutes).
 $(TOOLS)/promtool:
 	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
@@ -99,6 +107,13 @@ $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 $(TOOLS)/deadcode:
 	GOBIN=$(TOOLS) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
+$(TOOLS)/gitea:
+	@mkdir -p $(TOOLS)
+	dir=$$($(GO) mod download -json code.gitea.io/gitea@$(GITEA_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -n "$$dir" || { echo "go mod download of gitea $(GITEA_VERSION) failed"; exit 1; }; \
+	  (cd "$$dir" && $(GO) build -trimpath -tags 'sqlite sqlite_unlock_notify' \
+	    -ldflags '-s -w -X main.Version=$(GITEA_VERSION:v%=%)' -o $(TOOLS)/gitea.tmp .) && \
+	  echo "$$dir" > $(TOOLS)/gitea.root && mv $(TOOLS)/gitea.tmp $(TOOLS)/gitea
 
 ## image: the container image (needs a Docker engine; its build steps are `make build`).
 image:

@@ -189,7 +189,7 @@ func (c *Committer) warm(ctx context.Context, w *writer) {
 	}
 	if !w.clone.has(h) {
 		depth := 1
-		if w.repo.PushBranch != "" {
+		if w.repo.PushBranch != "" || w.pr != nil {
 			depth = pushBranchDepth
 		}
 		if _, err := w.clone.fetch(ctx, w.rem, []string{w.repo.Branch}, depth); err != nil {
@@ -273,8 +273,11 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		return
 	}
 	pushedAt := time.Now()
-	if !res.Commit.IsZero() {
+	if w.pr != nil {
+		c.announcePRs(w, res, pushedAt)
+	} else if !res.Commit.IsZero() {
 		w.hit("after-push")
+		c.recordWritten(w, res) // before the head is announced and indexed
 		c.announce(w, res, pushedAt)
 	} else {
 		c.m.batches.WithLabelValues(w.repo.Name, "unchanged").Inc()

@@ -23,7 +23,9 @@ type Committer struct {
 	js      jetstream.JetStream
 	log     zerolog.Logger
 	m       *metrics
+	prm     *prMetrics
 	writers []*writer
+	holds   SiteHolds // the tags written and the holds on them (holds.go)
 }
 
 // New validates cfg and opens the local clones. Metrics are registered on
@@ -37,6 +39,11 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		return nil, fmt.Errorf("committer: %w", err)
 	}
 	c := &Committer{cfg: cfg, js: js, log: log.With().Str("component", "committer").Logger(), m: m}
+	if cfg.pullRequests() {
+		if c.prm, err = newPRMetrics(reg, cfg.Repos); err != nil {
+			return nil, fmt.Errorf("committer: %w", err)
+		}
+	}
 	seen := map[string]bool{}
 	for _, r := range cfg.Repos {
 		if seen[r.Name] {
@@ -47,6 +54,7 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		if err != nil {
 			return nil, fmt.Errorf("committer: %w", err)
 		}
+		w.prm = c.prm
 		c.writers = append(c.writers, w)
 	}
 	return c, nil
@@ -72,7 +80,12 @@ func (c *Committer) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("committer: %w", err)
 		}
-		edit := PolicyEditor(tt)
+		h, err := bus.OpenHolds(ctx, c.js)
+		if err != nil {
+			return fmt.Errorf("committer: %w", err)
+		}
+		c.holds = h
+		edit := HoldEditor(PolicyEditor(tt), h, tt)
 		for _, w := range c.writers {
 			w.edit = edit
 		}

@@ -34,7 +34,9 @@ type Config struct {
 	Notifier Notifier
 	// Failpoint, when set, is called at the named points of a batch ("after-commit":
 	// the commit object is written, not pushed; "after-push": the push is accepted,
-	// nothing acknowledged yet). For crash tests only.
+	// nothing acknowledged yet; "pr-pushed": a pull request's branch is pushed,
+	// the pull request not looked up yet; "pr-opened": a pull request was
+	// opened, nothing acknowledged). For crash tests only.
 	Failpoint func(point string)
 }
 
@@ -54,6 +56,9 @@ type Repo struct {
 	Commit Commit
 	// GitTimeout bounds every git call to this remote; 0: Config.GitTimeout.
 	GitTimeout time.Duration
+	// PullRequest, when set, proposes the updates as pull requests instead
+	// of committing to Branch.
+	PullRequest *PullRequest
 }
 
 // Auth is how the committer authenticates to the remote.
@@ -177,6 +182,11 @@ func (r Repo) Validate() error {
 	}
 	if err := CheckMessageTemplate(r.Commit.MessageTemplate); err != nil {
 		return fmt.Errorf("repository %s: messageTemplate: %w", r.Name, err)
+	}
+	if r.PullRequest != nil {
+		if err := r.PullRequest.validate(r); err != nil {
+			return fmt.Errorf("repository %s: %w", r.Name, err)
+		}
 	}
 	return nil
 }

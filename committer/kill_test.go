@@ -54,8 +54,10 @@ func childMain() int {
 		return 1
 	}
 	fp := os.Getenv(envFailpoint)
+	repo := Repo{Name: "gitops", URL: os.Getenv(envGit), Branch: "main"}
+	prChildRepo(&repo)
 	c, err := New(Config{
-		Repos:   []Repo{{Name: "gitops", URL: os.Getenv(envGit), Branch: "main"}},
+		Repos:   []Repo{repo},
 		DataDir: os.Getenv(envData),
 		Editor:  testEditor(),
 		AckWait: time.Second,
@@ -89,8 +91,15 @@ type child struct {
 
 func startChild(t *testing.T, b *testBus, r *testgit.Repo, dataDir, failpoint string) *child {
 	t.Helper()
+	return startChildAt(t, b, r.URL, dataDir, failpoint)
+}
+
+// startChildAt runs a committer process on the repository at url; env adds
+// to its environment.
+func startChildAt(t *testing.T, b *testBus, url, dataDir, failpoint string, env ...string) *child {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), envChild+"=1", envNATS+"="+b.url, envGit+"="+r.URL, envData+"="+dataDir, envFailpoint+"="+failpoint)
+	cmd.Env = append(append(os.Environ(), envChild+"=1", envNATS+"="+b.url, envGit+"="+url, envData+"="+dataDir, envFailpoint+"="+failpoint), env...)
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "child.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,20 @@ func (c *Committer) notifyCommit(w *writer, res Result) {
 	})
 }
 
+// notifyPRCommit tells the notifier of a commit pushed to a pull request's
+// branch; its link is the pull request, which is where a person acts.
+func (c *Committer) notifyPRCommit(w *writer, pr PRResult) {
+	if c.cfg.Notifier == nil {
+		return
+	}
+	sha := pr.Commit.String()
+	d := newMessageData(w.repo.Name, pr.Branch, pr.Applied)
+	c.cfg.Notifier.Notify(notify.Event{
+		Kind: notify.KindCommit, Repo: w.repo.Name, Branch: pr.Branch,
+		Commit: &notify.Commit{SHA: sha, URL: pr.PR.URL, Changes: notifyChanges(d.Changes), EventIDs: d.EventIDs},
+	})
+}
+
 // notifyHandBack tells the notifier of a batch handed back after its
 // retries ran out; retryIn is the longest hand-back delay. A batch handed
 // back at shutdown is no failure and is not reported.

@@ -176,5 +176,6 @@ func (r *remote) push(ctx context.Context, s transport.ReceivePackSession, ar *p
 
 // isAuthError tells errors that retrying will not cure.
 func isAuthError(err error) bool {
-	return errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)
+	return errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) ||
+		isPermanentForgeError(err)
 }

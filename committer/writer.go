@@ -34,6 +34,8 @@ type Result struct {
 	Attempts int
 	// Timings of the last attempt.
 	Timings Timings
+	// PRs are the pull requests the batch opened, updated or closed (pull-request mode).
+	PRs []PRResult
 }
 
 // Timings splits the last attempt of a batch into its steps.
@@ -64,6 +66,9 @@ type writer struct {
 	// unsure is the batch's last attempt whose push got no clear answer
 	// (a broken connection, a timeout): the remote may have applied it.
 	unsure Result
+	// pr is set in pull-request mode; prm counts its pull requests.
+	pr  *prMode
+	prm *prMetrics
 }
 
 // newWriter prepares the writer of a repository branch with cfg's data
@@ -101,8 +106,15 @@ func newWriter(repo Repo, cfg Config, m *metrics, log zerolog.Logger) (*writer, 
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}
+	var pr *prMode
+	if repo.PullRequest != nil {
+		if pr, err = newPRMode(repo); err != nil {
+			return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
+		}
+	}
 	author, committer := repo.Commit.identities()
 	return &writer{
+		pr:   pr,
 		repo: repo, rem: rem, clone: clone, edit: cfg.Editor, retry: cfg.Retry.withDefaults(), m: m,
 		failpoint: cfg.Failpoint, log: log,
 		params: commitParams{
@@ -140,7 +152,11 @@ func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, k
 				return Result{}, fmt.Errorf("stopped before retrying: %w (last: %v)", err, last)
 			}
 		}
-		res, err := w.attempt(ctx, rws)
+		attemptFn := w.attempt
+		if w.pr != nil {
+			attemptFn = w.attemptPR
+		}
+		res, err := attemptFn(ctx, rws)
 		res.Attempts = attempt
 		if err == nil {
 			w.loaded.Store(true)

@@ -79,6 +79,9 @@ func startStage(t *testing.T, bin string, s Set, stage string, ns *natsServer, r
 		for _, r := range cfg["repositories"].([]any) {
 			r.(map[string]any)["url"] = repo
 		}
+		// The test's webhook announces a tag of registry.example.com, which
+		// exists nowhere: trust it rather than ask that registry.
+		cfg["images"] = []any{map[string]any{"match": "**", "verify": "none"}}
 	})
 	args := append([]string{}, c.Args...)
 	for i, a := range args {

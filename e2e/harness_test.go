@@ -174,6 +174,10 @@ type pipelineConfig struct {
 	addr   string // hoist's listen address; "" picks one
 	window string // commit window, e.g. "0s" or "200ms"
 	extra  string // more receivers, YAML list items
+	// verify makes hoist ask the registry for every pushed tag (the
+	// default of hoist.yaml); without it the webhooks are trusted, since
+	// most tests announce tags that exist in no registry.
+	verify bool
 }
 
 // startPipeline writes a hoist.yaml for the repository and starts hoist serve.
@@ -184,6 +188,10 @@ func startPipeline(t testing.TB, pc pipelineConfig) *pipeline {
 		pc.addr = testenv.FreeAddr(t)
 	}
 	natsAddr := testenv.FreeAddr(t)
+	images := `images: [{match: "**", verify: none}]`
+	if pc.verify {
+		images = ""
+	}
 	cfg := fmt.Sprintf(`nats:
   url: ""
   dataDir: %[1]s/nats
@@ -195,12 +203,13 @@ receivers:
   - {name: reg, kind: distribution, secret: %[4]s}
   - {name: ci, kind: generic, secret: %[4]s}
 %[7]s
+%[8]s
 repositories:
   - name: gitops
     url: %[5]s
     branch: main
     commit: {window: %[6]s, maxWait: 10s}
-`, dir, natsAddr, pc.addr, e2eSecret, pc.repo.URL, pc.window, pc.extra)
+`, dir, natsAddr, pc.addr, e2eSecret, pc.repo.URL, pc.window, pc.extra, images)
 	cfgPath := filepath.Join(dir, "hoist.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -104,7 +104,8 @@ func TestPipeline(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	seed := repo.SeedFiles(t, "main", e2eManifests(reg.Host))
-	p := startPipeline(t, pipelineConfig{repo: repo, addr: addr, window: "300ms"})
+	// Every push is a real image, so hoist verifies each tag in the registry.
+	p := startPipeline(t, pipelineConfig{repo: repo, addr: addr, window: "300ms", verify: true})
 
 	// sentinel pushes a new tag of the sentinel image and waits for its
 	// commit. The registry notifies in order and ingest answers only once a

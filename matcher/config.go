@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/gitauth"
+	"github.com/hoist-gitops/hoist/internal/imagerules"
 )
 
 // Config is everything a matcher service needs besides its connections;
@@ -27,6 +28,14 @@ type Config struct {
 	// fetch per gap covers them all without competing with the committer
 	// for the git server. Announcements during the gap are not lost.
 	FetchGap time.Duration
+	// Verifier checks pushed tags against their registry before any
+	// rewrite (verify.go); nil trusts every webhook.
+	Verifier TagVerifier
+	// Signatures checks cosign signatures for images whose rule requires
+	// one; nil: such images are never used (fail closed).
+	Signatures SignatureVerifier
+	// ImageRules say per image repository whether its tags are verified; nil: all are.
+	ImageRules *imagerules.Rules
 	// ProgressEvery is how many files a full index reads between two
 	// progress lines in the log (default DefaultProgressEvery; a line is
 	// also written every 5 s).

@@ -24,6 +24,8 @@ type metrics struct {
 	lastIndexed   *prometheus.GaugeVec
 	indexFailures *prometheus.CounterVec
 	emptyPaths    *prometheus.GaugeVec
+	// registryChecks counts tag verifications by result (verify.go).
+	registryChecks *prometheus.CounterVec
 }
 
 // Label values known ahead, made at start so every series is on /metrics
@@ -31,12 +33,13 @@ type metrics struct {
 // its first increment misses that increment, and absent series make
 // alerts silent). Label values are snake_case throughout.
 var (
-	pushOutcomes    = []string{"rewrites", "unchanged", "no_sites", "invalid", "failed", "waiting"}
+	pushOutcomes    = []string{"rewrites", "unchanged", "no_sites", "not_in_registry", "unsigned", "bad_signature", "invalid", "failed", "waiting", "held"}
 	reindexTriggers = []string{"start", "head", "interval", "compact", "retry"}
 	reindexResults  = []string{"updated", "unchanged", "failed"}
 	decisionCodes   = []policy.Code{policy.CodeUpdate, policy.CodeNotAutomated, policy.CodeLocked, policy.CodeIgnored,
 		policy.CodeInvalidFilter, policy.CodeNoTag, policy.CodeExcludedTag, policy.CodeFilterMismatch,
-		policy.CodeNotNewer, policy.CodeSame, policy.CodeNoDigest, policy.CodeReadOnly}
+		policy.CodeNotNewer, policy.CodeSame, policy.CodeNoDigest, policy.CodeReadOnly,
+		policy.CodeTooYoung, policy.CodeSuperseded, policy.CodeHeld}
 )
 
 // decisionLabel is a decision code as a label value: hoist explain's code
@@ -54,7 +57,7 @@ func newMetrics(reg prometheus.Registerer, repos []string) (*metrics, error) {
 	m := &metrics{
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "pushes_total",
-			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet).",
+			Help: "Push events handled, by outcome: rewrites (at least one rewrite published), unchanged (sites found, none to update), no_sites, not_in_registry (the registry has no such tag: nothing written), unsigned and bad_signature (the image's rule requires a signature and none verifies: nothing written), invalid (undecodable, terminated), failed (handed back for redelivery), waiting (decided for the indexed repositories, handed back for one not indexed yet; or handed back until its image's signature arrives), held (a tag younger than a site's minimum age: handed back until it is old enough).",
 		}, []string{"outcome"}),
 		pushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "push_duration_seconds",
@@ -106,9 +109,13 @@ func newMetrics(reg prometheus.Registerer, repos []string) (*metrics, error) {
 			Namespace: "hoist", Subsystem: "matcher", Name: "paths_without_manifests",
 			Help: "Configured paths of a repository that do not exist or hold no manifest.",
 		}, []string{"repo"}),
+		registryChecks: newVerifyMetric(),
 	}
 	for _, o := range pushOutcomes {
 		m.pushes.WithLabelValues(o)
+	}
+	for _, v := range verdicts {
+		m.registryChecks.WithLabelValues(string(v))
 	}
 	for _, r := range repos {
 		for _, c := range decisionCodes {
@@ -132,7 +139,8 @@ func newMetrics(reg prometheus.Registerer, repos []string) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.pushes, m.pushDuration, m.decisions, m.rewrites, m.indexSites, m.indexFiles,
-		m.indexProblems, m.reindexes, m.reindexTime, m.repoState, m.lastIndexed, m.indexFailures, m.emptyPaths} {
+		m.indexProblems, m.reindexes, m.reindexTime, m.repoState, m.lastIndexed, m.indexFailures, m.emptyPaths,
+		m.registryChecks} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register matcher metrics: %w", err)
 		}

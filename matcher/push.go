@@ -75,9 +75,36 @@ func (s *Service) handle(m jetstream.Msg) {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot record the tag's first-seen time; push handed back")
 		return
 	}
-	d := s.rewrites(ev, s.done.get(seq), log)
+	s.signatureArrived(ctx, ev, log)
+	done := s.done.get(seq)
+	ev, verdict, err := s.verify(ctx, ev, done, log)
+	if err != nil {
+		s.handBackUnverified(m, ev, delivered, verdict, err, log)
+		return
+	}
+	if verdict != verdictNotFound {
+		sv, err := s.checkSignature(ctx, ev, done, start, log)
+		switch {
+		case sv == verdictUnsignedWait:
+			s.handBackUnsigned(m, ev, seq, delivered, err, log)
+			return
+		case err != nil:
+			s.handBackUnverified(m, ev, delivered, sv, err, log)
+			return
+		case sv == verdictUnsigned || sv == verdictBadSignature:
+			verdict = sv
+		}
+	}
+	var d decision
+	if verdict != verdictNotFound && verdict != verdictUnsigned && verdict != verdictBadSignature { // never written
+		d = s.rewrites(ev, done, log)
+	}
 	if err := s.publish(ctx, ev, d.rewrites); err != nil {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot publish rewrites; push handed back")
+		return
+	}
+	if len(d.waiting) == 0 && d.gate.Retry {
+		s.handBackHeld(m, delivered, d, log)
 		return
 	}
 	if len(d.waiting) > 0 {
@@ -90,8 +117,13 @@ func (s *Service) handle(m jetstream.Msg) {
 		log.Warn().Err(err).Msg("ack push (a redelivery publishes the same rewrites, stored once)")
 	}
 	s.done.forget(seq)
+	s.sigWait.take(sigKey(ev))
 	outcome := "rewrites"
 	switch {
+	case verdict == verdictNotFound:
+		outcome = "not_in_registry"
+	case verdict == verdictUnsigned || verdict == verdictBadSignature:
+		outcome = string(verdict)
 	case d.sites == 0:
 		outcome = "no_sites"
 	case len(d.rewrites) == 0:
@@ -183,6 +215,8 @@ type decision struct {
 	sites    int           // sites the push concerned
 	decided  []string      // repositories whose index the push was matched against
 	waiting  []string      // repositories not indexed yet
+	gate     GateResult    // outcomes held for their minimum age, to decide again
+	held     []HoldEvent   // those outcomes, for notifications
 }
 
 // rewrites matches the event against the index of every repository not in
@@ -197,9 +231,14 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
-		d.decided = append(d.decided, r.Name)
-		outs := Match(r.idx.Load(), ev, s.times)
+		outs := MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules)
+		if g := s.gates.Apply(context.Background(), r.Name, r.Branch, ev, outs); g.Retry {
+			d.gate = d.gate.merge(g) // decided again later: not done
+		} else {
+			d.decided = append(d.decided, r.Name)
+		}
 		d.sites += len(outs)
+		d.held = append(d.held, ageHolds(r.Repo, ev, outs)...)
 		for _, o := range outs {
 			s.m.decided(r.Name, o.Decision.Code)
 			if !o.Decision.Update {
@@ -229,6 +268,7 @@ func NewRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
 		New:        o.Decision.New.String(),
 		Tag:        ev.Tag,
 		Digest:     ev.Digest,
+		PinDigest:  o.PinDigest,
 		PushedAt:   ev.PushedAt,
 		ReceivedAt: ev.ReceivedAt,
 		Policy:     policy.MarkerPolicyJSON(o.Site),

@@ -101,6 +101,10 @@ func (s *Service) update(ctx context.Context, r *repoState, trigger string) (err
 		Int("files_changed", nChanged).Int("files_removed", len(removed)).Int("sites", idx.Len()).
 		Int64("duration_ms", time.Since(start).Milliseconds()).Msg("index updated")
 	s.checkPaths(r, head, idx)
+	if full {
+		changed = nil // a whole tree re-read is not a change: holds are checked at each push
+	}
+	s.checkHolds(ctx, r, old, head, changed)
 	return nil
 }
 

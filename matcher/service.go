@@ -27,12 +27,17 @@ type Service struct {
 	m     *metrics
 	repos []*repoState
 	times *bus.TagTimes
+	gates Gates // minimum ages and holds (gates.go)
 	// consuming is set while push events are consumed (once any
 	// repository is indexed).
 	consuming atomic.Bool
 	// done remembers, per push message, the repositories it was decided
 	// for while it waits for others to be indexed.
 	done doneSet
+	// sigs caches signature verdicts per digest (signature.go).
+	sigs sigCache
+	// sigWait holds the pushes waiting for their signature (signature.go).
+	sigWait sigWaiters
 }
 
 // repoState is one repository branch: its git copy, its index and the head
@@ -120,6 +125,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("matcher: %w", err)
 	}
 	s.times = tt
+	if err := s.openGates(ctx); err != nil {
+		return fmt.Errorf("matcher: %w", err)
+	}
 	sub, err := bus.SubscribeHeads(s.js.Conn(), s.onHead)
 	if err != nil {
 		return fmt.Errorf("matcher: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -29,6 +30,8 @@ type explainRow struct {
 	New       string `json:"new"`
 	Decision  string `json:"decision"`
 	Reason    string `json:"reason"`
+	// HeldUntil is when a tag held for its minimum age may be used (RFC 3339).
+	HeldUntil string `json:"heldUntil,omitempty"`
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
@@ -36,8 +39,10 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	write := fl.Bool("write", false, "write the updates into the files, as the committer would")
 	output := fl.String("output", "table", "output format: table or json")
+	cfgPath := fl.String("config", "", "a deployment's hoist.yaml: read its images[] rules, and the tags' first-seen times and the holds from its NATS")
+	repoName := fl.String("repo", "", "with --config, the configured repository PATH belongs to (needed when it configures several)")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hoist explain [--write] [--output table|json] IMAGE [PATH...]")
+		fmt.Fprintln(stderr, "usage: hoist explain [--write] [--output table|json] [--config hoist.yaml [--repo NAME]] IMAGE [PATH...]")
 		fmt.Fprintln(stderr, "\nSays, for every site of IMAGE's repository under PATH (default .), what a push")
 		fmt.Fprintln(stderr, "of IMAGE ([host/]path:tag[@digest]) would do. With no push history, the pushed")
 		fmt.Fprintln(stderr, "tag counts as the newest for glob and regexp filters.")
@@ -71,12 +76,29 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	defer tree.close()
 
 	ev := bus.PushEvent{Registry: ref.Host, Repository: ref.Path, Tag: ref.Tag, Digest: ref.Digest, PushedAt: time.Now().UTC()}
-	outcomes := matcher.Match(tree.idx, ev, nil)
+	var dep *deployment
+	var times policy.TagTimes
+	if *cfgPath != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), holdTimeout)
+		dep, err = openDeployment(ctx, *cfgPath, *repoName)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(stderr, "hoist explain: %v\n", err)
+			return 1
+		}
+		defer dep.close()
+		times = dep.times
+	}
+	outcomes := matcher.Match(tree.idx, ev, times)
+	explainGates(dep, ev, outcomes)
 	rows := make([]explainRow, 0, len(outcomes))
 	for _, o := range outcomes {
 		r := explainRow{
 			File: o.Site.File, Line: o.Site.Line, Resource: o.Site.Resource.String(), Container: o.Site.Container,
-			Current: o.Decision.Current.String(), Decision: "skip", Reason: o.Decision.Reason,
+			Current: o.Decision.Current.String(), Decision: decisionWord(o), Reason: o.Decision.Reason,
+		}
+		if !o.HeldUntil.IsZero() {
+			r.HeldUntil = o.HeldUntil.UTC().Format(time.RFC3339)
 		}
 		if o.Decision.Update {
 			r.Decision, r.New = "update", o.Decision.New.String()

@@ -36,6 +36,12 @@ type imageRow struct {
 	// Warnings are not mistakes but probably not what was meant (an automated
 	// container without a filter takes any tag, debug and branch builds too).
 	Warnings []string `json:"warnings,omitempty"`
+	// MinAge is the container's hoist.dev/min-age annotation as written.
+	MinAge string `json:"minAge,omitempty"`
+	// Hold says why a person's rollback holds the site (with --config).
+	Hold string `json:"hold,omitempty"`
+	// Waiting names a tag held for its minimum age, and until when (with --config).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // noFilterWarning is the warning of an automated container without a filter.
@@ -46,6 +52,8 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	output := fl.String("output", "table", "output format: table or json")
 	failOnProblems := fl.Bool("fail-on-problems", false, "exit 1 when any problem is found (for CI); warnings do not fail")
+	cfgPath := fl.String("config", "", "a deployment's hoist.yaml: show the holds its NATS keeps on these sites")
+	repoName := fl.String("repo", "", "with --config, the configured repository PATH belongs to (needed when it configures several)")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hoist images [--output table|json] [--fail-on-problems] [PATH...]")
 		fmt.Fprintln(stderr, "\nLists every image site under PATH (files or folders, default .): resource,")
@@ -67,6 +75,12 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 	}
 	defer tree.close()
 	rows := imageRows(tree.idx.Sites())
+	if *cfgPath != "" {
+		if err := addHolds(*cfgPath, *repoName, rows); err != nil {
+			fmt.Fprintf(stderr, "hoist images: %v\n", err)
+			return 1
+		}
+	}
 	problems := tree.idx.Problems()
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
@@ -112,7 +126,7 @@ func imageRows(sites []manifest.Site) []imageRow {
 			File: s.File, Line: s.Line, Resource: s.Resource.String(), Container: s.Container,
 			Image: s.Ref.String(), Filter: s.Policy.Filter,
 			Automated: s.Policy.Automated, Locked: s.Policy.Locked, Ignored: s.Policy.Ignored,
-			Problems: append([]string{}, s.Problems...),
+			Problems: append([]string{}, s.Problems...), MinAge: s.Policy.MinAge,
 		}
 		if s.Flux != nil {
 			// A Flux v2 marker site: its ImagePolicy is its filter.
@@ -167,6 +181,11 @@ func writeImagesTable(w io.Writer, rows []imageRow, problems []manifest.Problem)
 	}
 	var warnings []string
 	for _, r := range rows {
+		for _, h := range []string{r.Hold, r.Waiting} {
+			if h != "" {
+				warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s", r.File, r.Line, r.Resource, r.Container, h))
+			}
+		}
 		for _, wn := range r.Warnings {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: %s %s: %s", r.File, r.Line, r.Resource, r.Container, wn))
 		}
@@ -213,6 +232,12 @@ func policyWord(r imageRow) string {
 	}
 	if r.Ignored {
 		words = append(words, "ignored")
+	}
+	if r.MinAge != "" {
+		words = append(words, "min-age "+r.MinAge)
+	}
+	if r.Hold != "" {
+		words = append(words, "held")
 	}
 	if len(words) == 0 {
 		return "manual"

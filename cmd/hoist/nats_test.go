@@ -155,7 +155,7 @@ func TestRecoverWhenNATSLostItsData(t *testing.T) {
 func TestNATSDocumentedPermissionsSuffice(t *testing.T) {
 	s := bustest.StartWith(t, func(o *server.Options) {
 		o.Users = []*server.User{{Username: "hoist", Password: "pa55-word", Permissions: &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: []string{"hoist.>", "$JS.API.>", "$JS.ACK.>", "$KV.hoist_tag_times.>"}},
+			Publish:   &server.SubjectPermission{Allow: []string{"hoist.>", "$JS.API.>", "$JS.ACK.>", "$KV.hoist_tag_times.>", "$KV.hoist_holds.>"}},
 			Subscribe: &server.SubjectPermission{Allow: []string{"hoist.head.>", "_INBOX.>"}},
 		}}}
 	})

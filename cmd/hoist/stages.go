@@ -68,6 +68,10 @@ func checkStages(c *config.Config, found config.Problems) config.Problems {
 				ps = append(ps, c.Problem(key, fmt.Sprintf("%s: %v", key, err)))
 				continue
 			}
+			if tp := templateProblem(c, p, r.PullRequest); tp != nil {
+				ps = append(ps, *tp)
+				continue
+			}
 			ps = appendErr(ps, c, p, committerRepo(r).Validate())
 		}
 	}
@@ -173,6 +177,42 @@ func committerRepo(r config.Repository) committer.Repo {
 			SigningKeyFile:       r.Commit.SigningKeyFile,
 			SigningKeyPassphrase: r.Commit.SigningKeyPassphrase,
 		},
+		PullRequest: committerPullRequest(r.PullRequest),
+	}
+}
+
+// templateProblem is the first pullRequest template that fails on sample
+// data, placed at its own key.
+func templateProblem(c *config.Config, p string, pr *config.PullRequest) *config.Problem {
+	if pr == nil {
+		return nil
+	}
+	for _, t := range []struct {
+		key, text string
+		check     func(string) error
+	}{{"branchTemplate", pr.BranchTemplate, committer.CheckBranchTemplate}, {"title", pr.Title, committer.CheckTitleTemplate}} {
+		if err := t.check(t.text); err != nil {
+			key := p + ".pullRequest." + t.key
+			pb := c.Problem(key, fmt.Sprintf("%s: %v", key, err))
+			return &pb
+		}
+	}
+	return nil
+}
+
+// committerPullRequest maps a repository's pullRequest section (nil: none).
+func committerPullRequest(p *config.PullRequest) *committer.PullRequest {
+	if p == nil {
+		return nil
+	}
+	return &committer.PullRequest{
+		Provider:       p.Provider,
+		APIURL:         p.APIURL,
+		Token:          p.Token,
+		BranchTemplate: p.BranchTemplate,
+		TitleTemplate:  p.Title,
+		Labels:         p.Labels,
+		Automerge:      p.Automerge,
 	}
 }
 

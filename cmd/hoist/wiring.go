@@ -229,6 +229,10 @@ func serveStagesOn(ctx context.Context, name string, st stages, cfg *config.Conf
 		log.Warn().Msg("no repositories configured: nothing will be matched or committed")
 	} else {
 		if st.match {
+			if mcfg, err = withRegistry(mcfg, cfg); err != nil {
+				shutdownHTTP()
+				return err
+			}
 			if mat, err = matcher.New(mcfg, conn.JS, reg, log); err != nil {
 				shutdownHTTP()
 				return err

@@ -21,6 +21,7 @@ var forbidden = []struct {
 			"github.com/hoist-gitops/hoist/internal/policy",
 			"github.com/hoist-gitops/hoist/internal/imageref",
 			"github.com/hoist-gitops/hoist/internal/wire",
+			"github.com/hoist-gitops/hoist/internal/imagerules",
 		},
 		prefixes: []string{"github.com/nats-io/", "github.com/go-git/", "github.com/prometheus/"},
 	},

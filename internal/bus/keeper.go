@@ -141,7 +141,7 @@ const kvStream = "KV_" + TagTimesBucket
 // does not have (one stream info request each).
 func (c *Conn) missing(ctx context.Context) ([]string, error) {
 	var out []string
-	for _, name := range []string{PushStream, RewriteStream, kvStream} {
+	for _, name := range []string{PushStream, RewriteStream, kvStream, "KV_" + HoldsBucket} {
 		if _, err := c.JS.Stream(ctx, name); err != nil {
 			if !errors.Is(err, jetstream.ErrStreamNotFound) {
 				return nil, fmt.Errorf("stream %s: %w", name, err)

@@ -61,10 +61,11 @@ func EnsureStreamsReplicated(ctx context.Context, js jetstream.JetStream, replic
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
-	kv := TagTimesConfig()
-	kv.Replicas = replicas
-	if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
-		return fmt.Errorf("kv %s: %w", TagTimesBucket, err)
+	for _, kv := range []jetstream.KeyValueConfig{TagTimesConfig(), HoldsConfig()} {
+		kv.Replicas = replicas
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
+			return fmt.Errorf("kv %s: %w", kv.Bucket, err)
+		}
 	}
 	return nil
 }

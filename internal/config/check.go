@@ -52,6 +52,9 @@ func (c *Config) check(d *decoder) {
 			c.checkRepository(d, fmt.Sprintf("repositories[%d]", i), r, repos, targets)
 		}
 	}
+	if c.stages&StageMatch != 0 {
+		c.checkRegistries(d)
+	}
 	if c.stages&notifyStages != 0 {
 		for i, n := range c.Notify {
 			c.checkNotify(d, fmt.Sprintf("notify[%d]", i), n)
@@ -278,6 +281,7 @@ func (c *Config) checkRepository(d *decoder, p string, r Repository, names, targ
 	c.checkReadable(d, p+".auth.knownHostsFile", a.KnownHostsFile)
 	if c.stages&StageCommit != 0 {
 		c.checkCommit(d, p+".commit", r.Commit)
+		c.checkPullRequest(d, p, r)
 	}
 }
 

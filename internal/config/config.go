@@ -28,6 +28,10 @@ type Config struct {
 	Receivers []Receiver `yaml:"receivers"`
 	// Repositories are the GitOps repositories watched and committed to.
 	Repositories []Repository `yaml:"repositories"`
+	// Registries say how hoist reaches registry hosts (registries.go).
+	Registries []Registry `yaml:"registries"`
+	// Images are rules per image repository; the first match applies (registries.go).
+	Images []ImageRule `yaml:"images"`
 	// Notify are the targets told of commits, holds, failures and rejected pushes.
 	Notify []Notify `yaml:"notify"`
 
@@ -142,6 +146,9 @@ type Repository struct {
 	Auth Auth `yaml:"auth"`
 	// Commit shapes the commits.
 	Commit Commit `yaml:"commit"`
+	// PullRequest, when set, proposes the updates as pull requests instead
+	// of committing to Branch.
+	PullRequest *PullRequest `yaml:"pullRequest"`
 }
 
 // Auth is a repository's credentials.

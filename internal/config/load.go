@@ -162,6 +162,7 @@ func (c *Config) readSecretFiles(d *decoder) {
 		c.fromFile(d, p+".auth.password", &r.Auth.Password, r.Auth.PasswordFile)
 		c.fromFile(d, p+".auth.sshKeyPassphrase", &r.Auth.SSHKeyPassphrase, r.Auth.SSHKeyPassphraseFile)
 		c.fromFile(d, p+".commit.signingKeyPassphrase", &r.Commit.SigningKeyPassphrase, r.Commit.SigningKeyPassphraseFile)
+		c.readPullRequestToken(d, p, r)
 	}
 }
 
@@ -216,10 +217,11 @@ func (c *Config) resolveFiles() {
 	}
 	for i := range c.Repositories {
 		a, m := &c.Repositories[i].Auth, &c.Repositories[i].Commit
-		for _, p := range []*string{&a.PasswordFile, &a.SSHKeyFile, &a.SSHKeyPassphraseFile, &a.KnownHostsFile, &m.SigningKeyFile, &m.SigningKeyPassphraseFile} {
+		for _, p := range append([]*string{&a.PasswordFile, &a.SSHKeyFile, &a.SSHKeyPassphraseFile, &a.KnownHostsFile, &m.SigningKeyFile, &m.SigningKeyPassphraseFile}, pullRequestFiles(&c.Repositories[i])...) {
 			rel(p)
 		}
 	}
+	c.resolveRegistryFiles(rel)
 }
 
 func lastKey(path string) string {

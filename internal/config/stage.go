@@ -65,8 +65,9 @@ func (s Stages) String() string {
 // uses reports whether one of the stages reads the key path
 // ("repositories[0].commit.window"). Every stage uses nats, listen and log;
 // ingest the ingest limits and the receivers; match the repositories but
-// not their commit section (the signing keys are there); commit dataDir
-// and the whole of each repository; match and commit notify.
+// not their commit and pullRequest sections (the signing keys and the forge
+// token are there), and the registries and images rules; commit dataDir and
+// the whole of each repository; match and commit notify.
 func (s Stages) uses(path string) bool {
 	top := path
 	if i := strings.IndexAny(path, ".["); i >= 0 {
@@ -84,12 +85,24 @@ func (s Stages) uses(path string) bool {
 			return true
 		}
 		return s&StageMatch != 0 && !isCommitKey(path)
+	case "registries", "images": // the matcher verifies pushed tags in registries
+		return s&StageMatch != 0
 	}
 	return true // nats, listen, log, and keys the file should not have
 }
 
-// isCommitKey reports whether a path is inside a repository's commit section.
+// isCommitKey reports whether a path is inside a repository's commit or
+// pullRequest section (the forge token is the committer's alone).
 func isCommitKey(path string) bool {
 	i := strings.Index(path, "].")
-	return i >= 0 && (path[i+2:] == "commit" || strings.HasPrefix(path[i+2:], "commit."))
+	if i < 0 {
+		return false
+	}
+	rest := path[i+2:]
+	for _, s := range []string{"commit", "pullRequest"} {
+		if rest == s || strings.HasPrefix(rest, s+".") || strings.HasPrefix(rest, s+"[") {
+			return true
+		}
+	}
+	return false
 }

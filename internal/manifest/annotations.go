@@ -19,7 +19,7 @@ const (
 	prefixTag        = "tag.fluxcd.io"
 )
 
-var knownPrefixes = []string{prefixFlux, prefixWeave, prefixFilter, prefixRepository, prefixRegistry, prefixTag}
+var knownPrefixes = []string{prefixFlux, prefixWeave, prefixFilter, prefixRepository, prefixRegistry, prefixTag, PrefixHoist}
 
 // policyNames are the names under fluxcd.io/ that hoist reads; otherNames
 // are Flux v1's own bookkeeping, known and ignored.
@@ -41,6 +41,7 @@ type policies struct {
 	automated, locked, ignored bool
 	filters                    map[string]filterDef
 	aliases                    map[string]*aliasDef
+	ages                       map[string]ageDef // hoist.dev/min-age.<container>
 }
 
 // policies reads metadata.annotations: automation flags, filters, aliases,
@@ -78,6 +79,8 @@ func (d *doc) policies(ann *yaml.Node, helm bool) *policies {
 		switch prefix {
 		case prefixFlux, prefixWeave:
 			d.policyAnnotation(p, prefix, name, value, line)
+		case PrefixHoist:
+			d.hoistAnnotation(p, name, value, line)
 		case prefixFilter:
 			if name == "" {
 				d.problem(line, "annotation %s names no container", key)

@@ -44,6 +44,12 @@ var (
 // checked by parsing the edited document again: the site must read the new
 // reference and every other site of the document what it read before.
 func Retag(data []byte, s Site, tag, digest string) ([]Replacement, imageref.Reference, error) {
+	return retag(data, s, tag, digest, false)
+}
+
+// retag is Retag; pin writes digest also where the site does not pin one yet
+// (see RetagPinned).
+func retag(data []byte, s Site, tag, digest string, pin bool) ([]Replacement, imageref.Reference, error) {
 	fail := func(err error) ([]Replacement, imageref.Reference, error) {
 		return nil, s.Ref, fmt.Errorf("retag %s %s %s: %w", s.File, s.Resource, s.Container, err)
 	}
@@ -63,7 +69,7 @@ func Retag(data []byte, s Site, tag, digest string) ([]Replacement, imageref.Ref
 	}
 	next := s.Ref
 	next.Tag = tag
-	if s.Ref.Digest != "" || markerDigest(s) {
+	if s.Ref.Digest != "" || markerDigest(s) || pin {
 		if digest == "" {
 			return fail(fmt.Errorf("%w (%s)", ErrDigestRequired, s.Ref.Digest))
 		}
@@ -75,7 +81,7 @@ func Retag(data []byte, s Site, tag, digest string) ([]Replacement, imageref.Ref
 	if _, err := imageref.Parse(next.String()); err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrInvalid, err))
 	}
-	edits, err := plan(s, next)
+	edits, err := plan(s, next, pin)
 	if err != nil {
 		return fail(err)
 	}
@@ -110,11 +116,13 @@ type edit struct {
 // when there is one, else the name scalar carrying the whole reference; the
 // digest key when there is one, else wherever the digest is written now
 // (in the tag value, or in the name beside a tag key).
-func plan(s Site, next imageref.Reference) ([]edit, error) {
+func plan(s Site, next imageref.Reference, pin bool) ([]edit, error) {
 	var edits []edit
+	// adding is a digest written where none is yet (RetagPinned).
+	adding := pin && s.Ref.Digest == "" && next.Digest != ""
 	if t, ok := s.Parts[RoleTag]; ok {
 		v := next.Tag
-		if strings.Contains(t.Value, "@") {
+		if strings.Contains(t.Value, "@") || adding {
 			v += "@" + next.Digest
 		}
 		edits = append(edits, edit{RoleTag, v})
@@ -144,7 +152,7 @@ func plan(s Site, next imageref.Reference) ([]edit, error) {
 				"to a repository value; add a tag: key to let hoist manage the tag", ErrNoTagPlace, n.Line)
 		}
 		v := base + ":" + next.Tag
-		if oldDigest != "" || markerDigest(s) && next.Digest != "" {
+		if oldDigest != "" || adding || markerDigest(s) && next.Digest != "" {
 			v += "@" + next.Digest
 		}
 		edits = append(edits, edit{role, v})

@@ -66,6 +66,9 @@ func (d *doc) finish(r *resourceCands, all []*cand) []Site {
 		if f, ok := p.filters[c.container]; ok {
 			s.Policy.Filter = strings.Clone(f.value)
 		}
+		if a, ok := p.ages[c.container]; ok {
+			s.Policy.MinAge = strings.Clone(a.value)
+		}
 		for r, n := range c.nodes {
 			if n == nil {
 				continue
@@ -89,6 +92,7 @@ func (d *doc) finish(r *resourceCands, all []*cand) []Site {
 		sites[i] = s
 	}
 	d.checkFilters(p, containers)
+	d.checkAges(p, containers)
 	return sites
 }
 

@@ -106,6 +106,9 @@ type Policy struct {
 	// ("semver:~1.2", "glob: *", ...); empty means glob:*. Parsing it
 	// (and trimming the space after a prefix) is internal/policy's job.
 	Filter string
+	// MinAge is the container's hoist.dev/min-age.<container> annotation
+	// as written ("24h", "7d"); empty when not set. ParseAge reads it.
+	MinAge string
 }
 
 // Site is one place in a file that holds an image reference.

@@ -15,6 +15,9 @@ type Candidate struct {
 	Digest string
 	// PushedAt is when the registry says the tag was pushed; zero when unknown.
 	PushedAt time.Time
+	// PinDigest makes a site that does not pin a digest yet pin Digest
+	// (the image's rule says pinDigest): it then decides like a pinned site.
+	PinDigest bool
 }
 
 // TagTimes supplies the first-seen time of a repository's tags, so glob and
@@ -121,7 +124,7 @@ func decide(site manifest.Site, c Candidate, times TagTimes) Decision {
 	if !f.Match(c.Tag) {
 		return skip(CodeFilterMismatch, "tag "+c.Tag+" does not match filter "+f.String())
 	}
-	pinned := cur.Digest != ""
+	pinned := cur.Digest != "" || c.PinDigest
 	if c.Tag == cur.Tag {
 		if !pinned || c.Digest == cur.Digest {
 			return skip(CodeSame, "already at "+cur.String())
@@ -131,8 +134,11 @@ func decide(site manifest.Site, c Candidate, times TagTimes) Decision {
 		}
 		next := cur
 		next.Digest = c.Digest
-		return Decision{Update: true, Code: CodeUpdate, Current: cur, New: next,
-			Reason: "same tag " + c.Tag + " re-pushed with a new digest"}
+		why := "same tag " + c.Tag + " re-pushed with a new digest"
+		if cur.Digest == "" {
+			why = "the image's rule pins digests: " + c.Digest + " added to tag " + c.Tag
+		}
+		return Decision{Update: true, Code: CodeUpdate, Current: cur, New: next, Reason: why}
 	}
 	if pinned && c.Digest == "" {
 		return skip(CodeNoDigest, "site pins a digest and the push of "+c.Tag+" carries none")

@@ -167,6 +167,16 @@ func TestDecide(t *testing.T) {
 			cand: Candidate{Tag: "1.0.0"}, code: CodeNoDigest},
 		{name: "pinned untagged", image: "registry.example.com/team/app@" + dgA, filter: "semver:^1",
 			cand: Candidate{Tag: "1.0.1", Digest: dgB}, code: CodeUpdate, newRef: "registry.example.com/team/app:1.0.1@" + dgB},
+
+		// The image's rule pins digests (pinDigest): an unpinned site decides as a pinned one.
+		{name: "pinDigest: new tag gains the digest", image: "registry.example.com/team/app:1.0.0", filter: "semver:^1",
+			cand: Candidate{Tag: "1.0.1", Digest: dgB, PinDigest: true}, code: CodeUpdate, newRef: "registry.example.com/team/app:1.0.1@" + dgB},
+		{name: "pinDigest: same tag gains the digest", image: "registry.example.com/team/app:1.0.0",
+			cand: Candidate{Tag: "1.0.0", Digest: dgB, PinDigest: true}, code: CodeUpdate, newRef: "registry.example.com/team/app:1.0.0@" + dgB, reason: "pins digests"},
+		{name: "pinDigest: push without digest", image: "registry.example.com/team/app:1.0.0", filter: "semver:^1",
+			cand: Candidate{Tag: "1.0.1", PinDigest: true}, code: CodeNoDigest},
+		{name: "pinDigest: same tag same digest", image: "registry.example.com/team/app:1.0.0@" + dgA,
+			cand: Candidate{Tag: "1.0.0", Digest: dgA, PinDigest: true}, code: CodeSame},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,7 +49,7 @@ func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes)
 			results[i].Reason = why
 			continue
 		}
-		cand := Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt}
+		cand := Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt, PinDigest: rw.PinDigest && sites[k].Flux == nil}
 		d := Decide(sites[k], cand, times)
 		if !d.Update {
 			results[i].Reason = d.Reason
@@ -75,7 +75,11 @@ func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes)
 				results[a.i].Reason = "superseded by " + win.d.New.String() + " in the same batch"
 			}
 		}
-		r, ref, err := manifest.Retag(data, site, win.d.New.Tag, win.d.New.Digest)
+		retag := manifest.Retag
+		if win.cand.PinDigest {
+			retag = manifest.RetagPinned
+		}
+		r, ref, err := retag(data, site, win.d.New.Tag, win.d.New.Digest)
 		if err != nil {
 			results[win.i].Reason = fmt.Sprintf("cannot edit %s %s: %v", site.Resource, site.Container, err)
 			continue

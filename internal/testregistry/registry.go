@@ -33,6 +33,9 @@ type Options struct {
 	IgnoreActions []string
 	// StartTimeout bounds the wait for the registry to answer (default 60s).
 	StartTimeout time.Duration
+	// Users, when set, turns on htpasswd basic authentication with these
+	// user names and passwords; crane is given the first one (see User).
+	Users map[string]string
 }
 
 // Registry is a running registry and the crane that talks to it.
@@ -56,6 +59,11 @@ func Start(t testing.TB, o Options) *Registry {
 	if err := os.MkdirAll(filepath.Join(r.dir, "docker"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if len(o.Users) > 0 {
+		if err := writeHtpasswd(filepath.Join(r.dir, "htpasswd"), o.Users); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
 		host, err := freeAddr()
@@ -64,6 +72,11 @@ func Start(t testing.TB, o Options) *Registry {
 		}
 		if lastErr = r.run(t, bin, host, o); lastErr == nil {
 			r.Host = host
+			if len(o.Users) > 0 {
+				if err := writeDockerConfig(filepath.Join(r.dir, "docker", "config.json"), host, o.Users); err != nil {
+					t.Fatal(err)
+				}
+			}
 			return r
 		}
 	}
@@ -138,6 +151,9 @@ func configYAML(dir, host string, o Options) []byte {
 		},
 		"http": map[string]any{"addr": host},
 	}
+	if len(o.Users) > 0 {
+		cfg["auth"] = map[string]any{"htpasswd": map[string]any{"realm": "testregistry", "path": filepath.Join(dir, "htpasswd")}}
+	}
 	if o.NotifyURL != "" {
 		backoff := o.NotifyBackoff
 		if backoff == 0 {
@@ -166,14 +182,15 @@ func configYAML(dir, host string, o Options) []byte {
 	return b
 }
 
-// answers reports whether the registry's API root answers 200.
+// answers reports whether the registry's API root answers: 200, or 401
+// when it asks for credentials.
 func answers(client *http.Client, host string) bool {
 	resp, err := client.Get("http://" + host + "/v2/")
 	if err != nil {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
 }
 
 // freeAddr returns a 127.0.0.1 address with a port that was free just now.

@@ -91,6 +91,9 @@ type Rewrite struct {
 	// Tag and Digest are the pushed tag and digest that New carries.
 	Tag    string `json:"tag"`
 	Digest string `json:"digest,omitempty"`
+	// PinDigest is set when the image's rule pins digests: the site reads
+	// Tag@Digest afterwards even if it did not pin a digest before.
+	PinDigest bool `json:"pinDigest,omitempty"`
 	// PushedAt is the push time of Tag, used to order candidates for the same site.
 	PushedAt time.Time `json:"pushedAt"`
 	// ReceivedAt is when the first push event was received by ingest.
