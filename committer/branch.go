@@ -64,11 +64,14 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			if err != nil {
 				continue // the iterator recovers from missed heartbeats and reconnects
 			}
+			if ctx.Err() != nil {
+				handBack(m) // shutting down: what the drained buffer still held goes back too
+				continue
+			}
 			select {
 			case in <- m:
 			case <-ctx.Done():
 				handBack(m)
-				return
 			}
 		}
 	}()
@@ -126,8 +129,11 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			// Close the pull first: a message handed back while this
 			// committer's pull request is still open is redelivered into
 			// it, and sits there until the ack wait instead of going to
-			// the next committer.
-			it.Stop()
+			// the next committer. Drain, not Stop: the messages JetStream
+			// already delivered into the pull's buffer are read and handed
+			// back too; Stop would discard them, and they too would wait
+			// out the ack wait.
+			it.Drain()
 			for m := range in {
 				handBack(m)
 			}

@@ -3,11 +3,13 @@ package committer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,30 +68,34 @@ func (b *testBus) heads(t testing.TB) <-chan bus.Head {
 }
 
 // waitSettled waits until the branch's consumer has no message pending or
-// unacknowledged, polling the server with a deadline.
-func (b *testBus) waitSettled(t testing.TB, repo, branch string, deadline time.Duration) {
+// unacknowledged, polling the server for at most within.
+func (b *testBus) waitSettled(t testing.TB, repo, branch string, within time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
 	var last *jetstream.ConsumerInfo
-	for {
-		c, err := b.js.Consumer(ctx, bus.RewriteStream, bus.RewriteConsumerName(repo, branch))
-		if err == nil {
-			if info, err := c.Info(ctx); err == nil {
-				last = info
-				if info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream > 0 {
-					return
-				}
-			}
+	defer func() { // Eventually fails the test with Goexit, which runs this
+		if t.Failed() {
+			t.Logf("the consumer of %s %s, last seen: %+v", repo, branch, last)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("consumer of %s %s not settled: %+v", repo, branch, last)
-		case <-tick.C:
+	}()
+	testenv.EventuallyWithin(t, within, fmt.Sprintf("the consumer of %s %s to settle", repo, branch), func() bool {
+		info, ok := b.consumerInfo(repo, branch)
+		if ok {
+			last = info
 		}
+		return ok && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream > 0
+	})
+}
+
+// consumerInfo is the branch's consumer's state, if the server answers.
+func (b *testBus) consumerInfo(repo, branch string) (*jetstream.ConsumerInfo, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := b.js.Consumer(ctx, bus.RewriteStream, bus.RewriteConsumerName(repo, branch))
+	if err != nil {
+		return nil, false
 	}
+	info, err := c.Info(ctx)
+	return info, err == nil
 }
 
 // runCommitter runs a committer until the test ends and fails the test if
@@ -111,54 +117,20 @@ func runCommitter(t testing.TB, c *Committer) {
 // histogram) name with the given labels in reg; 0 when absent.
 func metricValue(t testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for i := 0; i+1 < len(labels); i += 2 {
-				if have[labels[i]] != labels[i+1] {
-					continue metrics
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return 0
+	v, _ := testenv.MetricValue(t, reg, name, want)
+	return v
 }
 
 // waitHeld waits until the branch's consumer has delivered n messages that
 // are not acknowledged yet (a committer holds them in a batch).
 func (b *testBus) waitHeld(t testing.TB, repo, branch string, n int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if c, err := b.js.Consumer(ctx, bus.RewriteStream, bus.RewriteConsumerName(repo, branch)); err == nil {
-			if info, err := c.Info(ctx); err == nil && info.NumAckPending == n {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("consumer of %s %s never held %d messages", repo, branch, n)
-		case <-tick.C:
-		}
-	}
+	testenv.Eventually(t, fmt.Sprintf("the consumer of %s %s to hold %d messages", repo, branch, n), func() bool {
+		info, ok := b.consumerInfo(repo, branch)
+		return ok && info.NumAckPending == n
+	})
 }

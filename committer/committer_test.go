@@ -276,16 +276,5 @@ func TestCommitterHandsBackHeldBatchAtShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCommitter(t, second)
-	landed := map[string]bool{}
-	deadline := time.After(time.Minute) // well before the ack deadline
-	for len(landed) < 2 {
-		select {
-		case h := <-heads:
-			for _, id := range h.EventIDs {
-				landed[id] = true
-			}
-		case <-deadline:
-			t.Fatalf("handed-back rewrites not committed by the next committer (landed %v)", landed)
-		}
-	}
+	waitHandedBackLanded(t, b, heads, 2)
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/gitauth"
 )
 
@@ -231,6 +230,3 @@ func (c Commit) identities() (author, committer [2]string) {
 	}
 	return author, committer
 }
-
-// subject is where the repository branch's rewrites are published.
-func (r Repo) subject() string { return bus.RewriteSubject(r.Name, r.Branch) }

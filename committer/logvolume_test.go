@@ -1,11 +1,7 @@
 package committer
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,36 +9,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
-
-// syncBuffer is a log sink safe for the committer's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// lines are the JSON log lines written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // A batch touching many sites writes one info line for its commit, with
 // the counts and the event ids; each change is logged at debug only.
@@ -60,7 +29,7 @@ func TestLogsAtTheRightVolumeCommitter(t *testing.T) {
 	rws = append(rws, appRewrite("gitops", 0, "1.0.0", "0.9.0", "ev-old")) // not newer: dropped
 	b.publish(t, rws...)
 
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	reg := prometheus.NewRegistry()
 	commit := DefaultCommit()
 	commit.Window, commit.MaxWait = 2*time.Second, 30*time.Second
@@ -81,7 +50,7 @@ func TestLogsAtTheRightVolumeCommitter(t *testing.T) {
 	b.waitSettled(t, "gitops", "main", time.Minute)
 
 	var info, debug []map[string]any
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t, "") {
 		switch l["level"] {
 		case "info":
 			info = append(info, l)
@@ -130,28 +99,13 @@ func TestLogsAtTheRightVolumeCommitter(t *testing.T) {
 	}
 }
 
-// gaugeValue is the value of the gauge name{branch, repo} gathered from reg
-// (label values in name order), failing the test when it is not there.
+// gaugeValue is the value of the gauge name{branch, repo} gathered from reg,
+// failing the test when it is not there.
 func gaugeValue(t *testing.T, reg *prometheus.Registry, name string, repo, branch string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := testenv.MetricValue(t, reg, name, map[string]string{"repo": repo, "branch": branch})
+	if !ok {
+		t.Fatalf("no series %s{repo=%q,branch=%q}", name, repo, branch)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			if have["repo"] == repo && have["branch"] == branch {
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series %s{repo=%q,branch=%q}", name, repo, branch)
-	return 0
+	return v
 }

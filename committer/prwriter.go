@@ -339,9 +339,7 @@ func (w *writer) proposeBranch(ctx context.Context, ov *overlay, tracked plumbin
 	}
 	// What the pull request carries: the rewrites the tracked branch
 	// accepted that its branch has now (applied here, or already there).
-	for _, rw := range apply {
-		out.Applied = append(out.Applied, rw)
-	}
+	out.Applied = append(out.Applied, apply...)
 	for _, d := range b.Dropped {
 		// "already at" (the policy's answer for a site that has the value):
 		// the branch carries it from an earlier batch or attempt.

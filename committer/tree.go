@@ -89,22 +89,6 @@ func (sn *snapshot) tree(h plumbing.Hash) (*indexedTree, error) {
 	return it, nil
 }
 
-// readFile returns the content and mode of the regular file at path,
-// walking only the trees on the path. A symlink anywhere on the path, a
-// submodule or a missing file is a *PathError; a missing object in the
-// store is an ordinary error.
-func (sn *snapshot) readFile(path string) ([]byte, filemode.FileMode, error) {
-	h, mode, err := sn.fileEntry(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	data, err := readBlob(sn.s, h)
-	if err != nil {
-		return nil, 0, err
-	}
-	return data, mode, nil
-}
-
 // fileEntry returns the blob and mode of the regular file at path, with
 // the checks of readFile, without reading the blob.
 func (sn *snapshot) fileEntry(path string) (plumbing.Hash, filemode.FileMode, error) {

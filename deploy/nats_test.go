@@ -282,7 +282,8 @@ func podSpecWithClaims(sts *appsv1.StatefulSet) corev1.PodSpec {
 	return spec
 }
 
-// freePort is a 127.0.0.1 port that was free just now.
+// freePort is a 127.0.0.1 port that was free just now: the nats-server
+// processes these tests start must be given a port, not a listener.
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -88,18 +88,18 @@ func fluxValues(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range Set(objs).Find("HelmRelease") {
-		raw := o.Value.(interface{ GetValues() map[string]any }).GetValues()
-		values := filepath.Join(t.TempDir(), "values.yaml")
-		b, err := jsonMarshal(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(values, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return values
+	releases := Set(objs).Find("HelmRelease")
+	if len(releases) == 0 {
+		t.Fatalf("%s has no HelmRelease", flux)
 	}
-	t.Fatalf("%s has no HelmRelease", flux)
-	return ""
+	raw := releases[0].Value.(interface{ GetValues() map[string]any }).GetValues()
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	b, err := jsonMarshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(values, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return values
 }

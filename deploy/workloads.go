@@ -75,7 +75,7 @@ func CheckHoist(s Set) error {
 			continue
 		}
 		if err := checkDeployment(s, c, d); err != nil {
-			errs = append(errs, fmt.Errorf("Deployment/%s: %w", d.Name, err))
+			errs = append(errs, fmt.Errorf("deployment %s: %w", d.Name, err))
 		}
 	}
 	if d, ok := deps["ingest"]; ok && replicas(d) < 2 {

@@ -67,7 +67,7 @@ func TestChaos(t *testing.T) {
 	var names []string
 	for _, name := range []string{"ingest-1", "ingest-2", "match-1", "commit-1"} {
 		stage, _, _ := strings.Cut(name, "-")
-		p := &scaleProc{name: name, bin: hoistBin, addr: freeAddr(t), dir: filepath.Join(work, name)}
+		p := &scaleProc{name: name, bin: hoistBin, addr: testenv.FreeAddr(t), dir: filepath.Join(work, name)}
 		if err := os.MkdirAll(p.dir, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -74,17 +73,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
-}
-
-// freeAddr is a 127.0.0.1 address whose port was free just now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // hoistProc is one `hoist serve` process.
@@ -197,9 +185,9 @@ func startPipeline(t testing.TB, pc pipelineConfig) *pipeline {
 	t.Helper()
 	dir := t.TempDir()
 	if pc.addr == "" {
-		pc.addr = freeAddr(t)
+		pc.addr = testenv.FreeAddr(t)
 	}
-	natsAddr := freeAddr(t)
+	natsAddr := testenv.FreeAddr(t)
 	images := `images: [{match: "**", verify: none}]`
 	if pc.verify {
 		images = ""

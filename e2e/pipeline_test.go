@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -94,7 +95,7 @@ func TestPipeline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds hoist, runs the registry, crane and git")
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	reg := testregistry.Start(t, testregistry.Options{
 		NotifyURL:     "http://" + addr + "/hooks/reg",
 		NotifyHeaders: map[string]string{"Authorization": "Bearer " + e2eSecret},

@@ -92,7 +92,7 @@ func TestScaleOut(t *testing.T) {
 			p := &scaleProc{
 				name: fmt.Sprintf("%s-%d", stage, i+1),
 				bin:  hoistBin,
-				addr: freeAddr(t), // a fixed port: a restarted process must listen where the senders send
+				addr: testenv.FreeAddr(t), // a fixed port: a restarted process must listen where the senders send
 				dir:  filepath.Join(work, fmt.Sprintf("%s-%d", stage, i+1)),
 			}
 			if err := os.MkdirAll(p.dir, 0o755); err != nil {
@@ -670,8 +670,8 @@ repositories:
 `, natsURL, listen, scaleSecret, repoURL)
 }
 
-// scaleRequireCommands skips the test while the built hoist lacks a stage command
-// (the pipeline is written in parallel with this test).
+// scaleRequireCommands fails the test when the built hoist lacks a stage
+// command: they all exist, so one missing is a regression.
 func scaleRequireCommands(t *testing.T, bin string, names ...string) {
 	t.Helper()
 	var usage bytes.Buffer
@@ -686,7 +686,7 @@ func scaleRequireCommands(t *testing.T, bin string, names ...string) {
 	}
 	for _, n := range names {
 		if !have[n] {
-			t.Skipf("hoist has no %q command yet:\n%s", n, usage.String())
+			t.Fatalf("hoist has no %q command:\n%s", n, usage.String())
 		}
 	}
 }
@@ -696,7 +696,7 @@ func scaleRequireCommands(t *testing.T, bin string, names ...string) {
 // it keeps its port and store directory).
 func scaleStartNATS(t *testing.T, bin, storeDir string) (string, *scaleProc) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
 	p := &scaleProc{name: "nats-server", bin: bin, dir: filepath.Dir(storeDir),
 		args: []string{"-a", host, "-p", port, "-js", "-sd", storeDir, "-n", "hoist-scale-out"}}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // startJetStream runs an embedded NATS server with file storage in a temp
@@ -26,42 +26,13 @@ func startJetStream(t testing.TB) jetstream.JetStream {
 	return bustest.Start(t).JS
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// lines decodes every JSON log line written so far.
-func (s *syncBuffer) lines(t testing.TB) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	dec := json.NewDecoder(bytes.NewReader(s.b.Bytes()))
-	for dec.More() {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("log line is not JSON: %v", err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // testServer is an ingest Server on 127.0.0.1 with its JetStream, registry and log.
 type testServer struct {
 	*Server
 	js   jetstream.JetStream
 	http *httptest.Server
 	reg  *prometheus.Registry
-	logs *syncBuffer
+	logs *testenv.LogBuffer
 }
 
 // newTestServer starts ingest with cfg on a fresh embedded JetStream.
@@ -77,7 +48,7 @@ func newTestServerOn(t testing.TB, cfg Config, js jetstream.JetStream) *testServ
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = reg
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	s, err := New(cfg, js, reg, zerolog.New(logs).Level(zerolog.DebugLevel))
 	if err != nil {
 		t.Fatal(err)
@@ -155,22 +126,9 @@ func zeroLoggerTo(w io.Writer) zerolog.Logger { return zerolog.New(w) }
 // counterValue reads a counter with labels receiver and outcome/result from reg.
 func counterValue(t testing.TB, reg *prometheus.Registry, name, receiver, second string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["receiver"] == receiver && (labels["outcome"] == second || labels["result"] == second) {
-				return m.GetCounter().GetValue()
-			}
+	for _, label := range []string{"outcome", "result"} {
+		if v, ok := testenv.MetricValue(t, reg, name, map[string]string{"receiver": receiver, label: second}); ok {
+			return v
 		}
 	}
 	return 0

@@ -67,7 +67,7 @@ func parseHarbor(in Input) ([]bus.PushEvent, error) {
 		data = p.Data
 	}
 	if data == nil {
-		return nil, errors.New(`Harbor push without "event_data" or "data"`)
+		return nil, errors.New(`a Harbor push without "event_data" or "data"`)
 	}
 	repo := data.Repository.RepoFullName
 	at := firstTime(p.OccurAt.Time, p.Time.Time)

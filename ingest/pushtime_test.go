@@ -54,7 +54,7 @@ func TestForgedPushTimeFreezesSites(t *testing.T) {
 		t.Errorf("past push time %v, want %v kept", evs[2].PushedAt, want)
 	}
 	clamped := 0
-	for _, l := range ts.logs.lines(t) {
+	for _, l := range ts.logs.Lines(t, "") {
 		if l["message"] == "webhook delivery" && l["pushed_at_clamped"] == 1.0 {
 			clamped++
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 const testSecret = "s3cret"
@@ -326,7 +327,7 @@ func TestStoredMessageAndLogLine(t *testing.T) {
 		t.Errorf("subject %q, want %q", msgs[0].Subject, want)
 	}
 	var line map[string]any
-	for _, l := range ts.logs.lines(t) {
+	for _, l := range ts.logs.Lines(t, "") {
 		if l["message"] == "webhook delivery" {
 			line = l
 		}
@@ -466,7 +467,7 @@ func TestEmptySecretSilentlyOpensAReceiver(t *testing.T) {
 			t.Errorf("%s: New accepted the receiver", c.name)
 		}
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	cfg := Config{Receivers: []Receiver{
 		{Name: "ci", Kind: KindGeneric, InsecureNoAuth: true},
 		{Name: "reg", Kind: KindDistribution, Secret: testSecret},
@@ -475,7 +476,7 @@ func TestEmptySecretSilentlyOpensAReceiver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := logs.lines(t)
+	lines := logs.Lines(t, "")
 	if len(lines) != 1 || lines[0]["level"] != "warn" || lines[0]["receiver"] != "ci" {
 		t.Errorf("insecure receiver: log %v, want one warning naming it", lines)
 	}
@@ -591,7 +592,7 @@ func TestUnavailableAnswerNamesEventIDs(t *testing.T) {
 		t.Fatalf("NATS down: %d %+v, want 503 naming the event not stored and the connection", status, r)
 	}
 	var line map[string]any
-	for _, l := range ts.logs.lines(t) {
+	for _, l := range ts.logs.Lines(t, "") {
 		if l["message"] == "webhook delivery" {
 			line = l
 		}
@@ -618,7 +619,7 @@ func TestLogsImageAndRetryNamesDuplicatedEvent(t *testing.T) {
 		t.Fatalf("stored %+v", evs)
 	}
 	var lines []map[string]any
-	for _, l := range ts.logs.lines(t) {
+	for _, l := range ts.logs.Lines(t, "") {
 		if l["message"] == "webhook delivery" {
 			lines = append(lines, l)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -55,7 +56,7 @@ func TestPerRepositoryExcludeGlobs(t *testing.T) {
 		Paths:   []string{"apps", "charts", "cluster/prod", "docs", "only-excluded"},
 		Exclude: []string{"charts/**", "**/templates/**"},
 	}}})
-	waitFor(t, "pushes consumed", h.svc.Consuming)
+	testenv.Eventually(t, "pushes consumed", h.svc.Consuming)
 	if files := h.svc.Index("a").Files(); !slices.Equal(files, []string{"apps/app.yaml"}) {
 		t.Fatalf("indexed %v", files)
 	}

@@ -1,12 +1,9 @@
 package matcher
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,43 +12,14 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
-// logBuffer is a log sink safe for the service's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines are the JSON log lines written so far whose message is msg ("": all).
-func (l *logBuffer) lines(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, s := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(s), &m); err != nil {
-			t.Fatalf("log line %q: %v", s, err)
-		}
-		if msg == "" || m["message"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // startLogged is startService logging at debug level into a buffer.
-func startLogged(t *testing.T, cfg Config) (*harness, *logBuffer) {
+func startLogged(t *testing.T, cfg Config) (*harness, *testenv.LogBuffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testenv.LogBuffer{}
 	conn := bustest.Start(t).Conn
 	reg := prometheus.NewRegistry()
 	svc, err := New(cfg, conn.JS, reg, zerolog.New(logs).Level(zerolog.DebugLevel))
@@ -88,16 +56,16 @@ func TestLogsAtTheRightVolumeMatcher(t *testing.T) {
 	}
 	a.SeedFiles(t, "main", files)
 	h, logs := startLogged(t, Config{Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main"}}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 
 	now := time.Now().UTC()
 	h.push(t, bus.PushEvent{ID: "ev-many", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.2.4", PushedAt: now, ReceivedAt: now})
 	h.push(t, bus.PushEvent{ID: "ev-none", Registry: "127.0.0.1:5000", Repository: "team/other", Tag: "1.0.0", PushedAt: now, ReceivedAt: now})
 	h.rewrites(t, "a", "main", sites)
-	waitFor(t, "both pushes handled", func() bool { return len(logs.lines(t, "push matched")) == 2 })
+	testenv.Eventually(t, "both pushes handled", func() bool { return len(logs.Lines(t, "push matched")) == 2 })
 
 	byEvent := map[string]map[string]any{}
-	for _, l := range logs.lines(t, "push matched") {
+	for _, l := range logs.Lines(t, "push matched") {
 		byEvent[l["event_id"].(string)] = l
 	}
 	many, none := byEvent["ev-many"], byEvent["ev-none"]
@@ -110,7 +78,7 @@ func TestLogsAtTheRightVolumeMatcher(t *testing.T) {
 	if none["level"] != "debug" {
 		t.Errorf("a push with no site logged at %v, want debug", none["level"])
 	}
-	published := logs.lines(t, "rewrite published")
+	published := logs.Lines(t, "rewrite published")
 	if len(published) != sites {
 		t.Errorf("%d \"rewrite published\" lines, want one per rewrite (%d)", len(published), sites)
 	}
@@ -120,7 +88,7 @@ func TestLogsAtTheRightVolumeMatcher(t *testing.T) {
 		}
 	}
 	info := 0
-	for _, l := range logs.lines(t, "") {
+	for _, l := range logs.Lines(t, "") {
 		if l["level"] == "info" && l["event_id"] != nil {
 			info++
 		}
@@ -143,11 +111,11 @@ func TestStartUpProgressOnBigRepositories(t *testing.T) {
 	}
 	a.SeedFiles(t, "main", files)
 	h, logs := startLogged(t, Config{ProgressEvery: 10, Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main"}}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 
 	var order []string
 	read := map[float64]map[string]any{}
-	for _, l := range logs.lines(t, "") {
+	for _, l := range logs.Lines(t, "") {
 		switch msg := l["message"].(string); msg {
 		case "cloning repository", "repository fetched; indexing its manifests", "index updated":
 			order = append(order, msg)
@@ -167,7 +135,7 @@ func TestStartUpProgressOnBigRepositories(t *testing.T) {
 	if len(order) < 5 || order[0] != "cloning repository" || order[1] != "repository fetched; indexing its manifests" || order[len(order)-1] != "index updated" {
 		t.Errorf("index lines in order %q", order)
 	}
-	if got := logs.lines(t, "index updated"); len(got) != 1 || got[0]["sites"] != float64(n) || got[0]["files_changed"] != float64(n) {
+	if got := logs.Lines(t, "index updated"); len(got) != 1 || got[0]["sites"] != float64(n) || got[0]["files_changed"] != float64(n) {
 		t.Errorf("index updated: %v", got)
 	}
 }

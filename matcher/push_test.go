@@ -9,6 +9,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -90,12 +91,12 @@ func TestForgedPushTimeFreezesGlobSites(t *testing.T) {
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": globYAML})
 	h := startService(t, Config{Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main"}}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 
 	forged := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	before := time.Now()
 	h.push(t, bus.PushEvent{ID: "ev-forged", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "build-1", PushedAt: forged, ReceivedAt: forged})
-	waitFor(t, "forged push handled", func() bool { return h.pendingPushes(t) == 0 })
+	testenv.Eventually(t, "forged push handled", func() bool { return h.pendingPushes(t) == 0 })
 	seen, ok := h.svc.times.FirstSeen("127.0.0.1:5000/team/app", "build-1")
 	if !ok || seen.After(time.Now().Add(maxClockSkew)) || seen.Before(before.Add(-time.Second)) {
 		t.Fatalf("first seen of the forged push = %v, %v", seen, ok)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -39,14 +40,14 @@ func TestOneBrokenRepositoryStopsAllOfThem(t *testing.T) {
 		{Name: "late", URL: late.URL, Branch: "prod"},
 		{Name: "gone", URL: closedURL(t) + "/gone.git", Branch: "main"},
 	}})
-	waitFor(t, "pushes consumed", h.svc.Consuming)
+	testenv.Eventually(t, "pushes consumed", h.svc.Consuming)
 	now := time.Now().UTC()
 	h.push(t, bus.PushEvent{ID: "ev-1", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.2.4", PushedAt: now, ReceivedAt: now})
 	if rw := h.rewrites(t, "a", "main", 1); rw[0].New != "127.0.0.1:5000/team/app:1.2.4" {
 		t.Fatalf("rewrite = %+v", rw[0])
 	}
 
-	waitFor(t, "each broken repository retried", func() bool {
+	testenv.Eventually(t, "each broken repository retried", func() bool {
 		return testutil.ToFloat64(h.svc.m.indexFailures.WithLabelValues("late")) >= 2 &&
 			testutil.ToFloat64(h.svc.m.indexFailures.WithLabelValues("gone")) >= 2
 	})
@@ -81,7 +82,7 @@ func TestOneBrokenRepositoryStopsAllOfThem(t *testing.T) {
 	// The branch appears: the waiting push is decided there too, and still
 	// waits for the repository that stays unreachable.
 	late.SeedFiles(t, "prod", map[string]string{"release.yaml": releaseYAML})
-	waitFor(t, "late indexed", func() bool { return state(t, h.svc, "late").State == StateReady })
+	testenv.Eventually(t, "late indexed", func() bool { return state(t, h.svc, "late").State == StateReady })
 	if rw := h.rewritesWithin(t, "late", "prod", 1, 2*time.Minute); rw[0].New != "127.0.0.1:5000/team/app:1.2.4" {
 		t.Fatalf("rewrite = %+v", rw[0])
 	}
@@ -103,21 +104,21 @@ func TestIndexCanStayStaleForever(t *testing.T) {
 	px := newFlakyProxy(t, srv.URL)
 	// CompactEvery 1: every new head rebuilds the copy from a fresh clone.
 	h := startService(t, Config{CompactEvery: 1, Repos: []Repo{{Name: "a", URL: px.URL + "/a.git", Branch: "main"}}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 
 	px.Fail.Store(1)
 	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: a.Head(t, "main")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the rebuild failed", func() bool {
+	testenv.Eventually(t, "the rebuild failed", func() bool {
 		return testutil.ToFloat64(h.svc.m.reindexes.WithLabelValues("a", "compact", "failed")) == 1
 	})
 	head := a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
 	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the new file indexed", func() bool { return h.svc.Index("a").Len() == 1 })
-	waitFor(t, "ready again", h.svc.Ready)
+	testenv.Eventually(t, "the new file indexed", func() bool { return h.svc.Index("a").Len() == 1 })
+	testenv.Eventually(t, "ready again", h.svc.Ready)
 
 	// A server that keeps failing: the index is stale, and readiness says so.
 	px.Fail.Store(1 << 40)
@@ -125,7 +126,7 @@ func TestIndexCanStayStaleForever(t *testing.T) {
 	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "stale", func() bool { return state(t, h.svc, "a").State == StateStale })
+	testenv.Eventually(t, "stale", func() bool { return state(t, h.svc, "a").State == StateStale })
 	if err := h.svc.Readiness(t.Context()); err == nil || !strings.Contains(err.Error(), "repository a (branch main) stale") ||
 		!strings.Contains(err.Error(), "502") {
 		t.Fatalf("readiness = %v", err)
@@ -134,7 +135,7 @@ func TestIndexCanStayStaleForever(t *testing.T) {
 		t.Fatal("a stale index stops consumption")
 	}
 	px.Fail.Store(0)
-	waitFor(t, "recovered", func() bool { return h.svc.Ready() && h.svc.Index("a").Len() == 2 })
+	testenv.Eventually(t, "recovered", func() bool { return h.svc.Ready() && h.svc.Index("a").Len() == 2 })
 }
 
 // An index whose fetches stop succeeding (for whatever reason) turns stale
@@ -173,9 +174,9 @@ func TestNoTimeoutsOnGit(t *testing.T) {
 		{Name: "hung-ssh", URL: "ssh://git@" + strings.TrimPrefix(hung, "http://") + "/hung.git", Branch: "main",
 			GitTimeout: 300 * time.Millisecond, Auth: Auth{SSHKeyFile: keys.ClientKeyFile, KnownHostsFile: keys.KnownHostsFile}},
 	}})
-	waitFor(t, "pushes consumed", h.svc.Consuming)
+	testenv.Eventually(t, "pushes consumed", h.svc.Consuming)
 	for _, name := range []string{"hung", "hung-ssh"} {
-		waitFor(t, name+" failed", func() bool { return state(t, h.svc, name).State == StateFailing })
+		testenv.Eventually(t, name+" failed", func() bool { return state(t, h.svc, name).State == StateFailing })
 		if st := state(t, h.svc, name); !strings.Contains(st.LastError, "git timeout") {
 			t.Fatalf("%s: %+v", name, st)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -129,17 +130,6 @@ func (h *harness) pendingPushes(t *testing.T) uint64 {
 	return info.State.Msgs
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
-	}
-}
-
 func TestServiceTwoRepositories(t *testing.T) {
 	srv := testgit.NewServer(t)
 	a := srv.NewRepo(t, "a")
@@ -150,7 +140,7 @@ func TestServiceTwoRepositories(t *testing.T) {
 		{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"apps"}},
 		{Name: "b", URL: b.URL, Branch: "prod", Paths: []string{"."}},
 	}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 
 	now := time.Now().UTC()
 	ev := bus.PushEvent{ID: "ev-1", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.2.4", PushedAt: now, ReceivedAt: now}
@@ -176,7 +166,7 @@ func TestServiceTwoRepositories(t *testing.T) {
 	if ra[0].File != "apps/app.yaml" || rb[0].File != "release.yaml" {
 		t.Errorf("files: %s, %s", ra[0].File, rb[0].File)
 	}
-	waitFor(t, "every push acknowledged", func() bool { return h.pendingPushes(t) == 0 })
+	testenv.Eventually(t, "every push acknowledged", func() bool { return h.pendingPushes(t) == 0 })
 	if extra := h.rewrites(t, "a", "main", 0); len(extra) != 0 {
 		t.Errorf("extra rewrites: %+v", extra)
 	}
@@ -200,7 +190,7 @@ func TestServiceReindexesOnAnnouncedHead(t *testing.T) {
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML, "gone.yaml": lockedYAML})
 	h := startService(t, Config{Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"."}}}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 	if n := h.svc.Index("a").Len(); n != 2 {
 		t.Fatalf("index holds %d sites, want 2", n)
 	}
@@ -212,7 +202,7 @@ func TestServiceReindexesOnAnnouncedHead(t *testing.T) {
 	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "reindex after the head", func() bool {
+	testenv.Eventually(t, "reindex after the head", func() bool {
 		sites := h.svc.Index("a").Lookup("127.0.0.1:5000/team/app")
 		return len(sites) == 1 && sites[0].Ref.Tag == "1.2.9"
 	})
@@ -222,7 +212,7 @@ func TestServiceReindexesOnAnnouncedHead(t *testing.T) {
 	// 1.2.5 is now older than the file's tag: nothing is rewritten.
 	now := time.Now()
 	h.push(t, bus.PushEvent{ID: "ev", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.2.5", PushedAt: now, ReceivedAt: now})
-	waitFor(t, "push acknowledged", func() bool { return h.pendingPushes(t) == 0 })
+	testenv.Eventually(t, "push acknowledged", func() bool { return h.pendingPushes(t) == 0 })
 	if rws := h.rewrites(t, "a", "main", 0); len(rws) != 0 {
 		t.Fatalf("rewrites for an older tag: %+v", rws)
 	}
@@ -233,9 +223,9 @@ func TestServicePeriodicFetch(t *testing.T) {
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"x.txt": "no manifests yet"})
 	h := startService(t, Config{Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main", FetchInterval: 50 * time.Millisecond}}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
-	waitFor(t, "periodic fetch indexes the new file", func() bool { return h.svc.Index("a").Len() == 1 })
+	testenv.Eventually(t, "periodic fetch indexes the new file", func() bool { return h.svc.Index("a").Len() == 1 })
 }
 
 // A repository that cannot be read keeps the matcher unready (pushes are
@@ -248,8 +238,8 @@ func TestServiceUnreadyWhileARepositoryFails(t *testing.T) {
 		{Name: "a", URL: a.URL, Branch: "main"},
 		{Name: "missing", URL: srv.URL + "/missing.git", Branch: "main"},
 	}})
-	waitFor(t, "repository a indexed", func() bool { return testutil.ToFloat64(h.svc.m.indexSites.WithLabelValues("a")) == 1 })
-	waitFor(t, "a failed attempt on the missing repository", func() bool {
+	testenv.Eventually(t, "repository a indexed", func() bool { return testutil.ToFloat64(h.svc.m.indexSites.WithLabelValues("a")) == 1 })
+	testenv.Eventually(t, "a failed attempt on the missing repository", func() bool {
 		return testutil.ToFloat64(h.svc.m.reindexes.WithLabelValues("missing", "start", "failed")) >= 1
 	})
 	if h.svc.Ready() {
@@ -262,7 +252,7 @@ func TestRewriteMsgID(t *testing.T) {
 	a := bus.Rewrite{Repo: "r", Branch: "main", File: "f.yaml", Resource: "x", Container: "c", New: "img:2"}
 	b := a
 	b.Container = "d"
-	if RewriteMsgID(ev, a) != RewriteMsgID(ev, a) || RewriteMsgID(ev, a) == RewriteMsgID(ev, b) {
+	if id := RewriteMsgID(ev, a); RewriteMsgID(ev, a) != id || id == RewriteMsgID(ev, b) {
 		t.Fatal("message id must be stable per (event, site) and differ between sites")
 	}
 	if RewriteMsgID(ev, a) == RewriteMsgID(bus.PushEvent{ID: "e2"}, a) {

@@ -14,6 +14,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/registry"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -89,12 +90,12 @@ func TestSignatureArrivalDecidesHeldPush(t *testing.T) {
 		Repos:    []Repo{{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"."}}},
 		Verifier: client, Signatures: client, ImageRules: rules,
 	})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 	digest := reg.PushImage(t, "team/app", "1.2.4")
 	now := time.Now().UTC()
 	host, path, _ := strings.Cut(repo, "/")
 	h.push(t, bus.PushEvent{ID: "ev-image", Registry: host, Repository: path, Tag: "1.2.4", Digest: digest, PushedAt: now, ReceivedAt: now})
-	waitFor(t, "the push handed back for its signature", func() bool {
+	testenv.Eventually(t, "the push handed back for its signature", func() bool {
 		return testutil.ToFloat64(h.svc.m.registryChecks.WithLabelValues(string(verdictUnsignedWait))) == 1
 	})
 

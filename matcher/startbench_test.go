@@ -15,6 +15,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/benchmd"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/gitopsgen"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -58,7 +59,7 @@ func TestBenchReportStartup(t *testing.T) {
 		}
 		os.RemoveAll(into)
 
-		logs := &logBuffer{}
+		logs := &testenv.LogBuffer{}
 		t0 = time.Now()
 		svc, err := New(Config{Repos: []Repo{{Name: "gitops", URL: repo.URL, Branch: "main"}}}, nats.JS,
 			prometheus.NewRegistry(), zerolog.New(logs))
@@ -81,7 +82,7 @@ func TestBenchReportStartup(t *testing.T) {
 		}
 		if i == 0 || d < start {
 			start = d
-			f := logs.lines(t, "repository fetched; indexing its manifests")
+			f := logs.Lines(t, "repository fetched; indexing its manifests")
 			if len(f) != 1 {
 				t.Fatalf("fetched lines: %v", f)
 			}

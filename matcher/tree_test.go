@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -33,7 +34,7 @@ func TestCraftedTreeEntry(t *testing.T) {
 		{Name: "a", URL: a.URL, Branch: "main"},
 		{Name: "b", URL: b.URL, Branch: "main"},
 	}})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 	idx := h.svc.Index("a")
 	var sites []string
 	for _, s := range idx.Sites() {
@@ -68,7 +69,7 @@ func TestCraftedTreeEntry(t *testing.T) {
 	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "reindexed", func() bool {
+	testenv.Eventually(t, "reindexed", func() bool {
 		return slices.Equal(h.svc.Index("a").Files(), []string{"..", "new/.git", "new/n.yaml", "ok.yaml"})
 	})
 	if !h.svc.Ready() {

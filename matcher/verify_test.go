@@ -15,6 +15,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/registry"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 	"github.com/hoist-gitops/hoist/notify"
@@ -90,7 +91,7 @@ func startVerified(t *testing.T, hook func(w http.ResponseWriter, r *http.Reques
 		ImageRules: compiled,
 		Notifier:   events,
 	})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 	return &verifyHarness{harness: h, reg: reg, proxy: p, repo: repo, events: events}
 }
 
@@ -119,7 +120,7 @@ func TestVerifyTagNotInRegistry(t *testing.T) {
 	shortNotFound(t, 10*time.Millisecond, 10*time.Millisecond)
 	v := startVerified(t, nil, nil, nil, false)
 	v.pushEvent(t, "ev-ghost", "1.2.4", "sha256:"+strings.Repeat("a", 64))
-	waitFor(t, "push acknowledged", func() bool { return v.pendingPushes(t) == 0 })
+	testenv.Eventually(t, "push acknowledged", func() bool { return v.pendingPushes(t) == 0 })
 	if rws := v.rewrites(t, "a", "main", 0); len(rws) != 0 {
 		t.Fatalf("rewrites for a tag that is not in the registry: %+v", rws)
 	}
@@ -148,7 +149,7 @@ func TestVerifyTagNotInRegistryYet(t *testing.T) {
 	shortNotFound(t, backOff...)
 	v := startVerified(t, nil, nil, nil, false)
 	v.pushEvent(t, "ev-early", "1.2.4", "") // a webhook without a digest, before the image
-	waitFor(t, "the first not-found", func() bool { return len(v.proxy.Requests("/manifests/1.2.4")) >= 1 })
+	testenv.Eventually(t, "the first not-found", func() bool { return len(v.proxy.Requests("/manifests/1.2.4")) >= 1 })
 	want := v.reg.PushImage(t, "team/app", "1.2.4")
 	rws := v.rewrites(t, "a", "main", 1)
 	if rws[0].Tag != "1.2.4" || rws[0].Digest != want {
@@ -190,7 +191,7 @@ func TestVerifyTagRegistryUnavailable(t *testing.T) {
 	}, nil, nil, false)
 	d := v.reg.PushImage(t, "team/app", "1.2.4")
 	v.pushEvent(t, "ev-503", "1.2.4", d)
-	waitFor(t, "the 503 counted", func() bool { return v.checks(verdictUnavailable) >= 1 })
+	testenv.Eventually(t, "the 503 counted", func() bool { return v.checks(verdictUnavailable) >= 1 })
 	if rws := v.rewrites(t, "a", "main", 0); len(rws) != 0 {
 		t.Fatalf("written while the registry could not verify it: %+v", rws)
 	}
@@ -219,7 +220,7 @@ func TestVerifyTagUnauthorized(t *testing.T) {
 		return false
 	}, nil, nil, false)
 	v.pushEvent(t, "ev-403", "1.2.4", "sha256:"+strings.Repeat("c", 64))
-	waitFor(t, "the refusal counted", func() bool { return v.checks(verdictRefused) >= 1 })
+	testenv.Eventually(t, "the refusal counted", func() bool { return v.checks(verdictRefused) >= 1 })
 	if v.pendingPushes(t) != 1 {
 		t.Fatalf("the push is not kept for redelivery")
 	}
@@ -241,7 +242,7 @@ func TestVerifyNoneAndNothingToWrite(t *testing.T) {
 
 	w := startVerified(t, nil, nil, nil, false)
 	w.pushEvent(t, "ev-old", "1.2.1", claimed) // older than 1.2.3: no rewrite
-	waitFor(t, "push acknowledged", func() bool { return w.pendingPushes(t) == 0 })
+	testenv.Eventually(t, "push acknowledged", func() bool { return w.pendingPushes(t) == 0 })
 	for _, p := range []*testregistry.Proxy{v.proxy, w.proxy} {
 		if n := len(p.Requests("/manifests/")); n != 0 {
 			t.Errorf("registry asked %d times, want none", n)

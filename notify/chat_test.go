@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/nicholas-fedor/shoutrrr/pkg/format"
 	"github.com/nicholas-fedor/shoutrrr/pkg/services/chat/discord"
 	"github.com/nicholas-fedor/shoutrrr/pkg/services/chat/slack"
@@ -102,7 +103,7 @@ func TestNotifyEmailThroughShoutrrrSMTP(t *testing.T) {
 			t.Errorf("mail lacks %q:\n%s", want, mail)
 		}
 	}
-	eventually(t, "sent counted", func() bool { return count(t, reg, "0-smtp", KindCommit, outcomeSent) == 1 })
+	testenv.Eventually(t, "sent counted", func() bool { return count(t, reg, "0-smtp", KindCommit, outcomeSent) == 1 })
 }
 
 // decodeQP undoes quoted-printable soft breaks and =XX escapes, enough to
@@ -125,14 +126,14 @@ func decodeQP(s string) string {
 }
 
 func TestNotifyLoggerServiceWritesTheLog(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.LogBuffer
 	reg := prometheus.NewRegistry()
 	d, err := New([]Target{{URL: "logger://", Events: []Kind{KindCommit}}}, fastOptions(), reg, zerolog.New(&buf))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Notify(commitEvent())
-	eventually(t, "sent", func() bool { return count(t, reg, "0-logger", KindCommit, outcomeSent) == 1 })
+	testenv.Eventually(t, "sent", func() bool { return count(t, reg, "0-logger", KindCommit, outcomeSent) == 1 })
 	closeNow(t, d)
 	var line struct {
 		Level, Notifier, Notification, Message string
@@ -231,7 +232,7 @@ func TestNotifyGenericShoutrrrWebhookIsNotHoists(t *testing.T) {
 	}
 	defer closeNow(t, d)
 	d.Notify(commitEvent())
-	eventually(t, "sent", func() bool { return count(t, reg, "0-generic+http", KindCommit, outcomeSent) == 1 })
+	testenv.Eventually(t, "sent", func() bool { return count(t, reg, "0-generic+http", KindCommit, outcomeSent) == 1 })
 	r := srv.requests()[0]
 	var body struct{ Title, Message, Event string }
 	if err := json.Unmarshal(r.body, &body); err != nil {
@@ -283,5 +284,5 @@ func TestNotifyMatrixReachesTheRoom(t *testing.T) {
 	if !strings.HasPrefix(body, Title(ev)+"\n") || !strings.Contains(body, "- apps/api.yaml: apps:deployment/api api: registry.example/team/api:1.2.3 → registry.example/team/api:1.2.4") {
 		t.Fatalf("matrix message %q", body)
 	}
-	eventually(t, "sent", func() bool { return count(t, reg, "0-matrix", KindCommit, outcomeSent) == 1 })
+	testenv.Eventually(t, "sent", func() bool { return count(t, reg, "0-matrix", KindCommit, outcomeSent) == 1 })
 }

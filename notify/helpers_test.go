@@ -1,12 +1,10 @@
 package notify
 
 import (
-	"bytes"
 	"os"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
@@ -19,40 +17,14 @@ func testLogger(t testing.TB) zerolog.Logger {
 	return zerolog.New(os.Stderr).Level(zerolog.ErrorLevel)
 }
 
-// eventually polls cond until it holds or a minute passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // count is the value of hoist_notifications_total for the labels.
 func count(t *testing.T, reg *prometheus.Registry, notifier string, k Kind, outcome string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := testenv.MetricValue(t, reg, "hoist_notifications_total", map[string]string{"notifier": notifier, "event": string(k), "outcome": outcome})
+	if !ok {
+		return -1 // not present
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "hoist_notifications_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				l[lp.GetName()] = lp.GetValue()
-			}
-			if l["notifier"] == notifier && l["event"] == string(k) && l["outcome"] == outcome {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return -1 // not present
+	return v
 }
 
 // commitEvent is a commit of two changes.
@@ -71,22 +43,4 @@ func commitEvent() Event {
 			EventIDs: []string{"ev-1", "ev-2"},
 		},
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

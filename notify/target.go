@@ -77,7 +77,7 @@ func (t Target) Validate() error {
 		return fmt.Errorf("the url does not parse: %v", err)
 	}
 	if u.Scheme == "" {
-		return errors.New("the url has no scheme: write https://host/path for hoist's JSON webhook or a shoutrrr URL such as slack://...")
+		return errors.New("the url has no scheme: write https://host/path for hoist's JSON webhook or a shoutrrr URL such as slack://token@channel")
 	}
 	if t.Webhook() {
 		if u.Hostname() == "" {

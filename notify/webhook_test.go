@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -75,7 +76,7 @@ func TestNotifyWebhookSignedWithHMAC(t *testing.T) {
 	defer closeNow(t, d)
 	d.Notify(Event{Kind: KindHold, Hold: &Hold{Reason: "not subscribed"}}) // not sent: the target takes commits only
 	d.Notify(commitEvent())
-	eventually(t, "the commit notification", func() bool { return count(t, reg, "0-http", KindCommit, outcomeSent) == 1 })
+	testenv.Eventually(t, "the commit notification", func() bool { return count(t, reg, "0-http", KindCommit, outcomeSent) == 1 })
 
 	reqs := srv.requests()
 	if len(reqs) != 1 {
@@ -114,7 +115,7 @@ func TestNotifyWebhookUnsignedWithoutSecret(t *testing.T) {
 	}
 	defer closeNow(t, d)
 	d.Notify(Event{Kind: KindRejected, Rejected: &Rejected{Registry: "registry.example", Image: "registry.example/team/api", Tag: "9.9.9", Reason: "the tag is not in the registry"}})
-	eventually(t, "the notification", func() bool { return count(t, reg, "0-http", KindRejected, outcomeSent) == 1 })
+	testenv.Eventually(t, "the notification", func() bool { return count(t, reg, "0-http", KindRejected, outcomeSent) == 1 })
 	if h := srv.requests()[0].header.Get(SignatureHeader); h != "" {
 		t.Fatalf("signature %q without a secret", h)
 	}
@@ -129,7 +130,7 @@ func TestNotifyRetriesAfterServerError(t *testing.T) {
 	}
 	defer closeNow(t, d)
 	d.Notify(commitEvent())
-	eventually(t, "the retried notification", func() bool { return count(t, reg, "0-http", KindCommit, outcomeSent) == 1 })
+	testenv.Eventually(t, "the retried notification", func() bool { return count(t, reg, "0-http", KindCommit, outcomeSent) == 1 })
 	reqs := srv.requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests, want 2 (500, then 200)", len(reqs))
@@ -154,7 +155,7 @@ func TestNotifyGivesUpAfterAttemptsAndOnClientErrors(t *testing.T) {
 	}
 	defer closeNow(t, d)
 	d.Notify(commitEvent())
-	eventually(t, "both failures", func() bool {
+	testenv.Eventually(t, "both failures", func() bool {
 		return count(t, reg, "0-http", KindCommit, outcomeFailed) == 1 && count(t, reg, "1-http", KindCommit, outcomeFailed) == 1
 	})
 	if n := len(failing.requests()); n != 3 {
@@ -200,7 +201,7 @@ func TestNotifyFullQueueDropsOldest(t *testing.T) {
 		}
 		release <- struct{}{}
 	}
-	eventually(t, "three sent", func() bool { return count(t, reg, "0-http", KindCommit, outcomeSent) == 3 })
+	testenv.Eventually(t, "three sent", func() bool { return count(t, reg, "0-http", KindCommit, outcomeSent) == 3 })
 }
 
 func TestNotifyMetricsPresentAtZero(t *testing.T) {

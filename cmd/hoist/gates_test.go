@@ -17,6 +17,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/notify"
 )
@@ -24,7 +25,7 @@ import (
 // gateStage runs some of hoist's stages in-process against the test's
 // NATS server until the test ends or stop is called.
 type gateStage struct {
-	logs   *lockedBuffer
+	logs   *testenv.LogBuffer
 	base   string
 	cancel context.CancelFunc
 	done   chan error
@@ -36,13 +37,13 @@ func startGateStage(t *testing.T, cfgFile string, st stages) *gateStage {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	cfg.Listen = freePort(t)
-	g := &gateStage{logs: &lockedBuffer{b: &bytes.Buffer{}}, base: "http://" + cfg.Listen, done: make(chan error, 1)}
+	cfg.Listen = testenv.FreeAddr(t)
+	g := &gateStage{logs: &testenv.LogBuffer{}, base: "http://" + cfg.Listen, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	go func() { g.done <- serveStages(ctx, "gates", st, cfg, zerolog.New(g.logs)) }()
 	t.Cleanup(g.stop)
-	pollUntil(t, "/readyz of "+cfg.Listen, func() bool { code, _ := httpGet(g.base + "/readyz"); return code == 200 })
+	testenv.Eventually(t, "/readyz of "+cfg.Listen, func() bool { code, _ := httpGet(g.base + "/readyz"); return code == 200 })
 	return g
 }
 
@@ -149,7 +150,7 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	match := startGateStage(t, cfgFile, stages{match: true})
 
 	webhook(t, front.base, "127.0.0.1:5000/team/app:1.2.4")
-	pollUntil(t, "the push held for its minimum age", func() bool {
+	testenv.Eventually(t, "the push held for its minimum age", func() bool {
 		return strings.Contains(match.logs.String(), "push held for its minimum age")
 	})
 	if !strings.Contains(match.logs.String(), "held until") {
@@ -178,7 +179,7 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	}
 
 	match = startGateStage(t, cfgFile, stages{match: true})
-	pollUntil(t, "the commit once the tag is old enough", func() bool { return repo.Head(t, "main") != seed })
+	testenv.Eventually(t, "the commit once the tag is old enough", func() bool { return repo.Head(t, "main") != seed })
 	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
 		t.Fatalf("apps/app.yaml after the commit:\n%s", got)
 	}
@@ -265,7 +266,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 		pushes++
 		webhook(t, hoist.base, image+":"+tag)
 		var last string
-		pollUntil(t, "the push of "+tag+" decided", func() bool {
+		testenv.Eventually(t, "the push of "+tag+" decided", func() bool {
 			var n int
 			for _, l := range strings.Split(hoist.logs.String(), "\n") {
 				if strings.Contains(l, `"message":"push matched"`) {
@@ -278,8 +279,8 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	}
 
 	pushAndWait("1.2.4")
-	pollUntil(t, "hoist's commit of 1.2.4", func() bool { return repo.Head(t, "main") != seed })
-	pollUntil(t, "the tag written recorded", func() bool { return record().Written == "1.2.4" })
+	testenv.Eventually(t, "hoist's commit of 1.2.4", func() bool { return repo.Head(t, "main") != seed })
+	testenv.Eventually(t, "the tag written recorded", func() bool { return record().Written == "1.2.4" })
 
 	rolled := rollBack(t, repo, "1.2.3")
 	t.Cleanup(func() {
@@ -287,7 +288,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 			dumpLogs(t, hoist)
 		}
 	})
-	pollUntil(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
+	testenv.Eventually(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
 	if rec := record(); rec.RolledBackTo != "1.2.3" {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
 	}
@@ -330,7 +331,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	if _, err := b.JS.Publish(context.Background(), bus.RewriteSubject("gitops", "main"), data); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the committer to drop the late rewrite", func() bool {
+	testenv.Eventually(t, "the committer to drop the late rewrite", func() bool {
 		return strings.Contains(hoist.logs.String(), `"event_id":"late"`) && strings.Contains(hoist.logs.String(), "rolled back from 1.2.4")
 	})
 	if head := repo.Head(t, "main"); head != rolled {
@@ -338,21 +339,21 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	}
 
 	pushAndWait("1.2.5") // strictly newer: applied, and the hold ends
-	pollUntil(t, "the commit of 1.2.5", func() bool { return repo.Head(t, "main") != rolled })
+	testenv.Eventually(t, "the commit of 1.2.5", func() bool { return repo.Head(t, "main") != rolled })
 	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
 		t.Fatalf("apps/app.yaml:\n%s", got)
 	}
-	pollUntil(t, "the hold ended", func() bool { rec := record(); return rec.Written == "1.2.5" && !rec.Held })
+	testenv.Eventually(t, "the hold ended", func() bool { rec := record(); return rec.Written == "1.2.5" && !rec.Held })
 
 	// Rolled back again, then released by hand: the tag comes back.
 	rolled = rollBack(t, repo, "1.2.3")
-	pollUntil(t, "the second hold", func() bool { return record().Held })
+	testenv.Eventually(t, "the second hold", func() bool { return record().Held })
 	out.Reset()
 	if code := run([]string{"hold", "release", "--config", cfgFile, "gitops", site.Resource, site.Container}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist hold release: %d %s", code, errOut.String())
 	}
 	pushAndWait("1.2.5@sha256:" + strings.Repeat("b", 64))
-	pollUntil(t, "the commit of 1.2.5 after the release", func() bool { return repo.Head(t, "main") != rolled })
+	testenv.Eventually(t, "the commit of 1.2.5 after the release", func() bool { return repo.Head(t, "main") != rolled })
 }
 
 func dumpLogs(t *testing.T, g *gateStage) { t.Log(g.logs.String()) }

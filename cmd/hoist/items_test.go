@@ -2,10 +2,10 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // stagesConfig needs the registry secret in ingest, the git password in
@@ -56,7 +57,7 @@ func onlyEnv(t *testing.T, set ...string) {
 // the other stages' secrets, it reports only its own mistake; config check
 // --stage agrees.
 func TestEveryStageDiesOnOtherStagesSecrets(t *testing.T) {
-	p := writeConfig(t, fmt.Sprintf(stagesConfig, freePort(t)))
+	p := writeConfig(t, fmt.Sprintf(stagesConfig, testenv.FreeAddr(t)))
 	for _, tc := range []struct {
 		stage, env, other, own string
 	}{
@@ -119,29 +120,11 @@ func TestEmptySecretSilentlyOpensReceiver(t *testing.T) {
 // insecureNoAuth is the one way to run a receiver without authentication,
 // and it reaches ingest: a delivery without credentials is stored.
 func TestInsecureNoAuthReceiverAcceptsWithoutCredentials(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
-nats: {dataDir: %[1]s/nats}
-dataDir: %[1]s/data
-listen: %[2]s
-receivers:
-  - {name: ci, kind: generic, insecureNoAuth: true}
-`, dir, addr)), config.AllStages)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	if ps := checkStages(cfg, nil); len(ps) > 0 {
+	h := startServe(t, serveOpts{receiver: "{name: ci, kind: generic, insecureNoAuth: true}"})
+	if ps := checkStages(h.cfg, nil); len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg, zerolog.Nop())
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + addr
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	base := h.base
 	resp, err := http.Post(base+"/hooks/ci", "application/json", strings.NewReader(`{"image":"127.0.0.1:5000/team/app:1.2.4"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -198,22 +181,6 @@ func TestRepositoryExcludeGlobs(t *testing.T) {
 	}
 }
 
-// serveConfig is a hoist serve configuration in dir listening on addr.
-func serveConfig(t *testing.T, dir, addr string) *config.Config {
-	t.Helper()
-	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
-nats: {dataDir: %[1]s/nats}
-dataDir: %[1]s/data
-listen: %[2]s
-receivers:
-  - {name: ci, kind: generic, secret: s3cret}
-`, dir, addr)), config.AllStages)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	return cfg
-}
-
 // Item: two processes on one data directory started without complaint.
 // The second refuses, naming the first's pid; a lock file a killed process
 // left behind blocks nothing.
@@ -226,37 +193,43 @@ func TestTwoProcessesOnOneDataDirectory(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(d, "hoist.lock"), "999999\n")
 	}
-	addr := freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	all := stages{ingest: true, match: true, commit: true, embedded: true}
-	go func() { done <- serveStages(ctx, "serve", all, serveConfig(t, dir, addr), zerolog.Nop()) }()
-	defer func() { cancel(); <-done }()
-	pollUntil(t, "the first hoist serve", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	startServe(t, serveOpts{dir: dir})
 
-	second := freePort(t)
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	done2 := make(chan error, 1)
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
-	go func() { done2 <- serveStages(ctx2, "serve", all, serveConfig(t, dir, second), zerolog.New(logs)) }()
-	deadline := time.After(60 * time.Second)
-	for {
+	// The second, on the same directories, is run by hand: it must fail.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close() // serve closes it only once it serves
+	second := "http://" + ln.Addr().String()
+	cfg := parseConfig(t, fmt.Sprintf("nats: {dataDir: %[1]s/nats}\ndataDir: %[1]s/data\nlisten: %[2]s\n%[3]s", dir, ln.Addr(), oneReceiver))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- serveStagesOn(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg, zerolog.Nop(), ln)
+	}()
+	// Until the second serve serves, its bound listener accepts and never
+	// answers: each look at its /readyz gives up soon and is tried again.
+	client := &http.Client{Timeout: time.Second}
+	var err2 error
+	testenv.Eventually(t, "the second serve to fail", func() bool {
 		select {
-		case err := <-done2:
-			want := fmt.Sprintf("is in use by another hoist process (pid %d)", os.Getpid())
-			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "hoist.lock") {
-				t.Fatalf("second serve on the same directories: %v, want %q", err, want)
-			}
-			return
-		case <-deadline:
-			t.Fatal("the second serve neither failed nor became ready")
+		case err2 = <-done:
+			return true
 		default:
 		}
-		if code, _ := httpGet("http://" + second + "/readyz"); code == 200 {
-			t.Fatal("a second hoist serve runs on the same data directories")
+		if resp, err := client.Get(second + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Fatal("a second hoist serve runs on the same data directories")
+			}
 		}
-		time.Sleep(20 * time.Millisecond) // polling the second serve's outcome with a deadline
+		return false
+	})
+	want := fmt.Sprintf("is in use by another hoist process (pid %d)", os.Getpid())
+	if err2 == nil || !strings.Contains(err2.Error(), want) || !strings.Contains(err2.Error(), "hoist.lock") {
+		t.Fatalf("second serve on the same directories: %v, want %q", err2, want)
 	}
 }
 
@@ -320,19 +293,11 @@ func TestSecretsInURLsArePrinted(t *testing.T) {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats-server did not start")
 	}
-	addr := freePort(t)
-	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf("nats:\n  url: nats://hoist:pa55word@%s\nlisten: %s\nreceivers: [{name: a, kind: generic, secret: s}]\n",
-		strings.TrimPrefix(ns.ClientURL(), "nats://"), addr)), config.StageIngest)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveStages(ctx, "ingest", stages{ingest: true}, cfg, zerolog.New(logs)) }()
-	pollUntil(t, "hoist ingest", func() bool { return strings.Contains(logs.String(), "hoist ingest started") })
-	cancel()
-	if err := <-done; err != nil {
+	h := startServe(t, serveOpts{nats: fmt.Sprintf("{url: nats://hoist:pa55word@%s}", strings.TrimPrefix(ns.ClientURL(), "nats://")),
+		name: "ingest", stages: &stages{ingest: true}, notReady: true})
+	logs := h.logs
+	testenv.Eventually(t, "hoist ingest", func() bool { return strings.Contains(logs.String(), "hoist ingest started") })
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(logs.String(), "pa55word") || !strings.Contains(logs.String(), "nats://hoist:xxxxx@") {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -19,7 +18,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/config"
-	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // oneReceiver gives a test's hoist.yaml something to do: a file with no
@@ -80,22 +79,12 @@ func TestNATSAuthenticationFromConfig(t *testing.T) {
 // NATS stays up, says on /readyz that it waits for NATS, answers webhooks
 // 503 (registries retry) and becomes ready once NATS is there.
 func TestStagesWaitForNATS(t *testing.T) {
-	natsAddr := freePort(t)
+	natsAddr := testenv.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(natsAddr)
-	addr := freePort(t)
-	cfg := parseConfig(t, fmt.Sprintf(`
-nats: {url: "nats://hoist:s3cret@%s"}
-listen: %s
-receivers:
-  - {name: ci, kind: generic, secret: s3cret}
-`, natsAddr, addr))
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- serveStages(ctx, "ingest", stages{ingest: true}, cfg, zerolog.New(logs)) }()
-	base := "http://" + addr
-	pollUntil(t, "/readyz saying it waits for NATS", func() bool {
+	h := startServe(t, serveOpts{nats: fmt.Sprintf(`{url: "nats://hoist:s3cret@%s"}`, natsAddr), name: "ingest",
+		stages: &stages{ingest: true}, notReady: true})
+	base := h.base
+	testenv.Eventually(t, "/readyz saying it waits for NATS", func() bool {
 		code, body := httpGet(base + "/readyz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "nats: connecting since ") &&
 			strings.Contains(body, "last attempt")
@@ -116,16 +105,15 @@ receivers:
 		o.Port = p
 		o.Users = []*server.User{{Username: "hoist", Password: "s3cret"}}
 	})
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == http.StatusOK })
-	cancel()
-	if err := <-done; err != nil {
+	testenv.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == http.StatusOK })
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "cannot connect to NATS yet") {
-		t.Errorf("no log line for a failed attempt:\n%s", logs.String())
+	if !strings.Contains(h.logs.String(), "cannot connect to NATS yet") {
+		t.Errorf("no log line for a failed attempt:\n%s", h.logs.String())
 	}
-	if strings.Contains(logs.String(), "s3cret@") {
-		t.Errorf("the NATS password is in the log:\n%s", logs.String())
+	if strings.Contains(h.logs.String(), "s3cret@") {
+		t.Errorf("the NATS password is in the log:\n%s", h.logs.String())
 	}
 }
 
@@ -133,48 +121,12 @@ receivers:
 // keeps carrying pushes to commits after its streams, bucket and consumers
 // are deleted under it.
 func TestRecoverWhenNATSLostItsData(t *testing.T) {
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
 	dir := t.TempDir()
-	addr, natsAddr := freePort(t), freePort(t)
-	cfg := parseConfig(t, fmt.Sprintf(`
-nats: {dataDir: %[1]s/nats, listen: "%[4]s"}
-dataDir: %[1]s/data
-listen: %[2]s
-receivers:
-  - {name: ci, kind: generic, secret: s3cret}
-# The webhooks announce tags that exist in no registry: trust them.
-images: [{match: "**", verify: none}]
-repositories:
-  - name: gitops
-    url: %[3]s
-    commit: {window: 0s}
-`, dir, addr, repo.URL, natsAddr))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg, zerolog.Nop())
-	}()
-	base := "http://" + addr
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
-	push := func(tag string) int {
-		req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"127.0.0.1:5000/team/app:`+tag+`"}`))
-		req.Header.Set("Authorization", "Bearer s3cret")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if code := push("1.2.4"); code != http.StatusAccepted {
-		t.Fatalf("webhook answered %d", code)
-	}
-	pollUntil(t, "the first commit", func() bool { return repo.Head(t, "main") != seed })
-	first := repo.Head(t, "main")
+	natsAddr := testenv.FreeAddr(t) // the embedded NATS server must be given an address
+	h := startServe(t, serveOpts{files: map[string]string{"apps/app.yaml": serveRelease},
+		nats: fmt.Sprintf(`{dataDir: %s/nats, listen: "%s"}`, dir, natsAddr)})
+	h.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")
+	first := h.waitCommit(t, h.seed)
 
 	nc, err := nats.Connect("nats://" + natsAddr)
 	if err != nil {
@@ -182,7 +134,7 @@ repositories:
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
+	dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
 	defer dcancel()
 	for _, s := range []string{bus.PushStream, bus.RewriteStream, "KV_" + bus.TagTimesBucket} {
 		if err := js.DeleteStream(dctx, s); err != nil {
@@ -190,16 +142,12 @@ repositories:
 		}
 	}
 	// The registry retries until hoist stores the push again.
-	pollUntil(t, "the webhook accepted again", func() bool { return push("1.2.5") == http.StatusAccepted })
-	pollUntil(t, "the second commit", func() bool { return repo.Head(t, "main") != first })
-	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
+	testenv.Eventually(t, "the webhook accepted again", func() bool { return h.push("127.0.0.1:5000/team/app:1.2.5") == http.StatusAccepted })
+	h.waitCommit(t, first)
+	if got := h.repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
 		t.Fatalf("apps/app.yaml after the second commit:\n%s", got)
 	}
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	testenv.Eventually(t, "/readyz", func() bool { code, _ := h.get("/readyz"); return code == 200 })
 }
 
 // Item "NATS authentication": the permissions docs/operations.md lists for
@@ -211,51 +159,15 @@ func TestNATSDocumentedPermissionsSuffice(t *testing.T) {
 			Subscribe: &server.SubjectPermission{Allow: []string{"hoist.head.>", "_INBOX.>"}},
 		}}}
 	})
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	dir := t.TempDir()
-	addr := freePort(t)
-	cfg := parseConfig(t, fmt.Sprintf(`
-nats: {url: "%[4]s", user: hoist, password: pa55-word}
-dataDir: %[1]s/data
-listen: %[2]s
-receivers:
-  - {name: ci, kind: generic, secret: s3cret}
-# The webhooks announce tags that exist in no registry: trust them.
-images: [{match: "**", verify: none}]
-repositories:
-  - name: gitops
-    url: %[3]s
-    commit: {window: 0s}
-`, dir, addr, repo.URL, s.ClientURL()))
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true}, cfg, zerolog.New(logs))
-	}()
-	base := "http://" + addr
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
-	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"127.0.0.1:5000/team/app:1.2.4"}`))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	h := startServe(t, serveOpts{files: map[string]string{"apps/app.yaml": serveRelease},
+		nats: fmt.Sprintf(`{url: "%s", user: hoist, password: pa55-word}`, s.ClientURL()), stages: &stages{ingest: true, match: true, commit: true}})
+	h.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")
+	h.waitCommit(t, h.seed)
+	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("webhook answered %d", resp.StatusCode)
-	}
-	pollUntil(t, "the commit", func() bool { return repo.Head(t, "main") != seed })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(strings.ToLower(logs.String()), "permissions violation") {
-		t.Errorf("permissions violation in the log:\n%s", logs.String())
+	if strings.Contains(strings.ToLower(h.logs.String()), "permissions violation") {
+		t.Errorf("permissions violation in the log:\n%s", h.logs.String())
 	}
 }
 

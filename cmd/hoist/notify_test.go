@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/hmac"
 	"encoding/json"
 	"fmt"
@@ -14,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/hoist-gitops/hoist/internal/config"
-	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/notify"
 )
 
@@ -43,70 +39,25 @@ func TestNotifyServeWebhookToCommitNotification(t *testing.T) {
 		valid := hmac.Equal([]byte(r.Header.Get(notify.SignatureHeader)), []byte(notify.Sign([]byte(secret), body)))
 		got <- signedEvent{ev, valid}
 	}))
-	defer hook.Close()
+	t.Cleanup(hook.Close) // after hoist serve stops: cleanups run last first
 
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	dir := t.TempDir()
-	addr := freePort(t)
-	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
-nats: {dataDir: %[1]s/nats}
-dataDir: %[1]s/data
-listen: %[2]s
-receivers:
-  - {name: ci, kind: generic, secret: s3cret}
-# The webhook announces a tag that exists in no registry: trust it.
-images: [{match: "**", verify: none}]
-repositories:
-  - name: gitops
-    url: %[3]s
-    commit: {window: 0s}
-notify:
-  - url: %[4]s/hoist
+	h := startServe(t, serveOpts{files: map[string]string{"apps/app.yaml": serveRelease}, extra: fmt.Sprintf(`notify:
+  - url: %s/hoist
     events: [commit]
-    secret: %[5]s
-`, dir, addr, repo.URL, hook.URL, secret)), config.AllStages)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg,
-			zerolog.New(&lockedBuffer{b: &bytes.Buffer{}}))
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://" + addr
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
-	if _, metrics := httpGet(base + "/metrics"); !strings.Contains(metrics, `hoist_notifications_total{event="commit",notifier="0-http",outcome="failed"} 0`) {
+    secret: %s
+`, hook.URL, secret)})
+	if _, metrics := h.get("/metrics"); !strings.Contains(metrics, `hoist_notifications_total{event="commit",notifier="0-http",outcome="failed"} 0`) {
 		t.Errorf("the notification series are not present at zero:\n%s", metrics)
 	}
-
-	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"127.0.0.1:5000/team/app:1.2.4"}`))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("webhook answered %d", resp.StatusCode)
-	}
+	h.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")
 	var se signedEvent
 	select {
 	case se = <-got:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(testenv.WaitLimit):
 		t.Fatal("no notification")
 	}
-	head := repo.Head(t, "main")
-	if head == seed {
+	head := h.repo.Head(t, "main")
+	if head == h.seed {
 		t.Fatal("notified, but no commit")
 	}
 	if !se.valid {
@@ -122,8 +73,8 @@ notify:
 		ch.Old != "127.0.0.1:5000/team/app:1.2.3" || ch.New != "127.0.0.1:5000/team/app:1.2.4" || !slices.Equal(ch.EventIDs, ev.Commit.EventIDs) {
 		t.Fatalf("change %+v", ch)
 	}
-	pollUntil(t, "the sent notification counted", func() bool {
-		_, metrics := httpGet(base + "/metrics")
+	testenv.Eventually(t, "the sent notification counted", func() bool {
+		_, metrics := h.get("/metrics")
 		return strings.Contains(metrics, `hoist_notifications_total{event="commit",notifier="0-http",outcome="sent"} 1`)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -39,7 +40,7 @@ func TestPinDigestRepushWritesDigestOnly(t *testing.T) {
 	web1 := reg.PushImage(t, "team/web", "1.2.4")
 	s.hook(t, "team/app", "1.2.4", app1)
 	s.hook(t, "team/web", "1.2.4", web1)
-	pollUntil(t, "both sites pinned", func() bool {
+	testenv.Eventually(t, "both sites pinned", func() bool {
 		return strings.Contains(s.repo.Show(t, "main", "apps/app.yaml"), "tag: 1.2.4@"+app1+"\n") &&
 			strings.Contains(s.repo.Show(t, "main", "apps/web.yaml"), "image: "+reg.Host+"/team/web:1.2.4@"+web1+" # pinned by hoist\n")
 	})
@@ -50,7 +51,7 @@ func TestPinDigestRepushWritesDigestOnly(t *testing.T) {
 		t.Fatal("the re-push did not change the digest")
 	}
 	s.hook(t, "team/web", "1.2.4", web2)
-	pollUntil(t, "the digest-only commit", func() bool { return s.repo.Head(t, "main") != before })
+	testenv.Eventually(t, "the digest-only commit", func() bool { return s.repo.Head(t, "main") != before })
 	want := strings.Replace(pinDeployment, "127.0.0.1:5000/team/web:1.2.3", reg.Host+"/team/web:1.2.4@"+web2, 1)
 	if got := s.repo.Show(t, "main", "apps/web.yaml"); got != want {
 		t.Fatalf("apps/web.yaml after the re-push:\n%s\nwant:\n%s", got, want)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -35,7 +35,7 @@ func TestServeVerifiesTagsInItsRegistry(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
 nats: {dataDir: %[1]s/nats}
 dataDir: %[1]s/data
@@ -55,7 +55,7 @@ repositories:
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	logs := &testenv.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -70,7 +70,7 @@ repositories:
 		}
 	})
 	base := "http://" + addr
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	testenv.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
 	push := func(tag string) {
 		t.Helper()
 		body := fmt.Sprintf(`{"image":"%s/team/app:%s"}`, reg.Host, tag)
@@ -88,7 +88,7 @@ repositories:
 	}
 
 	push("1.2.5") // announced, never pushed to the registry
-	pollUntil(t, "the missing tag reported", func() bool {
+	testenv.Eventually(t, "the missing tag reported", func() bool {
 		_, metrics := httpGet(base + "/metrics")
 		return strings.Contains(metrics, `hoist_matcher_registry_checks_total{result="not_in_registry"} 1`)
 	})
@@ -96,7 +96,7 @@ repositories:
 		t.Fatalf("a tag that is not in the registry was committed")
 	}
 	push("1.2.4")
-	pollUntil(t, "the commit", func() bool { return repo.Head(t, "main") != seed })
+	testenv.Eventually(t, "the commit", func() bool { return repo.Head(t, "main") != seed })
 	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
 		t.Fatalf("apps/app.yaml after the commit:\n%s", got)
 	}

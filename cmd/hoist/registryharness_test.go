@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -22,7 +22,7 @@ type registryServe struct {
 	base string
 	repo *testgit.Repo
 	seed string
-	logs *lockedBuffer
+	logs *testenv.LogBuffer
 	reg  *testregistry.Registry
 }
 
@@ -38,7 +38,7 @@ func startRegistryServe(t *testing.T, reg *testregistry.Registry, files map[stri
 	repo := srv.NewRepo(t, "gitops")
 	seed := repo.SeedFiles(t, "main", files)
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
 nats: {dataDir: %[1]s/nats}
 dataDir: %[1]s/data
@@ -55,7 +55,7 @@ repositories:
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	logs := &testenv.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -73,7 +73,7 @@ repositories:
 		}
 	})
 	s := &registryServe{base: "http://" + addr, repo: repo, seed: seed, logs: logs, reg: reg}
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
+	testenv.Eventually(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
 
@@ -22,7 +23,7 @@ func TestSignatureRequiredEndToEnd(t *testing.T) {
 	// Unsigned, and the wait is over at once: dropped with its reason.
 	unsigned := reg.PushImage(t, "team/app", "1.2.4")
 	s.hook(t, "team/app", "1.2.4", unsigned)
-	pollUntil(t, "the unsigned push dropped", func() bool {
+	testenv.Eventually(t, "the unsigned push dropped", func() bool {
 		return s.metric(`hoist_matcher_registry_checks_total{result="unsigned"} 1`) &&
 			s.metric(`hoist_matcher_pushes_total{outcome="unsigned"} 1`)
 	})
@@ -34,7 +35,7 @@ func TestSignatureRequiredEndToEnd(t *testing.T) {
 	signed := reg.PushImage(t, "team/app", "1.2.5")
 	reg.Sign(t, key, "team/app", signed, false)
 	s.hook(t, "team/app", "1.2.5", signed)
-	pollUntil(t, "the signed tag committed", func() bool {
+	testenv.Eventually(t, "the signed tag committed", func() bool {
 		return strings.Contains(s.repo.Show(t, "main", "apps/app.yaml"), "tag: 1.2.5\n")
 	})
 	if strings.Contains(s.repo.Show(t, "main", "apps/app.yaml"), "1.2.4") {
@@ -44,7 +45,7 @@ func TestSignatureRequiredEndToEnd(t *testing.T) {
 	// Pushed first, signed (legacy .sig) once hoist has handed the push back.
 	late := reg.PushImage(t, "team/web", "1.2.4")
 	s.hook(t, "team/web", "1.2.4", late)
-	pollUntil(t, "the push waiting for its signature", func() bool {
+	testenv.Eventually(t, "the push waiting for its signature", func() bool {
 		return s.metric(`hoist_matcher_registry_checks_total{result="signature_pending"}`) &&
 			!s.metric(`hoist_matcher_registry_checks_total{result="signature_pending"} 0`)
 	})
@@ -52,7 +53,7 @@ func TestSignatureRequiredEndToEnd(t *testing.T) {
 		t.Fatal("the image was written before it was signed")
 	}
 	reg.Sign(t, key, "team/web", late, true)
-	pollUntil(t, "the late-signed tag committed", func() bool {
+	testenv.Eventually(t, "the late-signed tag committed", func() bool {
 		return strings.Contains(s.repo.Show(t, "main", "apps/web.yaml"), "/team/web:1.2.4 #")
 	})
 }

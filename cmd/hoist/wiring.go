@@ -114,6 +114,13 @@ func newLogger(w io.Writer, level string) zerolog.Logger {
 // (the process is alive), /readyz says what NATS is doing and webhooks are
 // answered 503, so registries retry.
 func serveStages(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger) error {
+	return serveStagesOn(ctx, name, st, cfg, log, nil)
+}
+
+// serveStagesOn is serveStages serving HTTP on ln, a listener the caller
+// bound (tests bind 127.0.0.1:0 and so never race another process for a
+// port); a nil ln listens on cfg.Listen.
+func serveStagesOn(ctx context.Context, name string, st stages, cfg *config.Config, log zerolog.Logger, ln net.Listener) error {
 	reg := prometheus.NewRegistry()
 	ready := &readyGauge{}
 	if err := registerProcessMetrics(reg, ready); err != nil {
@@ -133,9 +140,10 @@ func serveStages(ctx context.Context, name string, st stages, cfg *config.Config
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		}
 	}
 	var root swapHandler
 	waiting := &natsWait{since: time.Now()}

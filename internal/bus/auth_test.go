@@ -1,12 +1,10 @@
 package bus_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,25 +15,8 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/redact"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
-
-// syncBuffer is a log destination tests read while the code writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // connectWith connects hoist's way and checks that the streams are there
 // and Ready holds.
@@ -109,7 +90,7 @@ func TestNATSWrongPasswordIsClear(t *testing.T) {
 	s := bustest.StartWith(t, func(o *server.Options) {
 		o.Users = []*server.User{{Username: "hoist", Password: "right-pa55"}}
 	})
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := bus.Connect(ctx, bus.Options{URL: s.ClientURL(), Name: t.Name(), Auth: bus.Auth{User: "hoist", Password: "wr0ng-pa55"},
@@ -135,7 +116,7 @@ func TestNATSURLSecretsRedacted(t *testing.T) {
 	})
 	hostPort := "127.0.0.1:" + strconv.Itoa(s.Addr().(*net.TCPAddr).Port)
 	url := "nats://hoist:wr0ng-pa55@" + hostPort + ", nats://s3cret-t0ken@" + hostPort
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := bus.Connect(ctx, bus.Options{URL: url, Name: t.Name(), Log: zerolog.New(logs),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,18 +15,8 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
-
-// freePort is a 127.0.0.1 port nothing listens on (bound, then released).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // onPort starts a server on port with its storage in dir.
 func onPort(t *testing.T, port int, dir string) *server.Server {
@@ -35,24 +24,12 @@ func onPort(t *testing.T, port int, dir string) *server.Server {
 	return bustest.StartWith(t, func(o *server.Options) { o.Port, o.StoreDir = port, dir })
 }
 
-// poll re-checks cond until it holds; it fails the test at the deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
-}
-
 // Item "stages exit when NATS is not there yet": Connect waits for a
 // server that starts after it, logging each attempt, and returns once it
 // is there.
 func TestStagesWaitForNATS(t *testing.T) {
-	port := freePort(t)
-	logs := &syncBuffer{}
+	port := testenv.FreePort(t)
+	logs := &testenv.LogBuffer{}
 	failed := make(chan struct{}, 100)
 	type result struct {
 		c   *bus.Conn
@@ -89,9 +66,9 @@ func TestStagesWaitForNATS(t *testing.T) {
 // Item "stages exit when NATS is not there yet": losing and regaining the
 // server is logged, and Ready says since when NATS is gone.
 func TestNATSConnectionStateLogged(t *testing.T) {
-	port, dir := freePort(t), t.TempDir()
+	port, dir := testenv.FreePort(t), t.TempDir()
 	s := onPort(t, port, dir)
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	ctx := context.Background()
 	c, err := bus.Connect(ctx, bus.Options{URL: s.ClientURL(), Name: t.Name(), Log: zerolog.New(logs)})
 	if err != nil {
@@ -100,18 +77,18 @@ func TestNATSConnectionStateLogged(t *testing.T) {
 	defer c.Close()
 	s.Shutdown()
 	s.WaitForShutdown()
-	poll(t, "the disconnect's log line", func() bool { return strings.Contains(logs.String(), "NATS connection lost") })
+	testenv.Eventually(t, "the disconnect's log line", func() bool { return strings.Contains(logs.String(), "NATS connection lost") })
 	if err := c.Ready(ctx); err == nil || !strings.Contains(err.Error(), "disconnected since ") {
 		t.Fatalf("Ready while NATS is down = %v", err)
 	}
 	onPort(t, port, dir)
-	poll(t, "the reconnect's log line", func() bool { return strings.Contains(logs.String(), `"message":"NATS reconnected"`) })
+	testenv.Eventually(t, "the reconnect's log line", func() bool { return strings.Contains(logs.String(), `"message":"NATS reconnected"`) })
 	if !strings.Contains(logs.String(), `"server":"nats://127.0.0.1:`+itoa(port)) {
 		t.Errorf("the reconnect does not name the server:\n%s", logs.String())
 	}
-	poll(t, "ready again", func() bool { return c.Ready(ctx) == nil })
+	testenv.Eventually(t, "ready again", func() bool { return c.Ready(ctx) == nil })
 	c.Close()
-	poll(t, "the close's log line", func() bool { return strings.Contains(logs.String(), "NATS connection closed") })
+	testenv.Eventually(t, "the close's log line", func() bool { return strings.Contains(logs.String(), "NATS connection closed") })
 }
 
 // Item "readiness that means something": Ready fails while one of hoist's
@@ -129,7 +106,7 @@ func TestReadinessDetectsMissingStreams(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), bus.RewriteStream) {
 		t.Fatalf("Ready without %s = %v", bus.RewriteStream, err)
 	}
-	poll(t, "the stream re-created", func() bool { return b.Ready(ctx) == nil })
+	testenv.Eventually(t, "the stream re-created", func() bool { return b.Ready(ctx) == nil })
 	if _, err := b.JS.Stream(ctx, bus.RewriteStream); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +139,7 @@ func TestRecoverWhenNATSLostItsData(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			port := freePort(t)
+			port := testenv.FreePort(t)
 			s := onPort(t, port, t.TempDir())
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -220,9 +197,9 @@ func TestRecoverWhenNATSLostItsData(t *testing.T) {
 
 			tc.lose(t, s, c, port)
 			// A registry retries until NATS stores the push again.
-			poll(t, "a push stored again", func() bool { return publish("v2") == nil })
+			testenv.Eventually(t, "a push stored again", func() bool { return publish("v2") == nil })
 			receive("v2")
-			poll(t, "ready again", func() bool { return c.Ready(ctx) == nil })
+			testenv.Eventually(t, "ready again", func() bool { return c.Ready(ctx) == nil })
 			if _, err := c.JS.KeyValue(ctx, bus.TagTimesBucket); err != nil {
 				t.Fatalf("tag-times bucket not re-created: %v", err)
 			}

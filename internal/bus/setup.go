@@ -46,14 +46,9 @@ func TagTimesConfig() jetstream.KeyValueConfig {
 	}
 }
 
-// EnsureStreams creates or updates every stream and bucket hoist uses, so
-// any stage may start first, with one replica each (a single server).
-func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
-	return EnsureStreamsReplicated(ctx, js, 1)
-}
-
-// EnsureStreamsReplicated is EnsureStreams on a NATS cluster: every stream
-// and the bucket keep replicas copies, so losing a NATS node loses no push.
+// EnsureStreamsReplicated creates or updates every stream and bucket hoist
+// uses, so any stage may start first, each kept in replicas copies (1 on a
+// single server; on a cluster more, so losing a NATS node loses no push).
 // Every stage applies the same number on start, so it must be configured
 // alike for all of them (nats.replicas).
 func EnsureStreamsReplicated(ctx context.Context, js jetstream.JetStream, replicas int) error {

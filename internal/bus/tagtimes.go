@@ -26,7 +26,7 @@ type TagTimes struct {
 // maxCachedTimes bounds the in-memory cache of first-seen times.
 const maxCachedTimes = 100000
 
-// OpenTagTimes binds to the tag-times bucket (created by EnsureStreams).
+// OpenTagTimes binds to the tag-times bucket (created by EnsureStreamsReplicated).
 func OpenTagTimes(ctx context.Context, js jetstream.JetStream) (*TagTimes, error) {
 	kv, err := js.KeyValue(ctx, TagTimesBucket)
 	if err != nil {

@@ -42,7 +42,6 @@ type policies struct {
 	filters                    map[string]filterDef
 	aliases                    map[string]*aliasDef
 	ages                       map[string]ageDef // hoist.dev/min-age.<container>
-	conflicts                  map[string]string // container → why its filters conflict
 }
 
 // policies reads metadata.annotations: automation flags, filters, aliases,

@@ -59,13 +59,11 @@ type markerScalar struct {
 
 // markerGroup is the marked scalars of one policy in one mapping.
 type markerGroup struct {
-	res    Resource
-	ns     string
-	name   string
-	path   string
-	items  []markerScalar
-	line   int
-	reason string // read-only reason
+	res   Resource
+	ns    string
+	name  string
+	path  string
+	items []markerScalar
 }
 
 // markerSites finds the marker sites of one document (any kind, any

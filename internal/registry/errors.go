@@ -103,6 +103,8 @@ func (e *busyError) Unwrap() error { return e.err }
 
 // classify sorts an error from the registry library into a class and the
 // HTTP status it came with.
+//
+//lint:ignore ST1008 class is a value describing err (a sentinel to match with errors.Is), not classify's own failure
 func classify(err error) (class error, status int) {
 	var te *transport.Error
 	if errors.As(err, &te) {
