@@ -4,15 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testenv"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // testBus is an embedded NATS server with hoist's streams.
@@ -20,12 +22,17 @@ type testBus struct {
 	url string
 	nc  *nats.Conn
 	js  jetstream.JetStream
+
+	mu sync.Mutex
+	// stored is the stream sequence of the last rewrite stored per subject:
+	// a branch has settled once its consumer acknowledged up to it.
+	stored map[string]uint64
 }
 
 func startBus(t testing.TB) *testBus {
 	t.Helper()
 	b := bustest.Start(t)
-	return &testBus{url: b.URL, nc: b.NC, js: b.JS}
+	return &testBus{url: b.URL, nc: b.NC, js: b.JS, stored: map[string]uint64{}}
 }
 
 // publish stores rewrites in the rewrite stream.
@@ -45,9 +52,14 @@ func (b *testBus) store(rws ...bus.Rewrite) error {
 		if err != nil {
 			return err
 		}
-		if _, err := b.js.Publish(ctx, bus.RewriteSubject(rw.Repo, rw.Branch), data); err != nil {
+		subject := bus.RewriteSubject(rw.Repo, rw.Branch)
+		ack, err := b.js.Publish(ctx, subject, data)
+		if err != nil {
 			return err
 		}
+		b.mu.Lock()
+		b.stored[subject] = max(b.stored[subject], ack.Sequence)
+		b.mu.Unlock()
 	}
 	return nil
 }
@@ -82,7 +94,13 @@ func (b *testBus) waitSettled(t testing.TB, repo, branch string, within time.Dur
 		if ok {
 			last = info
 		}
-		return ok && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream > 0
+		// The consumer's counts lag a publish a moment, so "nothing pending"
+		// alone can be the state from before the last rewrite was stored:
+		// it must also have acknowledged up to that rewrite.
+		b.mu.Lock()
+		last := b.stored[bus.RewriteSubject(repo, branch)]
+		b.mu.Unlock()
+		return ok && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream > 0 && info.AckFloor.Stream >= last
 	})
 }
 

@@ -82,7 +82,7 @@ func TestScanSharedByMatchers(t *testing.T) {
 
 	var procs []*scaleProc
 	for i := range 2 {
-		mp := &scaleProc{name: fmt.Sprintf("match-%d", i+1), bin: hoistBin, addr: freeAddr(t), dir: filepath.Join(work, fmt.Sprintf("match-%d", i+1))}
+		mp := &scaleProc{name: fmt.Sprintf("match-%d", i+1), bin: hoistBin, addr: testenv.FreeAddr(t), dir: filepath.Join(work, fmt.Sprintf("match-%d", i+1))}
 		if err := os.MkdirAll(mp.dir, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/registry"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -48,9 +49,9 @@ func startScanning(t *testing.T, filter string, tags ...string) *scanHarness {
 		Verifier: client,
 		Scan:     ScanConfig{Interval: time.Hour, WebhookGrace: true, Lister: client},
 	})
-	waitFor(t, "service ready", h.svc.Ready)
+	testenv.Eventually(t, "service ready", h.svc.Ready)
 	sh := &scanHarness{harness: h, reg: reg, repo: repo}
-	waitFor(t, "the first scan", func() bool { return sh.scans("ok") >= 1 })
+	testenv.Eventually(t, "the first scan", func() bool { return sh.scans("ok") >= 1 })
 	return sh
 }
 
@@ -88,7 +89,7 @@ func (h *scanHarness) webhook(t *testing.T, tag, digest string, at time.Time) bu
 // settled waits until every push was handled and n outcomes of kind were counted.
 func (h *scanHarness) settled(t *testing.T, outcome string, n float64) {
 	t.Helper()
-	waitFor(t, outcome+" pushes", func() bool { return h.pushes(outcome) >= n && h.pendingPushes(t) == 0 })
+	testenv.Eventually(t, outcome+" pushes", func() bool { return h.pushes(outcome) >= n && h.pendingPushes(t) == 0 })
 }
 
 // Item "events like webhooks" (dedupe): a tag a scan found first and whose
@@ -256,7 +257,7 @@ func TestScanListsEveryRepositoryOfAHost(t *testing.T) {
 		Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main", Paths: []string{"."}}},
 		Scan:  ScanConfig{Interval: time.Hour, Lister: client},
 	})
-	waitFor(t, "every repository listed", func() bool {
+	testenv.Eventually(t, "every repository listed", func() bool {
 		return testutil.ToFloat64(h.svc.sm.scans.WithLabelValues(p.Host, "ok")) >= n
 	})
 }
@@ -296,7 +297,7 @@ func TestScanFirstScanDespiteWebhooks(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "the first scan", func() bool { return testutil.ToFloat64(svc.sm.scans.WithLabelValues(p.Host, "ok")) >= 1 })
+	testenv.Eventually(t, "the first scan", func() bool { return testutil.ToFloat64(svc.sm.scans.WithLabelValues(p.Host, "ok")) >= 1 })
 	rec, _, err := st.Record(context.Background(), repo)
 	if err != nil || !rec.Baselined {
 		t.Fatalf("record after the first scan: %+v %v", rec, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -72,7 +72,7 @@ func TestScanWorksAsTheMatchNATSUser(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": release("app", reg.Host+"/team/app:1.2.3", "semver:~1.2", false)})
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	cfg := parseConfig(t, fmt.Sprintf(`
 nats: {url: "%s", user: hoist-match, password: m4tch}
 listen: %s
@@ -80,7 +80,7 @@ scan: {interval: 1s}
 repositories:
   - {name: gitops, url: %s}
 `, s.ClientURL(), addr, repo.URL))
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	logs := &testenv.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serveStages(ctx, "match", stages{match: true}, cfg, zerolog.New(logs)) }()
@@ -114,7 +114,7 @@ repositories:
 		}
 		return info.State.Msgs
 	}
-	pollUntil(t, "the first scan's rewrite", func() bool { return rewrites() >= 1 })
+	testenv.Eventually(t, "the first scan's rewrite", func() bool { return rewrites() >= 1 })
 
 	// A webhook for the tag the scan found (recorded, decided mark read
 	// and written), and one for another repository (last webhook recorded).
@@ -128,7 +128,7 @@ repositories:
 			t.Fatal(err)
 		}
 	}
-	pollUntil(t, "both webhooks handled", func() bool {
+	testenv.Eventually(t, "both webhooks handled", func() bool {
 		l := logs.String()
 		return strings.Contains(l, `"event_id":"hook-1"`) && strings.Contains(l, `"event_id":"hook-2"`)
 	})
@@ -136,7 +136,7 @@ repositories:
 	if err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the webhook's time recorded", func() bool {
+	testenv.Eventually(t, "the webhook's time recorded", func() bool {
 		keys, err := kv.Keys(context.Background())
 		if err != nil {
 			return false

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/config"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -23,7 +23,7 @@ import (
 // stop (also called at the end of the test).
 type scanServe struct {
 	base string
-	logs *lockedBuffer
+	logs *testenv.LogBuffer
 	stop func()
 }
 
@@ -35,7 +35,7 @@ func startScanServe(t *testing.T, addr, yaml string) *scanServe {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	logs := &testenv.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -64,7 +64,7 @@ func startScanServe(t *testing.T, addr, yaml string) *scanServe {
 		}
 	})
 	s := &scanServe{base: "http://" + addr, logs: logs, stop: stop}
-	pollUntil(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
+	testenv.Eventually(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
 	return s
 }
 
@@ -180,7 +180,7 @@ func TestScanFindsTagsWithoutWebhooks(t *testing.T) {
 		"apps/noscan.yaml": release("noscan", p.Host+"/team/noscan:1.0", "semver:*", false),
 	})
 	const interval = 2 * time.Second
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	s := startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, fmt.Sprintf(`
 scan: {interval: %s}
 images:
@@ -188,15 +188,15 @@ images:
 `, interval, p.Host)))
 	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
 
-	pollUntil(t, "the first scan's semver update", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
-	pollUntil(t, "the first scans of team/app and team/web", func() bool { return s.metric(okScans) >= 2 })
+	testenv.Eventually(t, "the first scan's semver update", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
+	testenv.Eventually(t, "the first scans of team/app and team/web", func() bool { return s.metric(okScans) >= 2 })
 	if got := tagIn(t, repo, "apps/web.yaml"); got != "v1" {
 		t.Fatalf("the first scan moved a glob: site to %s; tags that predate hoist have no push order", got)
 	}
 
 	reg.PushImage(t, "team/app", "1.2.5")
 	reg.PushImage(t, "team/web", "v3")
-	pollUntil(t, "the new tags committed", func() bool {
+	testenv.Eventually(t, "the new tags committed", func() bool {
 		return tagIn(t, repo, "apps/app.yaml") == "1.2.5" && tagIn(t, repo, "apps/web.yaml") == "v3" && tagIn(t, repo, "apps/web2.yaml") == "v3"
 	})
 	if n := len(tagLists(p, "team/locked")); n != 0 {
@@ -238,20 +238,20 @@ func TestScanRecoversWebhookDroppedWhileDown(t *testing.T) {
 	repo := srv.NewRepo(t, "gitops")
 	repo.SeedFiles(t, "main", map[string]string{"apps/web.yaml": release("web", p.Host+"/team/web:v1", "glob:v*", false)})
 	dir := t.TempDir()
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	cfg := scanConfig(dir, addr, repo.URL, "scan: {interval: 2s}\n")
 	s := startScanServe(t, addr, cfg)
 	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
-	pollUntil(t, "the first scan", func() bool { return s.metric(okScans) >= 1 })
+	testenv.Eventually(t, "the first scan", func() bool { return s.metric(okScans) >= 1 })
 
 	reg.PushImage(t, "team/web", "v2")
 	s.webhook(t, p.Host+"/team/web:v2")
-	pollUntil(t, "v2 committed (webhook)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v2" })
+	testenv.Eventually(t, "v2 committed (webhook)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v2" })
 	s.stop()
 
 	reg.PushImage(t, "team/web", "v3") // its webhook is lost: hoist is down
 	s = startScanServe(t, addr, cfg)
-	pollUntil(t, "v3 committed (scan)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v3" })
+	testenv.Eventually(t, "v3 committed (scan)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v3" })
 	if !strings.Contains(s.logs.String(), `"message":"scan found a new tag"`) {
 		t.Error("v3 was not found by a scan")
 	}
@@ -273,14 +273,14 @@ func TestScanSkipsRepositoriesWithWebhooks(t *testing.T) {
 		"apps/app.yaml": release("app", p.Host+"/team/app:1.0.0", "semver:*", false),
 	})
 	const interval = 3 * time.Second
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	// The webhooks announce tags that are not in the registry (and match no filter).
 	s := startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, fmt.Sprintf(`
 scan: {interval: %s}
 images: [{match: "%s/team/web", verify: none}]
 `, interval, p.Host)))
 	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
-	pollUntil(t, "the first scans", func() bool { return s.metric(okScans) >= 2 })
+	testenv.Eventually(t, "the first scans", func() bool { return s.metric(okScans) >= 2 })
 
 	hook := 0
 	send := func() {
@@ -288,7 +288,7 @@ images: [{match: "%s/team/web", verify: none}]
 		s.webhook(t, fmt.Sprintf("%s/team/web:hook-%d", p.Host, hook))
 	}
 	send()
-	pollUntil(t, "the webhook handled", func() bool { return strings.Contains(s.logs.String(), `"tag":"hook-1"`) })
+	testenv.Eventually(t, "the webhook handled", func() bool { return strings.Contains(s.logs.String(), `"tag":"hook-1"`) })
 	since := time.Now()
 	before := len(tagLists(p, "team/app"))
 	for len(tagLists(p, "team/app")) < before+3 { // three intervals, a webhook every third of one
@@ -328,9 +328,9 @@ func TestScanWaitsForRetryAfter(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": release("app", p.Host+"/team/app:1.2.3", "semver:~1.2", false)})
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, "scan: {interval: 1m}\n"))
-	pollUntil(t, "1.2.4 committed", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
+	testenv.Eventually(t, "1.2.4 committed", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
 	lists := tagLists(p, "team/app")
 	if len(lists) < 2 {
 		t.Fatalf("tag lists: %v", lists)
@@ -365,10 +365,10 @@ func TestScanHangingRegistrySlowsNoOther(t *testing.T) {
 		"apps/bad.yaml":  release("bad", bad.Host+"/team/app:1.0.0", "semver:*", false),
 		"apps/good.yaml": release("good", good.Host+"/team/app:1.0.0", "semver:*", false),
 	})
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, "scan: {interval: 1s}\n"))
-	pollUntil(t, "the hanging listing", func() bool { return len(tagLists(bad, "team/app")) >= 1 })
-	pollUntil(t, "three listings of the other host", func() bool { return len(tagLists(good, "team/app")) >= 3 })
+	testenv.Eventually(t, "the hanging listing", func() bool { return len(tagLists(bad, "team/app")) >= 1 })
+	testenv.Eventually(t, "three listings of the other host", func() bool { return len(tagLists(good, "team/app")) >= 3 })
 	if n := len(tagLists(bad, "team/app")); n != 1 {
 		t.Errorf("the hanging registry was asked %d times; its listing should still be waiting", n)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // The backlog people alert on is read from JetStream on scrape: messages
@@ -27,6 +29,12 @@ func TestMetricsPeopleAlertOnBacklog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The consumer's counts lag the publishes a moment: wait for the server
+	// to count all three, as a scrape some time later would see them.
+	testenv.Eventually(t, "the consumer to count the three rewrites", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumPending == 3
+	})
 	col := NewBacklogCollector([]string{PushStream, RewriteStream}, []ConsumerRef{
 		{RewriteStream, cfg.Durable}, {RewriteStream, "hoist-committer-missing_main"},
 	})
