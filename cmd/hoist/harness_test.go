@@ -28,6 +28,10 @@ type serveOpts struct {
 	nats string
 	// receiver is the one receiver (default: ci, generic, secret s3cret).
 	receiver string
+	// images is the images: section after its key, with files (default
+	// `[{match: "**", verify: none}]`: the webhooks announce tags that exist
+	// in no registry, so they are trusted).
+	images string
 	// extra is appended to hoist.yaml (e.g. a notify section).
 	extra string
 	// name and stages are what runs (default: "serve", every stage and the
@@ -85,8 +89,10 @@ func startServe(t *testing.T, o serveOpts) *served {
 	if o.files != nil {
 		s.repo = testgit.NewServer(t).NewRepo(t, "gitops")
 		s.seed = s.repo.SeedFiles(t, "main", o.files)
-		// The webhooks announce tags that exist in no registry: trust them.
-		yaml += fmt.Sprintf("images: [{match: \"**\", verify: none}]\nrepositories:\n  - name: gitops\n    url: %s\n    commit: {window: 0s}\n", s.repo.URL)
+		if o.images == "" {
+			o.images = `[{match: "**", verify: none}]`
+		}
+		yaml += fmt.Sprintf("images: %s\nrepositories:\n  - name: gitops\n    url: %s\n    commit: {window: 0s}\n", o.images, s.repo.URL)
 	}
 	yaml += o.extra
 	s.cfg = parseConfig(t, yaml)
@@ -112,6 +118,9 @@ func startServe(t *testing.T, o serveOpts) *served {
 	t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			t.Errorf("hoist %s: %v", o.name, err)
+		}
+		if t.Failed() {
+			t.Logf("hoist %s log:\n%s", o.name, s.logs.String())
 		}
 	})
 	if !o.notReady {

@@ -1,29 +1,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/hoist-gitops/hoist/internal/config"
-	"github.com/hoist-gitops/hoist/internal/testenv"
-	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
 
 // registryServe is hoist serve against a real registry and a real git
 // server, with the images: rules a test gives.
 type registryServe struct {
-	base string
-	repo *testgit.Repo
-	seed string
-	logs *testenv.LogBuffer
-	reg  *testregistry.Registry
+	*served
+	reg *testregistry.Registry
 }
 
 // startRegistryServe seeds files (with 127.0.0.1:5000 replaced by the
@@ -34,47 +24,7 @@ func startRegistryServe(t *testing.T, reg *testregistry.Registry, files map[stri
 	for k, v := range files {
 		files[k] = strings.ReplaceAll(v, "127.0.0.1:5000", reg.Host)
 	}
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", files)
-	dir := t.TempDir()
-	addr := testenv.FreeAddr(t)
-	cfg, problems := config.Parse("hoist.yaml", []byte(fmt.Sprintf(`
-nats: {dataDir: %[1]s/nats}
-dataDir: %[1]s/data
-listen: %[2]s
-receivers:
-  - {name: ci, kind: generic, secret: s3cret}
-images:
-%[4]s
-repositories:
-  - name: gitops
-    url: %[3]s
-    commit: {window: 0s}
-`, dir, addr, repo.URL, images)), config.AllStages)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	logs := &testenv.LogBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg, zerolog.New(logs))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop after cancel")
-		}
-		if t.Failed() {
-			t.Logf("hoist log:\n%s", logs.String())
-		}
-	})
-	s := &registryServe{base: "http://" + addr, repo: repo, seed: seed, logs: logs, reg: reg}
-	testenv.Eventually(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
-	return s
+	return &registryServe{served: startServe(t, serveOpts{files: files, images: "\n" + images}), reg: reg}
 }
 
 // hook posts a generic webhook announcing repo:tag of the registry, with
