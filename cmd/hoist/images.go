@@ -85,7 +85,7 @@ func runImages(args []string, stdout, stderr io.Writer) int {
 	sites := tree.idx.Sites()
 	rows := imageRows(sites)
 	setCoverage(rows, sites, view)
-	if *cfgPath != "" && natsReachable(*cfgPath) {
+	if view.holds {
 		if err := addHolds(*cfgPath, *repoName, rows); err != nil {
 			fmt.Fprintf(stderr, "hoist images: %v\n", err)
 			return 1

@@ -22,6 +22,10 @@ const (
 type scanView struct {
 	on    bool
 	rules *imagerules.Rules
+	// holds is set when the file names a NATS server this command can
+	// reach for the holds it keeps: an external one, or hoist serve's
+	// embedded one when it listens for network clients.
+	holds bool
 }
 
 // loadScanView reads scan: and images: from the configuration file at
@@ -46,7 +50,7 @@ func loadScanView(path string) (scanView, error) {
 	if err != nil {
 		return scanView{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return scanView{on: c.Scan.Interval > 0, rules: rules}, nil
+	return scanView{on: c.Scan.Interval > 0, rules: rules, holds: c.NATS.URL != "" || c.NATS.Listen != ""}, nil
 }
 
 // setCoverage fills each row's coverage from its site (rows[i] is sites[i]'s):
@@ -73,12 +77,4 @@ func coverageWord(r imageRow) string {
 		return "-"
 	}
 	return r.Coverage
-}
-
-// natsReachable reports whether the configuration names a NATS server this
-// command can reach for the holds it keeps: an external one, or hoist
-// serve's embedded one when it listens for network clients.
-func natsReachable(path string) bool {
-	c, _ := config.Check(path, config.StageMatch)
-	return c != nil && (c.NATS.URL != "" || c.NATS.Listen != "")
 }
