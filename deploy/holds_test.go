@@ -3,10 +3,8 @@ package deploy
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 )
@@ -18,31 +16,7 @@ import (
 // the hoist_holds bucket and the match user may list it.
 func TestHoldCommandWorksAsTheMatchUser(t *testing.T) {
 	bin := hoist(t)
-	s := kustomizeBase(t)
-	ns := startNATS(t, s)
-	repo := gitopsRepo(t, "clusters/production")
-	before := gitRun(t, repo, "rev-parse", "main")
-	ingest := startStage(t, bin, s, "ingest", ns, repo)
-	startStage(t, bin, s, "match", ns, repo)
-	startStage(t, bin, s, "commit", ns, repo)
-
-	body := `{"events":[{"id":"e1","timestamp":"2026-01-02T03:04:05Z","action":"push",
-	  "target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + strings.Repeat("b", 64) + `",
-	  "repository":"team/app","tag":"1.0.2"},"request":{"host":"registry.example.com"}}]}`
-	req, err := http.NewRequest(http.MethodPost, "http://"+ingest+"/hooks/registry", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+fakeSecrets["hoist-receivers"]["registry"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("webhook: %s", resp.Status)
-	}
+	s, ns, repo, before := runBaseStages(t, bin, "1.0.2", "b")
 
 	// The match stage's own configuration and environment, as in its pod.
 	spec, c := stageContainer(t, s, "match")

@@ -134,6 +134,26 @@ func startStage(t *testing.T, bin string, s Set, stage string, ns *natsServer, r
 // commit, so each user is allowed every subject its stage needs.
 func TestStagesWorkAsTheirNATSUsers(t *testing.T) {
 	bin := hoist(t)
+	_, _, repo, before := runBaseStages(t, bin, "1.0.1", "a")
+	deadline := time.Now().Add(90 * time.Second)
+	for gitRun(t, repo, "rev-parse", "main") == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no commit 90s after the webhook")
+		}
+		time.Sleep(100 * time.Millisecond) // polling the remote; not a synchronisation
+	}
+	if got := gitRun(t, repo, "show", "main:clusters/production/app.yaml"); !strings.Contains(got, "registry.example.com/team/app:1.0.1") {
+		t.Fatalf("the commit does not move app to 1.0.1:\n%s", got)
+	}
+}
+
+// runBaseStages runs the three stages of the kustomize base, each as its own
+// NATS user with only its own env and files, against the NATS server the
+// base configures and a GitOps repository, and posts one registry webhook
+// for team/app:tag (digest of the hex digit fill) to ingest. It returns the
+// base, the NATS server, the repository and its head before the webhook.
+func runBaseStages(t *testing.T, bin, tag, fill string) (Set, *natsServer, string, string) {
+	t.Helper()
 	s := kustomizeBase(t)
 	ns := startNATS(t, s)
 	repo := gitopsRepo(t, "clusters/production")
@@ -143,8 +163,8 @@ func TestStagesWorkAsTheirNATSUsers(t *testing.T) {
 	startStage(t, bin, s, "commit", ns, repo)
 
 	body := `{"events":[{"id":"e1","timestamp":"2026-01-02T03:04:05Z","action":"push",
-	  "target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `",
-	  "repository":"team/app","tag":"1.0.1"},"request":{"host":"registry.example.com"}}]}`
+	  "target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + strings.Repeat(fill, 64) + `",
+	  "repository":"team/app","tag":"` + tag + `"},"request":{"host":"registry.example.com"}}]}`
 	req, err := http.NewRequest(http.MethodPost, "http://"+ingest+"/hooks/registry", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -159,14 +179,5 @@ func TestStagesWorkAsTheirNATSUsers(t *testing.T) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("webhook: %s", resp.Status)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for gitRun(t, repo, "rev-parse", "main") == before {
-		if time.Now().After(deadline) {
-			t.Fatal("no commit 90s after the webhook")
-		}
-		time.Sleep(100 * time.Millisecond) // polling the remote; not a synchronisation
-	}
-	if got := gitRun(t, repo, "show", "main:clusters/production/app.yaml"); !strings.Contains(got, "registry.example.com/team/app:1.0.1") {
-		t.Fatalf("the commit does not move app to 1.0.1:\n%s", got)
-	}
+	return s, ns, repo, before
 }
