@@ -82,10 +82,8 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 		}
 	}()
 
-	b := batcher{window: repo.Commit.Window, maxWait: repo.Commit.MaxWait}
+	batch := newBatchTimer(repo.Commit.Window, repo.Commit.MaxWait)
 	var pending []held
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	// Held messages are marked in progress well inside the ack wait.
 	keepAlive := time.NewTicker(max(cc.AckWait/4, 10*time.Millisecond))
 	defer keepAlive.Stop()
@@ -97,12 +95,12 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			return
 		}
 		pending = append(pending, h)
-		timer.Reset(time.Until(b.add(time.Now())))
+		batch.add()
 		// Edit while the window is open; the flush reuses what still holds.
 		w.prepare(h.rw)
 	}
 	flush := func() {
-		timer.Stop()
+		batch.reset() // what arrives during the commit starts the next batch
 		// Commit everything that is already waiting with it.
 	drain:
 		for len(pending) < maxBatch {
@@ -121,7 +119,6 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 		c.flush(ctx, w, pending)
 		w.dropMemo()
 		pending = nil
-		b.reset()
 	}
 	for {
 		select {
@@ -152,7 +149,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			if len(pending) >= maxBatch {
 				flush()
 			}
-		case <-timer.C:
+		case <-batch.due():
 			if len(pending) > 0 {
 				flush()
 			}
