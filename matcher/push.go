@@ -100,7 +100,7 @@ func (s *Service) handle(m jetstream.Msg) {
 	}
 	var d decision
 	if verdict != verdictNotFound && verdict != verdictUnsigned && verdict != verdictBadSignature { // never written
-		d = s.rewrites(ev, done, log)
+		d = s.rewrites(ctx, ev, done, log)
 	}
 	if err := s.publish(ctx, ev, d.rewrites); err != nil {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot publish rewrites; push handed back")
@@ -225,17 +225,21 @@ type decision struct {
 
 // rewrites matches the event against the index of every repository not in
 // done; a repository not indexed yet is waited for instead.
-func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.Logger) decision {
+func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[string]bool, log zerolog.Logger) decision {
 	var d decision
 	for _, r := range s.repos {
 		switch {
 		case done[r.Name]:
 			continue
-		case !r.indexed.Load():
+		case !r.indexed.Load() || !r.holdsKnown.Load():
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
 		outs := semverOnly(ev, MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules))
+		if approves(outs) && !s.holdsRecorded(ctx, r) {
+			d.waiting = append(d.waiting, r.Name) // decided once its records are rebuilt
+			continue
+		}
 		if g := s.gates.Apply(context.Background(), r.Name, r.Branch, ev, outs); g.Retry {
 			d.gate = d.gate.merge(g) // decided again later: not done
 		} else {
@@ -255,6 +259,16 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 		}
 	}
 	return d
+}
+
+// approves reports whether any outcome is an update.
+func approves(outs []Outcome) bool {
+	for _, o := range outs {
+		if o.Decision.Update {
+			return true
+		}
+	}
+	return false
 }
 
 // NewRewrite is the rewrite message for an approved outcome of push ev in

@@ -235,7 +235,7 @@ func (s *Service) signatureArrived(ctx context.Context, ev bus.PushEvent, log ze
 		}
 		return
 	}
-	d := s.rewrites(w.ev, done, log)
+	d := s.rewrites(ctx, w.ev, done, log)
 	if err := s.publish(ctx, w.ev, d.rewrites); err != nil {
 		log.Warn().Err(err).Msg("cannot publish the rewrites of a push whose signature arrived; its retry will")
 		return
