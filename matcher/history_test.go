@@ -180,3 +180,30 @@ func TestHoldsLostWhileRunningRebuiltBeforeDeciding(t *testing.T) {
 		t.Fatalf("rewrite %+v: the tag rolled back from was written after the holds were lost", rws[0])
 	}
 }
+
+// TestHoldsNotRebuiltForMergedWrites: in a repository whose updates a
+// person merges (pull-request mode, a push branch) the committer records
+// no tag written, so none is rebuilt from history: hoist's merged commit
+// rolled back by a person holds nothing, as it would not have before.
+func TestHoldsNotRebuiltForMergedWrites(t *testing.T) {
+	srv := testgit.NewServer(t)
+	a := srv.NewRepo(t, "a")
+	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
+	commitFile(t, a, "app.yaml", strings.Replace(releaseYAML, "tag: 1.2.3", "tag: 1.2.4", 1),
+		"Update app to 1.2.4\n\nHoist-Event-Ids: ev-0")
+	commitFile(t, a, "app.yaml", releaseYAML, "Roll app back to 1.2.3")
+	h := startService(t, Config{Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main", MergedWrites: true}}})
+	testenv.Eventually(t, "service ready", h.svc.Ready)
+	now := time.Now().UTC()
+	h.push(t, bus.PushEvent{ID: "ev-1", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.2.4", PushedAt: now, ReceivedAt: now})
+	if rws := h.rewrites(t, "a", "main", 1); rws[0].Tag != "1.2.4" {
+		t.Fatalf("rewrite %+v", rws[0])
+	}
+	holds, err := bus.OpenHolds(context.Background(), h.conn.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := holds.List(context.Background(), true); err != nil || len(recs) != 0 {
+		t.Errorf("records %+v (%v), want none", recs, err)
+	}
+}

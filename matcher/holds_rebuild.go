@@ -14,10 +14,10 @@ import (
 // until then (holdsKnown), so the first push after the bucket lost its
 // records cannot write a tag a person rolled back from. Called after each
 // refresh of r (one KV read when nothing is missing) and by r's maintainer
-// only.
+// only. A repository whose writes a person merges has no records to rebuild.
 func (s *Service) ensureHolds(ctx context.Context, r *repoState) error {
 	h, ok := s.gates.Holds.(*bus.Holds)
-	if !ok {
+	if !ok || r.MergedWrites {
 		r.holdsKnown.Store(true)
 		return nil
 	}
@@ -110,7 +110,7 @@ func (s *Service) rebuildHolds(ctx context.Context, r *repoState, h *bus.Holds) 
 // and the push waits. A mark that cannot be read makes the push wait too.
 func (s *Service) holdsRecorded(ctx context.Context, r *repoState) bool {
 	h, ok := s.gates.Holds.(*bus.Holds)
-	if !ok {
+	if !ok || r.MergedWrites {
 		return true
 	}
 	_, found, err := h.History(ctx, r.Name, r.Branch)
