@@ -92,15 +92,13 @@ func (s *Service) rebuildHolds(ctx context.Context, r *repoState, h *bus.Holds) 
 	if err := h.SetHistory(ctx, mark); err != nil {
 		return fmt.Errorf("rebuild holds: %w", err)
 	}
-	ev := s.log.Info()
-	msg := "holds rebuilt from git history"
-	if !complete && len(commits) >= HistoryDepth {
-		ev = s.log.Warn()
-		msg = "holds rebuilt from the last commits of git history only: a site hoist last wrote before them has no record, so a rollback of it is not held"
-	}
-	ev.Str("repo", r.Name).Str("branch", r.Branch).Int("commits", len(commits)).Bool("whole_history", complete).
+	s.log.Info().Str("repo", r.Name).Str("branch", r.Branch).Int("commits", len(commits)).Bool("whole_history", complete).
 		Int("sites_written", len(writes)).Int("records", stored).Int("holds", held).
-		Int64("duration_ms", time.Since(start).Milliseconds()).Msg(msg)
+		Int64("duration_ms", time.Since(start).Milliseconds()).Msg("holds rebuilt from git history")
+	if !complete {
+		s.log.Warn().Str("repo", r.Name).Str("branch", r.Branch).Int("commits", len(commits)).
+			Msg("the branch's history goes on below the commits read back: a site hoist last wrote before them has no record, so a rollback of it is not held")
+	}
 	return nil
 }
 
