@@ -18,7 +18,9 @@ import (
 func (s *Service) ensureHolds(ctx context.Context, r *repoState) error {
 	h, ok := s.gates.Holds.(*bus.Holds)
 	if !ok || r.MergedWrites {
-		r.holdsKnown.Store(true)
+		if !r.holdsKnown.Swap(true) {
+			r.setHolds("")
+		}
 		return nil
 	}
 	gctx, cancel := context.WithTimeout(ctx, gateTimeout)
@@ -26,7 +28,7 @@ func (s *Service) ensureHolds(ctx context.Context, r *repoState) error {
 	cancel()
 	if err != nil {
 		if !r.holdsKnown.Load() {
-			r.setHolds("holds not known yet: " + err.Error())
+			r.setHolds("holds not read yet: " + err.Error())
 		}
 		return err
 	}

@@ -95,7 +95,7 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		}
 		rs := &repoState{Repo: r, src: src, kick: make(chan struct{}, 1)}
 		rs.idx.Store(NewIndex())
-		rs.status = RepoStatus{Name: r.Name, Branch: r.Branch}
+		rs.status = RepoStatus{Name: r.Name, Branch: r.Branch, Holds: "holds not read yet"}
 		s.setState(rs, StateIndexing)
 		s.repos = append(s.repos, rs)
 	}
