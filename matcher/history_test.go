@@ -15,22 +15,9 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
-// historyRelease is app.yaml with the chart image at tag, filter semver:*.
+// historyRelease is gateRelease's site reading image:tag.
 func historyRelease(image, tag string) []manifest.Site {
-	yaml := fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:*
-spec:
-  values:
-    image:
-      repository: %s
-      tag: %s
-`, image, tag)
+	yaml := strings.NewReplacer("registry.example/team/app", image, "tag: 1.0.0", "tag: "+tag).Replace(gateRelease(""))
 	sites, problems := manifest.Parse("app.yaml", []byte(yaml))
 	if len(sites) != 1 || len(problems) != 0 {
 		panic(fmt.Sprintf("%v %v", sites, problems))
@@ -137,6 +124,17 @@ func commitFile(t *testing.T, r *testgit.Repo, path, content, message string) st
 	return r.Head(t, "main")
 }
 
+// rolledBackRepo is repository "a" on a git server: releaseYAML (1.2.3),
+// hoist's commit of 1.2.4, and a person's commit back to 1.2.3 (rolled).
+func rolledBackRepo(t *testing.T) (a *testgit.Repo, rolled string) {
+	t.Helper()
+	a = testgit.NewServer(t).NewRepo(t, "a")
+	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
+	commitFile(t, a, "app.yaml", strings.Replace(releaseYAML, "tag: 1.2.3", "tag: 1.2.4", 1),
+		"Update app to 1.2.4\n\nHoist-Event-Ids: ev-0")
+	return a, commitFile(t, a, "app.yaml", releaseYAML, "Roll app back to 1.2.3")
+}
+
 // TestHoldsLostWhileRunningRebuiltBeforeDeciding: hoist wrote 1.2.4 and a
 // person set the site back to 1.2.3; a matcher meeting the branch with an
 // empty holds bucket rebuilds the hold from git history before it decides
@@ -144,12 +142,7 @@ func commitFile(t *testing.T, r *testgit.Repo, path, content, message string) st
 // refreshes the repository (no periodic fetch): the next push of 1.2.4
 // waits for the records to be rebuilt and is not written; 1.2.5 is.
 func TestHoldsLostWhileRunningRebuiltBeforeDeciding(t *testing.T) {
-	srv := testgit.NewServer(t)
-	a := srv.NewRepo(t, "a")
-	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
-	commitFile(t, a, "app.yaml", strings.Replace(releaseYAML, "tag: 1.2.3", "tag: 1.2.4", 1),
-		"Update app to 1.2.4\n\nHoist-Event-Ids: ev-0")
-	rolled := commitFile(t, a, "app.yaml", releaseYAML, "Roll app back to 1.2.3")
+	a, rolled := rolledBackRepo(t)
 	h := startService(t, Config{Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main"}}})
 	testenv.Eventually(t, "service ready", h.svc.Ready)
 	ctx := context.Background()
@@ -186,12 +179,7 @@ func TestHoldsLostWhileRunningRebuiltBeforeDeciding(t *testing.T) {
 // no tag written, so none is rebuilt from history: hoist's merged commit
 // rolled back by a person holds nothing, as it would not have before.
 func TestHoldsNotRebuiltForMergedWrites(t *testing.T) {
-	srv := testgit.NewServer(t)
-	a := srv.NewRepo(t, "a")
-	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
-	commitFile(t, a, "app.yaml", strings.Replace(releaseYAML, "tag: 1.2.3", "tag: 1.2.4", 1),
-		"Update app to 1.2.4\n\nHoist-Event-Ids: ev-0")
-	commitFile(t, a, "app.yaml", releaseYAML, "Roll app back to 1.2.3")
+	a, _ := rolledBackRepo(t)
 	h := startService(t, Config{Repos: []Repo{{Name: "a", URL: a.URL, Branch: "main", MergedWrites: true}}})
 	testenv.Eventually(t, "service ready", h.svc.Ready)
 	now := time.Now().UTC()

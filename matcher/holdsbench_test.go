@@ -9,14 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-
 	"github.com/hoist-gitops/hoist/internal/benchmd"
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
-	"github.com/hoist-gitops/hoist/internal/gitopsgen"
-	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -27,20 +22,8 @@ import (
 func benchHistory(t *testing.T, r *testgit.Repo, commits, apps int) {
 	t.Helper()
 	release := func(k int, tag string) string {
-		return fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app-%d
-  namespace: bench
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:*
-spec:
-  values:
-    image:
-      repository: registry.example/bench/app-%d
-      tag: %s
-`, k, k, tag)
+		return strings.NewReplacer("name: app\n", fmt.Sprintf("name: app-%d\n", k), "namespace: apps", "namespace: bench",
+			"registry.example/team/app", fmt.Sprintf("registry.example/bench/app-%d", k), "tag: 1.0.0", "tag: "+tag).Replace(gateRelease(""))
 	}
 	var b bytes.Buffer
 	data := func(s string) { fmt.Fprintf(&b, "data %d\n%s\n", len(s), s) }
@@ -85,42 +68,15 @@ func TestBenchReportHoldsRebuild(t *testing.T) {
 		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
 	}
 	const files, apps, runs = 10000, 50, 3
-	dir := t.TempDir()
-	st, err := gitopsgen.Generate(dir, files, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedDir(t, "main", dir)
-	benchHistory(t, repo, HistoryDepth, apps)
-	testgit.Git(t, repo.Dir, "gc", "--quiet")
+	repo, st := bigRepo(t, files, func(r *testgit.Repo) { benchHistory(t, r, HistoryDepth, apps) })
 	nats := bustest.Start(t)
 
 	start := func() (time.Duration, map[string]any) {
-		logs := &testenv.LogBuffer{}
-		t0 := time.Now()
-		svc, err := New(Config{Repos: []Repo{{Name: "gitops", URL: repo.URL, Branch: "main"}}}, nats.JS,
-			prometheus.NewRegistry(), zerolog.New(logs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- svc.Run(ctx) }()
-		for !svc.Ready() {
-			time.Sleep(5 * time.Millisecond) // a measurement's resolution, not a synchronisation
-		}
-		d := time.Since(t0)
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		var rebuilt map[string]any
+		d, _, logs := timeToReady(t, nats.JS, repo.URL)
 		if l := logs.Lines(t, "holds rebuilt from git history"); len(l) == 1 {
-			rebuilt = l[0]
+			return d, l[0]
 		}
-		return d, rebuilt
+		return d, nil
 	}
 	var empty, marked time.Duration
 	var line map[string]any
