@@ -1,0 +1,145 @@
+package deploy
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// makeEnv is the environment for a make of the repository's Makefile in a test: nothing of the
+// caller's make (MAKEFLAGS carries command-line variables such as VERSION=) and none of the
+// variables the Makefile takes from the environment, and git does not look above dir.
+func makeEnv(dir string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VERSION", "COMMIT", "IMAGE", "IMAGE_TAG":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GIT_CEILING_DIRECTORIES="+filepath.Dir(dir), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+}
+
+// makeIn runs make with the given arguments in dir and returns its output.
+func makeIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = makeEnv(dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// copyFile copies the repository's file rel to the same path under dir.
+func copyFile(t *testing.T, dir, rel string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, rel), data, info.Mode().Perm()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMakeVersionFromGitTag (issue 15 item 10): `make build` and `make image` take the version
+// from the git tag: v1.2.3 on a tagged commit, v1.2.3-N-g<hash> after it, -dirty with uncommitted
+// changes, the commit hash with no tag, "dev" outside git; the image is tagged with the version
+// without its v and gets the version and the commit as build arguments (no .git in Docker).
+func TestMakeVersionFromGitTag(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, dir, "Makefile")
+	version := func() map[string]string {
+		t.Helper()
+		vars := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(makeIn(t, dir, "-s", "version")), "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			vars[k] = v
+		}
+		return vars
+	}
+	check := func(when, wantVersion, wantCommit, wantImage string) {
+		t.Helper()
+		got := version()
+		if got["VERSION"] != wantVersion || got["COMMIT"] != wantCommit || got["IMAGE"] != wantImage {
+			t.Errorf("%s: make version = %v, want VERSION=%s COMMIT=%s IMAGE=%s", when, got, wantVersion, wantCommit, wantImage)
+		}
+	}
+
+	check("outside git", "dev", "", "ghcr.io/hoist-gitops/hoist:dev")
+
+	gitRun(t, dir, "init", "-q", "-b", "main")
+	gitRun(t, dir, "add", "Makefile")
+	gitRun(t, dir, "commit", "-q", "-m", "first")
+	head := gitRun(t, dir, "rev-parse", "HEAD")
+	short := gitRun(t, dir, "rev-parse", "--short", "HEAD")
+	check("no tag", short, head, "ghcr.io/hoist-gitops/hoist:"+short)
+
+	gitRun(t, dir, "tag", "-a", "v1.2.3", "-m", "hoist v1.2.3")
+	gitRun(t, dir, "tag", "nightly") // not a version: ignored
+	check("tagged", "v1.2.3", head, "ghcr.io/hoist-gitops/hoist:1.2.3")
+
+	build := makeIn(t, dir, "-n", "build")
+	if !strings.Contains(build, "-X main.version=v1.2.3 -X main.commit="+head) {
+		t.Errorf("make -n build does not stamp version v1.2.3 and commit %s:\n%s", head, build)
+	}
+	image := makeIn(t, dir, "-n", "image")
+	for _, want := range []string{"--build-arg VERSION=v1.2.3", "--build-arg REVISION=" + head, "-t ghcr.io/hoist-gitops/hoist:1.2.3 ."} {
+		if !strings.Contains(image, want) {
+			t.Errorf("make -n image lacks %q:\n%s", want, image)
+		}
+	}
+	if got := makeIn(t, dir, "-s", "version", "IMAGE=registry.example.com/hoist"); !strings.Contains(got, "IMAGE=registry.example.com/hoist:1.2.3\n") {
+		t.Errorf("make version IMAGE=registry.example.com/hoist:\n%s", got)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "Makefile"), []byte("# changed\n"+mustRead(t, filepath.Join(dir, "Makefile"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("uncommitted change", "v1.2.3-dirty", head, "ghcr.io/hoist-gitops/hoist:1.2.3-dirty")
+
+	gitRun(t, dir, "commit", "-q", "-am", "second")
+	head = gitRun(t, dir, "rev-parse", "HEAD")
+	short = gitRun(t, dir, "rev-parse", "--short", "HEAD")
+	check("a commit after the tag", "v1.2.3-1-g"+short, head, "ghcr.io/hoist-gitops/hoist:1.2.3-1-g"+short)
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestMakeBuildStampsVersion (issue 15 item 10): the binary `make build` writes (the one the
+// other deploy tests run, and the one in the image) says the version and commit it was given.
+func TestMakeBuildStampsVersion(t *testing.T) {
+	out, err := exec.Command(hoist(t), "version", "--output", "json").Output()
+	if err != nil {
+		t.Fatalf("hoist version: %v", err)
+	}
+	var b struct{ Version, Commit, Go string }
+	if err := json.Unmarshal(out, &b); err != nil {
+		t.Fatalf("hoist version --output json: %v\n%s", err, out)
+	}
+	if b.Version != testBuildVersion || b.Commit != testBuildCommit || !strings.HasPrefix(b.Go, "go1.") {
+		t.Errorf("hoist version = %+v, want version %s, commit %s", b, testBuildVersion, testBuildCommit)
+	}
+}
