@@ -32,7 +32,7 @@ GITEA_VERSION      := v1.27.3
 
 export HOIST_TOOLS := $(TOOLS)
 
-.PHONY: build run test test-deploy test-short bench chaos fuzz fuzz-ci lint vet fmt-check tools image version clean
+.PHONY: build run test test-deploy test-short bench chaos fuzz fuzz-ci lint vet fmt-check tools image version release clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hoist
@@ -132,6 +132,12 @@ version:
 	@echo VERSION=$(VERSION)
 	@echo COMMIT=$(COMMIT)
 	@echo IMAGE=$(IMAGE):$(IMAGE_TAG)
+
+## release: `make release VERSION=v1.2.3` names the release in CHANGELOG.md and writes its version
+## into the chart, the kustomize base and the Flux example; then commit, tag and push (it says how).
+release:
+	@test "$(origin VERSION)" = "command line" || { echo "usage: make release VERSION=vX.Y.Z" >&2; exit 2; }
+	./scripts/release.sh $(VERSION)
 
 clean:
 	rm -rf bin .tools data

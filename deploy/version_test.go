@@ -143,3 +143,111 @@ func TestMakeBuildStampsVersion(t *testing.T) {
 		t.Errorf("hoist version = %+v, want version %s, commit %s", b, testBuildVersion, testBuildCommit)
 	}
 }
+
+// releaseFiles are the files `make release` reads and writes, and the ones it runs.
+var releaseFiles = []string{
+	"Makefile", "scripts/release.sh", "CHANGELOG.md", "docs/operations.md",
+	"deploy/chart/Chart.yaml", "deploy/chart/values.yaml", "deploy/flux/hoist-helmrelease.yaml",
+	"deploy/kustomize/ingest.yaml", "deploy/kustomize/match.yaml", "deploy/kustomize/commit.yaml",
+}
+
+// snapshot reads every release file under dir.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, f := range releaseFiles {
+		m[f] = mustRead(t, filepath.Join(dir, f))
+	}
+	return m
+}
+
+// makeFails runs make in dir, expects it to fail with a message containing want, and
+// expects no release file to have changed.
+func makeFails(t *testing.T, dir, want string, args ...string) {
+	t.Helper()
+	before := snapshot(t, dir)
+	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = makeEnv(dir)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("make %v: %v, want a failure saying %q:\n%s", args, err, want, out)
+	}
+	for f, data := range snapshot(t, dir) {
+		if data != before[f] {
+			t.Errorf("make %v failed but changed %s", args, f)
+		}
+	}
+}
+
+// TestMakeRelease (issue 15 item 10): `make release VERSION=vX.Y.Z` turns the Unreleased section
+// of CHANGELOG.md into the release's and writes the version everywhere TestReleaseVersionsAgree
+// checks; a wrong version, an empty Unreleased section, a file whose shape it does not know or
+// an existing tag is a clear error that changes no file.
+func TestMakeRelease(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range releaseFiles {
+		copyFile(t, dir, f)
+	}
+	agree := func(version string) {
+		t.Helper()
+		if got := releasedVersion([]byte(mustRead(t, filepath.Join(dir, "CHANGELOG.md")))); got != version {
+			t.Errorf("CHANGELOG.md's newest release is %s, want %s", got, version)
+		}
+		bad, err := releaseDisagreements(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bad {
+			t.Error(b)
+		}
+	}
+
+	makeFails(t, dir, "usage: make release VERSION=vX.Y.Z", "release")
+	makeFails(t, dir, "0.2.0 is not vMAJOR.MINOR.PATCH", "release", "VERSION=0.2.0")
+	makeFails(t, dir, "is not vMAJOR.MINOR.PATCH", "release", "VERSION=v0.2.0-rc.1")
+	makeFails(t, dir, "v0.0.9 is older than the current release 0.1.0", "release", "VERSION=v0.0.9")
+
+	// The first release: the deploy files already name it; CHANGELOG.md gets its section.
+	unreleased := strings.SplitN(strings.SplitN(mustRead(t, filepath.Join(dir, "CHANGELOG.md")), "\n## Unreleased\n", 2)[1], "\n## ", 2)[0]
+	out := makeIn(t, dir, "release", "VERSION=v0.1.0")
+	if !strings.Contains(out, "git tag -a v0.1.0") {
+		t.Errorf("make release does not say how to tag:\n%s", out)
+	}
+	agree("0.1.0")
+	changelog := mustRead(t, filepath.Join(dir, "CHANGELOG.md"))
+	if !strings.Contains(changelog, "\n## Unreleased\n\n## v0.1.0 - ") || !strings.Contains(changelog, unreleased) {
+		t.Errorf("CHANGELOG.md after make release VERSION=v0.1.0 lost the Unreleased entries or has no v0.1.0 section under an empty Unreleased:\n%.600s", changelog)
+	}
+
+	makeFails(t, dir, "Unreleased section is empty", "release", "VERSION=v0.2.0")
+
+	entry := "\n## Unreleased\n\n### Fixed\n- something.\n"
+	if err := os.WriteFile(filepath.Join(dir, "CHANGELOG.md"), []byte(strings.Replace(changelog, "\n## Unreleased\n", entry, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	match := filepath.Join(dir, "deploy/kustomize/match.yaml")
+	good := mustRead(t, match)
+	if err := os.WriteFile(match, []byte(good+"# image: ghcr.io/hoist-gitops/hoist:0.1.0\n          image: ghcr.io/hoist-gitops/hoist:0.1.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	makeFails(t, dir, "deploy/kustomize/match.yaml: 2 lines match", "release", "VERSION=v0.2.0")
+	if err := os.WriteFile(match, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	makeIn(t, dir, "release", "VERSION=v0.2.0")
+	agree("0.2.0")
+	if got := mustRead(t, filepath.Join(dir, "CHANGELOG.md")); !strings.Contains(got, "\n## v0.2.0 - ") || !strings.Contains(got, "- something.\n") {
+		t.Errorf("CHANGELOG.md after make release VERSION=v0.2.0:\n%.600s", got)
+	}
+
+	gitRun(t, dir, "init", "-q", "-b", "main")
+	gitRun(t, dir, "add", ".")
+	gitRun(t, dir, "commit", "-q", "-m", "Release v0.2.0")
+	gitRun(t, dir, "tag", "-a", "v0.2.0", "-m", "hoist v0.2.0")
+	makeFails(t, dir, "tag v0.2.0 exists already", "release", "VERSION=v0.2.0")
+	if got := makeIn(t, dir, "-s", "version"); !strings.Contains(got, "VERSION=v0.2.0\n") || !strings.Contains(got, "IMAGE=ghcr.io/hoist-gitops/hoist:0.2.0\n") {
+		t.Errorf("make version on the release commit:\n%s", got)
+	}
+}
