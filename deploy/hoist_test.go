@@ -47,10 +47,7 @@ func hoist(t *testing.T) string {
 			return
 		}
 		hoistBin.path = filepath.Join(dir, "hoist")
-		cmd := exec.Command("make", "--no-print-directory", "build", "BIN="+hoistBin.path,
-			"VERSION="+testBuildVersion, "COMMIT="+testBuildCommit)
-		cmd.Dir = repoRoot
-		cmd.Env = makeEnv(dir)
+		cmd := makeCmd(repoRoot, "build", "BIN="+hoistBin.path, "VERSION="+testBuildVersion, "COMMIT="+testBuildCommit)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			hoistBin.err = errors.New("make build: " + err.Error() + "\n" + string(out))
 		}

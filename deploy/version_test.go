@@ -22,16 +22,24 @@ func makeEnv(dir string) []string {
 		}
 		env = append(env, kv)
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	return append(env, "GIT_CEILING_DIRECTORIES="+filepath.Dir(dir), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+}
+
+// makeCmd is make with the given arguments in dir, in makeEnv.
+func makeCmd(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = makeEnv(dir)
+	return cmd
 }
 
 // makeIn runs make with the given arguments in dir and returns its output.
 func makeIn(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = makeEnv(dir)
-	out, err := cmd.CombinedOutput()
+	out, err := makeCmd(dir, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("make %v: %v\n%s", args, err, out)
 	}
@@ -41,10 +49,6 @@ func makeIn(t *testing.T, dir string, args ...string) string {
 // copyFile copies the repository's file rel to the same path under dir.
 func copyFile(t *testing.T, dir, rel string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
 	info, err := os.Stat(filepath.Join(repoRoot, rel))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +56,8 @@ func copyFile(t *testing.T, dir, rel string) {
 	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, rel), data, info.Mode().Perm()); err != nil {
+	data := mustRead(t, filepath.Join(repoRoot, rel))
+	if err := os.WriteFile(filepath.Join(dir, rel), []byte(data), info.Mode().Perm()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -166,10 +171,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 func makeFails(t *testing.T, dir, want string, args ...string) {
 	t.Helper()
 	before := snapshot(t, dir)
-	cmd := exec.Command("make", append([]string{"--no-print-directory"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = makeEnv(dir)
-	out, err := cmd.CombinedOutput()
+	out, err := makeCmd(dir, args...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("make %v: %v, want a failure saying %q:\n%s", args, err, want, out)
 	}
