@@ -81,7 +81,11 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	if err != nil {
 		return nil, fmt.Errorf("matcher: %w", err)
 	}
-	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m, sm: newScanMetrics(reg)}
+	sm, err := newScanMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
+	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m, sm: sm}
 	if cfg.Scan.enabled() && s.cfg.Scan.Replica == "" {
 		s.cfg.Scan.Replica = replicaName()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -249,4 +250,21 @@ func TestNotifyCloseDropsWhatIsLeftAtTheDeadline(t *testing.T) {
 		t.Fatalf("failed %v + dropped %v, want 2", f, dr)
 	}
 	d.Notify(commitEvent()) // after Close: dropped, never blocks
+}
+
+// Registering the notification series where they are registered already
+// (a second dispatcher on one registry) is an error New returns, not a
+// panic.
+func TestMetricRegistrationErrorsReturnedNotify(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	d, err := New(nil, fastOptions(), reg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNow(t, d)
+	_, err = New(nil, fastOptions(), reg, testLogger(t))
+	var dup prometheus.AlreadyRegisteredError
+	if !errors.As(err, &dup) {
+		t.Fatalf("second registration: %v, want the registration's error", err)
+	}
 }
