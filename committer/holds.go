@@ -45,7 +45,7 @@ func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 					sites, _ = manifest.Parse(file, data)
 					parsed = true
 				}
-				if why := heldBack(sites, rw, rec, times); why != "" {
+				if why := heldBack(ctx, sites, rw, rec, times); why != "" {
 					dropped[i] = why
 					continue
 				}
@@ -77,16 +77,16 @@ func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 
 // heldBack says why rw may not be applied to its site, which a person set
 // back from rec.Written, or "" when it may.
-func heldBack(sites []manifest.Site, rw bus.Rewrite, rec bus.SiteRecord, times policy.TagTimes) string {
+func heldBack(ctx context.Context, sites []manifest.Site, rw bus.Rewrite, rec bus.SiteRecord, times policy.TagTimes) string {
 	written := rec.Written
 	for _, s := range sites {
 		if s.Resource.String() != rw.Resource || s.Container != rw.Container {
 			continue
 		}
-		if !rec.For(s.Ref.Canonical()) || !policy.RolledBack(s, s.Ref, written, times) {
+		if !rec.For(s.Ref.Canonical()) || !policy.RolledBack(ctx, s, s.Ref, written, times) {
 			return ""
 		}
-		if ok, why := policy.PassesHold(s, policy.Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt}, written, times); !ok {
+		if ok, why := policy.PassesHold(ctx, s, policy.Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt}, written, times); !ok {
 			return "re-check at the head: " + why
 		}
 		return ""

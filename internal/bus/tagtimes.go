@@ -71,13 +71,14 @@ func (tt *TagTimes) Record(ctx context.Context, canonicalRepo, tag string, t tim
 }
 
 // FirstSeen is the first-seen time of the tag, if hoist has seen it pushed.
-// A lookup that fails counts as unknown.
-func (tt *TagTimes) FirstSeen(canonicalRepo, tag string) (time.Time, bool) {
+// The lookup ends with ctx, and after tt.timeout at the latest; one that
+// fails or runs out of time counts as unknown.
+func (tt *TagTimes) FirstSeen(ctx context.Context, canonicalRepo, tag string) (time.Time, bool) {
 	key := TagTimeKey(canonicalRepo, tag)
 	if seen, ok := tt.cached(key); ok {
 		return seen, true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
+	ctx, cancel := context.WithTimeout(ctx, tt.timeout)
 	defer cancel()
 	seen, ok, err := tt.get(ctx, key)
 	if err != nil || !ok {

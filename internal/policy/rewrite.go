@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/hoist-gitops/hoist/internal/manifest"
@@ -28,7 +29,7 @@ type Result struct {
 // (manifest.Retag, manifest.Apply); data is returned unchanged when nothing
 // applies. An error means the edits could not be combined; the results then
 // say which rewrites were meant to apply.
-func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes) ([]byte, []Result, error) {
+func ApplyRewrites(ctx context.Context, file string, data []byte, rws []wire.Rewrite, times TagTimes) ([]byte, []Result, error) {
 	sites, _ := manifest.Parse(file, data)
 	results := make([]Result, len(rws))
 	type approved struct {
@@ -50,7 +51,7 @@ func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes)
 			continue
 		}
 		cand := Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt, PinDigest: rw.PinDigest && sites[k].Flux == nil}
-		d := Decide(sites[k], cand, times)
+		d := Decide(ctx, sites[k], cand, times)
 		if !d.Update {
 			results[i].Reason = d.Reason
 			continue
