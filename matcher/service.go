@@ -22,7 +22,7 @@ import (
 // rewrites are stored.
 type Service struct {
 	cfg   Config
-	js    jetstream.JetStream
+	js    JetStream
 	log   zerolog.Logger
 	m     *metrics
 	repos []*repoState
@@ -61,7 +61,7 @@ type repoState struct {
 
 // New checks cfg and prepares the service; nothing talks to NATS or git
 // until Run. Metrics are registered on reg (nil: none).
-func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Service, error) {
+func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Service, error) {
 	if js == nil {
 		return nil, errors.New("matcher: no JetStream")
 	}

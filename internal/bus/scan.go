@@ -65,7 +65,7 @@ type ScanStore struct {
 }
 
 // OpenScanStore binds to the scan bucket (created by EnsureStreams).
-func OpenScanStore(ctx context.Context, js jetstream.JetStream) (*ScanStore, error) {
+func OpenScanStore(ctx context.Context, js jetstream.KeyValueManager) (*ScanStore, error) {
 	kv, err := js.KeyValue(ctx, ScanBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open kv %s: %w", ScanBucket, err)

@@ -8,6 +8,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// streamsAndBuckets is what EnsureStreamsReplicated needs of a JetStream
+// context: it creates streams and buckets, nothing else.
+type streamsAndBuckets interface {
+	jetstream.StreamManager
+	jetstream.KeyValueManager
+}
+
 // PushStreamConfig is the JetStream stream for push events, shared by
 // matcher replicas.
 func PushStreamConfig() jetstream.StreamConfig {
@@ -51,7 +58,7 @@ func TagTimesConfig() jetstream.KeyValueConfig {
 // single server; on a cluster more, so losing a NATS node loses no push).
 // Every stage applies the same number on start, so it must be configured
 // alike for all of them (nats.replicas).
-func EnsureStreamsReplicated(ctx context.Context, js jetstream.JetStream, replicas int) error {
+func EnsureStreamsReplicated(ctx context.Context, js streamsAndBuckets, replicas int) error {
 	if replicas < 1 {
 		replicas = 1
 	}

@@ -27,7 +27,7 @@ type TagTimes struct {
 const maxCachedTimes = 100000
 
 // OpenTagTimes binds to the tag-times bucket (created by EnsureStreamsReplicated).
-func OpenTagTimes(ctx context.Context, js jetstream.JetStream) (*TagTimes, error) {
+func OpenTagTimes(ctx context.Context, js jetstream.KeyValueManager) (*TagTimes, error) {
 	kv, err := js.KeyValue(ctx, TagTimesBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open kv %s: %w", TagTimesBucket, err)
