@@ -84,7 +84,7 @@ func (c *Committer) Run(ctx context.Context) error {
 			return fmt.Errorf("committer: %w", err)
 		}
 		c.holds = h
-		edit := HoldEditor(PolicyEditor(tt), h, tt)
+		edit := holdEditor(policyEditor(tt), h, tt)
 		for _, w := range c.writers {
 			w.edit = edit
 		}

@@ -19,14 +19,14 @@ type SiteHolds interface {
 // holdsTimeout bounds the hold lookups of one file, and the records of one commit.
 const holdsTimeout = 10 * time.Second
 
-// HoldEditor is the re-check at the branch head with holds honoured: a
+// holdEditor is the re-check at the branch head with holds honoured: a
 // rewrite of a site that reads an older tag than hoist last wrote there (a
 // person rolled it back, maybe a moment ago, before any matcher saw it) is
 // dropped unless its tag is strictly newer than the one rolled back from.
 // The other rewrites go to inner. A hold that cannot be read drops the
 // rewrite: overriding a person's rollback is worse than waiting for the
 // next push.
-func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
+func holdEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 	return func(file string, data []byte, rws []bus.Rewrite) ([]byte, []Outcome, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), holdsTimeout)
 		defer cancel()

@@ -13,9 +13,9 @@ import (
 // for ever (a lookup that runs out of time counts as unknown).
 const recheckTimeout = 10 * time.Second
 
-// PolicyEditor is the re-check at the branch head as the committer runs it:
+// policyEditor is the re-check at the branch head as the committer runs it:
 // policy.ApplyRewrites with the tag first-seen times (nil: no history).
-func PolicyEditor(times policy.TagTimes) Editor {
+func policyEditor(times policy.TagTimes) Editor {
 	return func(file string, data []byte, rws []bus.Rewrite) ([]byte, []Outcome, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), recheckTimeout)
 		defer cancel()

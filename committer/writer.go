@@ -86,7 +86,7 @@ func newWriter(repo Repo, cfg Config, m *metrics, log zerolog.Logger) (*writer, 
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: messageTemplate: %w", repo.Name, err)
 	}
-	signer, err := LoadSigner(repo.Commit.SigningKeyFile, repo.Commit.SigningKeyPassphrase)
+	signer, err := loadSigner(repo.Commit.SigningKeyFile, repo.Commit.SigningKeyPassphrase)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}

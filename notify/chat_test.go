@@ -238,7 +238,7 @@ func TestNotifyGenericShoutrrrWebhookIsNotHoists(t *testing.T) {
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		t.Fatalf("%s: %v", r.body, err)
 	}
-	if body.Title != Title(commitEvent()) || body.Message != Text(commitEvent()) || body.Event != "" || r.header.Get(EventHeader) != "" {
+	if body.Title != Title(commitEvent()) || body.Message != Text(commitEvent()) || body.Event != "" || r.header.Get(eventHeader) != "" {
 		t.Fatalf("generic body %s, headers %v", r.body, r.header)
 	}
 }

@@ -64,7 +64,7 @@ func (t Target) Validate() error {
 		return errors.New("the url contains a space or a control character")
 	}
 	for _, k := range t.Events {
-		if !ValidKind(string(k)) {
+		if !validKind(string(k)) {
 			return fmt.Errorf("unknown event %q (one of %s)", k, kindList())
 		}
 	}

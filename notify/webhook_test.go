@@ -91,14 +91,14 @@ func TestNotifyWebhookSignedWithHMAC(t *testing.T) {
 	if Sign([]byte("other"), r.body) == want {
 		t.Fatal("the signature does not depend on the secret")
 	}
-	if r.header.Get(EventHeader) != "commit" || r.header.Get(DeliveryHeader) == "" || r.header.Get("Content-Type") != "application/json" {
+	if r.header.Get(eventHeader) != "commit" || r.header.Get(deliveryHeader) == "" || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("headers %v", r.header)
 	}
 	var ev Event
 	if err := json.Unmarshal(r.body, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.Kind != KindCommit || ev.ID != r.header.Get(DeliveryHeader) || ev.Time.IsZero() || ev.Commit == nil ||
+	if ev.Kind != KindCommit || ev.ID != r.header.Get(deliveryHeader) || ev.Time.IsZero() || ev.Commit == nil ||
 		len(ev.Commit.Changes) != 2 || ev.Commit.Changes[0].New != "registry.example/team/api:1.2.4" || ev.Commit.URL == "" {
 		t.Fatalf("body %s", r.body)
 	}
@@ -136,7 +136,7 @@ func TestNotifyRetriesAfterServerError(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests, want 2 (500, then 200)", len(reqs))
 	}
-	if string(reqs[0].body) != string(reqs[1].body) || reqs[0].header.Get(DeliveryHeader) != reqs[1].header.Get(DeliveryHeader) {
+	if string(reqs[0].body) != string(reqs[1].body) || reqs[0].header.Get(deliveryHeader) != reqs[1].header.Get(deliveryHeader) {
 		t.Fatal("the retry is not the same delivery")
 	}
 	if f := count(t, reg, "0-http", KindCommit, outcomeFailed); f != 0 {
@@ -171,7 +171,7 @@ func TestNotifyFullQueueDropsOldest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan string, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- r.Header.Get(DeliveryHeader)
+		arrived <- r.Header.Get(deliveryHeader)
 		<-release
 	}))
 	defer srv.Close()

@@ -102,7 +102,7 @@ func TestTagTimeKeyIsValidAndDistinct(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
-		k := TagTimeKey(c[0], c[1])
+		k := tagTimeKey(c[0], c[1])
 		for _, r := range k {
 			ok := r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 			if !ok {

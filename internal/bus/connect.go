@@ -261,7 +261,7 @@ func (c *Conn) setup(ctx context.Context, dial func() (*nats.Conn, error)) error
 		nc.Close()
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if err := EnsureStreamsReplicated(ctx, js, c.replicas); err != nil {
+	if err := ensureStreamsReplicated(ctx, js, c.replicas); err != nil {
 		nc.Close()
 		return err
 	}

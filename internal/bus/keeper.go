@@ -105,7 +105,7 @@ func (c *Conn) repair(ctx context.Context) error {
 		return err
 	}
 	c.logger().Warn().Strs("missing", missing).Msg("NATS lost hoist's streams or consumers; re-creating them")
-	if err := EnsureStreamsReplicated(ctx, c.JS, c.replicas); err != nil {
+	if err := ensureStreamsReplicated(ctx, c.JS, c.replicas); err != nil {
 		return err
 	}
 	lost := map[string]bool{}

@@ -101,11 +101,11 @@ func TestFluxV2PolicyDecisions(t *testing.T) {
 // TestFluxV2MarkerNewer: in one batch the later tag by the policy's order wins.
 func TestFluxV2MarkerNewer(t *testing.T) {
 	extract := manifest.ImagePolicy{Order: manifest.OrderNumerical, Pattern: `^main-[a-f0-9]+-(?P<ts>[0-9]+)$`, Extract: "$ts"}
-	if !MarkerNewer(extract, Candidate{Tag: "main-aaa-20"}, Candidate{Tag: "main-fff-3"}) {
+	if !markerNewer(extract, Candidate{Tag: "main-aaa-20"}, Candidate{Tag: "main-fff-3"}) {
 		t.Fatal("main-aaa-20 should win over main-fff-3 by the extracted number")
 	}
 	desc := manifest.ImagePolicy{Order: manifest.OrderAlphabetical, Descending: true}
-	if MarkerNewer(desc, Candidate{Tag: "b"}, Candidate{Tag: "a"}) {
+	if markerNewer(desc, Candidate{Tag: "b"}, Candidate{Tag: "a"}) {
 		t.Fatal("alphabetical desc: a should win over b")
 	}
 }
