@@ -24,13 +24,20 @@ func startBus(t *testing.T) *Conn {
 	return c
 }
 
-func TestTagTimesFirstWriteWins(t *testing.T) {
-	ctx := context.Background()
+// startTagTimes opens the tag times of a bus of their own.
+func startTagTimes(t *testing.T) (*Conn, *TagTimes) {
+	t.Helper()
 	c := startBus(t)
-	tt, err := OpenTagTimes(ctx, c.JS)
+	tt, err := OpenTagTimes(context.Background(), c.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, tt
+}
+
+func TestTagTimesFirstWriteWins(t *testing.T) {
+	ctx := context.Background()
+	c, tt := startTagTimes(t)
 	repo := "127.0.0.1:5000/team/app"
 	if _, ok := tt.FirstSeen(ctx, repo, "v1"); ok {
 		t.Fatal("unknown tag reported as seen")
@@ -68,11 +75,7 @@ func TestTagTimesFirstWriteWins(t *testing.T) {
 // without asking NATS, even when the lookup's own bound is far away.
 func TestFirstSeenEndsWithTheCallersContext(t *testing.T) {
 	ctx := context.Background()
-	c := startBus(t)
-	tt, err := OpenTagTimes(ctx, c.JS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tt := startTagTimes(t)
 	repo := "127.0.0.1:5000/team/app"
 	t1 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	if _, err := tt.Record(ctx, repo, "v1", t1); err != nil {
