@@ -169,7 +169,7 @@ func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, k
 		var rej *RejectedError
 		ev := w.log.Warn().Err(err).Int("attempt", attempt)
 		switch {
-		case errors.As(err, &rej) && rej.Raced():
+		case errors.As(err, &rej) && rej.raced():
 			ev.Msg("push rejected: the branch moved; re-applying the batch on the new head")
 		case errors.As(err, &rej):
 			// Not a race: most likely the pack lacked objects the clone

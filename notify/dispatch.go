@@ -94,7 +94,7 @@ func New(targets []Target, opts Options, reg prometheus.Registerer, log zerolog.
 	d := &Dispatcher{m: m, log: log.With().Str("component", "notify").Logger()}
 	var ns []*notifier
 	for i, t := range targets {
-		name := Name(i, t)
+		name := notifierName(i, t)
 		if err := t.Validate(); err != nil {
 			return nil, fmt.Errorf("notify[%d] (%s): %w", i, name, err)
 		}

@@ -43,9 +43,9 @@ func (t Target) Scheme() string {
 	return strings.ToLower(scheme)
 }
 
-// Name is how logs and metrics name the target: its index and scheme
+// notifierName is how logs and metrics name the target: its index and scheme
 // ("0-https", "1-slack"), never its URL, which may hold a token.
-func Name(i int, t Target) string {
+func notifierName(i int, t Target) string {
 	s := t.Scheme()
 	if s == "" {
 		s = "invalid"

@@ -237,7 +237,7 @@ func (c *Conn) stateHandlers() []nats.Option {
 			c.downSince, c.downErr = time.Time{}, nil
 			c.mu.Unlock()
 			c.logger().Info().Str("server", nc.ConnectedUrlRedacted()).Msg("NATS reconnected")
-			c.Repair()
+			c.askRepair()
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
 			ev := c.logger().Info()
@@ -311,7 +311,7 @@ func (c *Conn) Ready(ctx context.Context) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	if len(missing) > 0 {
-		c.Repair()
+		c.askRepair()
 		return fmt.Errorf("jetstream lost %s (re-creating)", joinNames(missing))
 	}
 	return nil

@@ -33,9 +33,9 @@ type FluxSite struct {
 	Resolved bool
 }
 
-// MarkerContainer is the Container of a marker site: the site's key within
+// markerContainer is the Container of a marker site: the site's key within
 // its resource, "marker:<ns>:<policy>@<path>".
-func MarkerContainer(namespace, name, path string) string {
+func markerContainer(namespace, name, path string) string {
 	return "marker:" + namespace + ":" + name + "@" + path
 }
 
@@ -254,7 +254,7 @@ func pathOr(p string) string {
 func (d *doc) markerSite(g *markerGroup) Site {
 	d.resource = g.res.String()
 	s := Site{File: d.file, Document: d.c.index, Resource: g.res, Shape: ShapeMarker,
-		Container: MarkerContainer(g.ns, g.name, g.path), Parts: map[Role]Scalar{},
+		Container: markerContainer(g.ns, g.name, g.path), Parts: map[Role]Scalar{},
 		Flux: &FluxSite{Namespace: g.ns, Name: g.name, Path: g.path, Parts: map[Role]MarkerPart{}}}
 	for _, it := range g.items {
 		role := markerRole[it.m.Part]

@@ -70,10 +70,10 @@ type Decision struct {
 // SBOMs; they are never chosen.
 var cosignTagRE = regexp.MustCompile(`^sha256-[0-9a-fA-F]+\.(sig|att|sbom)$`)
 
-// Excluded reports why tag may never be chosen under f, or "" when it may:
+// excludedTag reports why tag may never be chosen under f, or "" when it may:
 // latest (any case) unless the filter is exactly latest, and cosign
 // signature/attestation/SBOM tags.
-func Excluded(tag string, f Filter) string {
+func excludedTag(tag string, f Filter) string {
 	if strings.EqualFold(tag, "latest") && !f.AllowsLatest() {
 		return "tag " + tag + " is never chosen (only a filter of exactly latest allows it)"
 	}
@@ -121,7 +121,7 @@ func decide(ctx context.Context, site manifest.Site, c Candidate, times TagTimes
 	if c.Tag == "" {
 		return skip(CodeNoTag, "the push carries no tag (digest-only push)")
 	}
-	if why := Excluded(c.Tag, f); why != "" {
+	if why := excludedTag(c.Tag, f); why != "" {
 		return skip(CodeExcludedTag, why)
 	}
 	if !f.Match(c.Tag) {
@@ -216,11 +216,11 @@ func pushTime(ctx context.Context, c Candidate, canon string, times TagTimes) ti
 	return at
 }
 
-// Newer reports whether candidate a should win over b when both are
+// newerCandidate reports whether candidate a should win over b when both are
 // approved for the same site in one batch. Semver filters order
 // by version; glob and regexp filters by push time. Ties go to the lexically
 // smaller tag (as Flux v1); the same tag pushed twice goes to the later push.
-func Newer(f Filter, a, b Candidate) bool {
+func newerCandidate(f Filter, a, b Candidate) bool {
 	if a.Tag == b.Tag {
 		return a.PushedAt.After(b.PushedAt)
 	}

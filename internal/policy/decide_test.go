@@ -236,8 +236,8 @@ func TestNewer(t *testing.T) {
 		{"identical", globF, Candidate{Tag: "a", PushedAt: at(1)}, Candidate{Tag: "a", PushedAt: at(1)}, false},
 	}
 	for _, tt := range tests {
-		if got := Newer(tt.f, tt.a, tt.b); got != tt.want {
-			t.Errorf("%s: Newer(%v, %v) = %v, want %v", tt.name, tt.a, tt.b, got, tt.want)
+		if got := newerCandidate(tt.f, tt.a, tt.b); got != tt.want {
+			t.Errorf("%s: newerCandidate(%v, %v) = %v, want %v", tt.name, tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -24,7 +24,7 @@ type Result struct {
 // (automated, not locked or ignored, valid filter, newer than what the file
 // holds now; for a Flux v2 marker site, later in the order of the ImagePolicy
 // the rewrite carries). Several rewrites for one site yield one winner
-// (Newer, or markerNewer for a marker site). Re-applying an applied rewrite is a
+// (newerCandidate, or markerNewer for a marker site). Re-applying an applied rewrite is a
 // no-op (Applied false, Reason "already at ..."). The edits are byte-precise
 // (manifest.Retag, manifest.Apply); data is returned unchanged when nothing
 // applies. An error means the edits could not be combined; the results then
@@ -109,7 +109,7 @@ func batchNewer(site manifest.Site, a, b Candidate) bool {
 		return markerNewer(site.Flux.Policy, a, b)
 	}
 	f, _ := CachedFilter(site.Policy.Filter) // valid: Decide approved
-	return Newer(f, a, b)
+	return newerCandidate(f, a, b)
 }
 
 // findSite finds the site a rewrite is for: same resource and container,
