@@ -72,7 +72,7 @@ func TestIndexFluxV2Markers(t *testing.T) {
 		if !o.Decision.Update || o.Decision.New.Tag != "1.3.0" {
 			t.Fatalf("%s: %+v", o.Site.Container, o.Decision)
 		}
-		if rw := newRewrite("r", "main", bus.PushEvent{Tag: "1.3.0"}, o); !strings.Contains(rw.Policy, `"range":"\u003e=1.0.0"`) && !strings.Contains(rw.Policy, `"range":">=1.0.0"`) {
+		if rw := NewRewrite("r", "main", bus.PushEvent{Tag: "1.3.0"}, o); !strings.Contains(rw.Policy, `"range":"\u003e=1.0.0"`) && !strings.Contains(rw.Policy, `"range":">=1.0.0"`) {
 			t.Fatalf("rewrite carries policy %q", rw.Policy)
 		}
 	}

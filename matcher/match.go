@@ -32,13 +32,13 @@ type Outcome struct {
 // may be nil (no push history: the pushed tag counts as the newest); ctx
 // bounds its lookups.
 func Match(ctx context.Context, idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
-	return matchRules(ctx, idx, ev, times, nil)
+	return MatchRules(ctx, idx, ev, times, nil)
 }
 
-// matchRules is Match with the images[] rules: a site whose image's rule
+// MatchRules is Match with the images[] rules: a site whose image's rule
 // pins digests (pinDigest) is decided as if it pinned one. A Flux v2 marker
 // site follows its ImagePolicy instead. rules may be nil (no rules).
-func matchRules(ctx context.Context, idx *Index, ev bus.PushEvent, times policy.TagTimes, rules *imagerules.Rules) []Outcome {
+func MatchRules(ctx context.Context, idx *Index, ev bus.PushEvent, times policy.TagTimes, rules *imagerules.Rules) []Outcome {
 	c := policy.Candidate{Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}
 	decide := func(s *manifest.Site) Outcome {
 		c := c

@@ -235,7 +235,7 @@ func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[strin
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
-		outs := semverOnly(ev, matchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules))
+		outs := semverOnly(ev, MatchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules))
 		if g := s.gates.Apply(ctx, r.Name, r.Branch, ev, outs); g.Retry {
 			d.gate = d.gate.merge(g) // decided again later: not done
 		} else {
@@ -251,15 +251,15 @@ func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[strin
 					Str("reason", o.Decision.Reason).Msg("site skipped")
 				continue
 			}
-			d.rewrites = append(d.rewrites, newRewrite(r.Name, r.Branch, ev, o))
+			d.rewrites = append(d.rewrites, NewRewrite(r.Name, r.Branch, ev, o))
 		}
 	}
 	return d
 }
 
-// newRewrite is the rewrite message for an approved outcome of push ev in
+// NewRewrite is the rewrite message for an approved outcome of push ev in
 // the named repository branch.
-func newRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
+func NewRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
 	return bus.Rewrite{
 		EventIDs:   []string{ev.ID},
 		Repo:       repo,
@@ -279,10 +279,10 @@ func newRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
 	}
 }
 
-// rewriteMsgID is the JetStream message id of a rewrite: derived from the
+// RewriteMsgID is the JetStream message id of a rewrite: derived from the
 // push event and the site, so the rewrites of a redelivered push are
 // stored once.
-func rewriteMsgID(ev bus.PushEvent, rw bus.Rewrite) string {
+func RewriteMsgID(ev bus.PushEvent, rw bus.Rewrite) string {
 	id := ev.ID
 	if id == "" {
 		id = ev.DedupeID()
@@ -303,7 +303,7 @@ func (s *Service) publish(ctx context.Context, ev bus.PushEvent, rws []bus.Rewri
 		if err != nil {
 			return fmt.Errorf("encode rewrite: %w", err)
 		}
-		f, err := s.js.PublishAsync(bus.RewriteSubject(rw.Repo, rw.Branch), b, jetstream.WithMsgID(rewriteMsgID(ev, rw)))
+		f, err := s.js.PublishAsync(bus.RewriteSubject(rw.Repo, rw.Branch), b, jetstream.WithMsgID(RewriteMsgID(ev, rw)))
 		if err != nil {
 			return fmt.Errorf("publish rewrite: %w", err)
 		}

@@ -252,10 +252,10 @@ func TestRewriteMsgID(t *testing.T) {
 	a := bus.Rewrite{Repo: "r", Branch: "main", File: "f.yaml", Resource: "x", Container: "c", New: "img:2"}
 	b := a
 	b.Container = "d"
-	if id := rewriteMsgID(ev, a); rewriteMsgID(ev, a) != id || id == rewriteMsgID(ev, b) {
+	if id := RewriteMsgID(ev, a); RewriteMsgID(ev, a) != id || id == RewriteMsgID(ev, b) {
 		t.Fatal("message id must be stable per (event, site) and differ between sites")
 	}
-	if rewriteMsgID(ev, a) == rewriteMsgID(bus.PushEvent{ID: "e2"}, a) {
+	if RewriteMsgID(ev, a) == RewriteMsgID(bus.PushEvent{ID: "e2"}, a) {
 		t.Fatal("message id must differ between events")
 	}
 }

@@ -73,7 +73,7 @@ func (s *Service) wouldRewrite(ctx context.Context, ev bus.PushEvent, done map[s
 		if done[r.Name] || !r.indexed.Load() {
 			continue
 		}
-		for _, o := range matchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules) {
+		for _, o := range MatchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules) {
 			if o.Decision.Update || o.Decision.Code == policy.CodeNoDigest {
 				return true
 			}

@@ -70,10 +70,10 @@ type Decision struct {
 // SBOMs; they are never chosen.
 var cosignTagRE = regexp.MustCompile(`^sha256-[0-9a-fA-F]+\.(sig|att|sbom)$`)
 
-// excludedTag reports why tag may never be chosen under f, or "" when it may:
+// Excluded reports why tag may never be chosen under f, or "" when it may:
 // latest (any case) unless the filter is exactly latest, and cosign
 // signature/attestation/SBOM tags.
-func excludedTag(tag string, f Filter) string {
+func Excluded(tag string, f Filter) string {
 	if strings.EqualFold(tag, "latest") && !f.AllowsLatest() {
 		return "tag " + tag + " is never chosen (only a filter of exactly latest allows it)"
 	}
@@ -121,7 +121,7 @@ func decide(ctx context.Context, site manifest.Site, c Candidate, times TagTimes
 	if c.Tag == "" {
 		return skip(CodeNoTag, "the push carries no tag (digest-only push)")
 	}
-	if why := excludedTag(c.Tag, f); why != "" {
+	if why := Excluded(c.Tag, f); why != "" {
 		return skip(CodeExcludedTag, why)
 	}
 	if !f.Match(c.Tag) {
