@@ -100,7 +100,7 @@ func (s *Service) handle(m jetstream.Msg) {
 	}
 	var d decision
 	if verdict != verdictNotFound && verdict != verdictUnsigned && verdict != verdictBadSignature { // never written
-		d = s.rewrites(ev, done, log)
+		d = s.rewrites(ctx, ev, done, log)
 	}
 	if err := s.publish(ctx, ev, d.rewrites); err != nil {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot publish rewrites; push handed back")
@@ -225,7 +225,7 @@ type decision struct {
 
 // rewrites matches the event against the index of every repository not in
 // done; a repository not indexed yet is waited for instead.
-func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.Logger) decision {
+func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[string]bool, log zerolog.Logger) decision {
 	var d decision
 	for _, r := range s.repos {
 		switch {
@@ -235,8 +235,8 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
-		outs := semverOnly(ev, MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules))
-		if g := s.gates.Apply(context.Background(), r.Name, r.Branch, ev, outs); g.Retry {
+		outs := semverOnly(ev, MatchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules))
+		if g := s.gates.Apply(ctx, r.Name, r.Branch, ev, outs); g.Retry {
 			d.gate = d.gate.merge(g) // decided again later: not done
 		} else {
 			d.decided = append(d.decided, r.Name)

@@ -56,7 +56,7 @@ func signatureRule(s imagerules.Signature) registry.SignatureRule {
 func (s *Service) checkSignature(ctx context.Context, ev bus.PushEvent, done map[string]bool, now time.Time, log zerolog.Logger) (verdict, error) {
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
 	rule := s.cfg.ImageRules.For(repo)
-	if !rule.Signature.Set() || ev.Tag == "" || !s.wouldRewrite(ev, done) {
+	if !rule.Signature.Set() || ev.Tag == "" || !s.wouldRewrite(ctx, ev, done) {
 		return verdictSkipped, nil
 	}
 	var err error
@@ -235,7 +235,7 @@ func (s *Service) signatureArrived(ctx context.Context, ev bus.PushEvent, log ze
 		}
 		return
 	}
-	d := s.rewrites(w.ev, done, log)
+	d := s.rewrites(ctx, w.ev, done, log)
 	if err := s.publish(ctx, w.ev, d.rewrites); err != nil {
 		log.Warn().Err(err).Msg("cannot publish the rewrites of a push whose signature arrived; its retry will")
 		return
