@@ -19,14 +19,14 @@ type SiteHolds interface {
 // holdsTimeout bounds the hold lookups of one file, and the records of one commit.
 const holdsTimeout = 10 * time.Second
 
-// HoldEditor is the re-check at the branch head with holds honoured: a
+// holdEditor is the re-check at the branch head with holds honoured: a
 // rewrite of a site that reads an older tag than hoist last wrote there (a
 // person rolled it back, maybe a moment ago, before any matcher saw it) is
 // dropped unless its tag is strictly newer than the one rolled back from.
 // The other rewrites go to inner. A hold that cannot be read drops the
 // rewrite: overriding a person's rollback is worse than waiting for the
 // next push.
-func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
+func holdEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 	return func(file string, data []byte, rws []bus.Rewrite) ([]byte, []Outcome, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), holdsTimeout)
 		defer cancel()
@@ -45,7 +45,7 @@ func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 					sites, _ = manifest.Parse(file, data)
 					parsed = true
 				}
-				if why := heldBack(sites, rw, rec, times); why != "" {
+				if why := heldBack(ctx, sites, rw, rec, times); why != "" {
 					dropped[i] = why
 					continue
 				}
@@ -77,16 +77,16 @@ func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 
 // heldBack says why rw may not be applied to its site, which a person set
 // back from rec.Written, or "" when it may.
-func heldBack(sites []manifest.Site, rw bus.Rewrite, rec bus.SiteRecord, times policy.TagTimes) string {
+func heldBack(ctx context.Context, sites []manifest.Site, rw bus.Rewrite, rec bus.SiteRecord, times policy.TagTimes) string {
 	written := rec.Written
 	for _, s := range sites {
 		if s.Resource.String() != rw.Resource || s.Container != rw.Container {
 			continue
 		}
-		if !rec.For(s.Ref.Canonical()) || !policy.RolledBack(s, s.Ref, written, times) {
+		if !rec.For(s.Ref.Canonical()) || !policy.RolledBack(ctx, s, s.Ref, written, times) {
 			return ""
 		}
-		if ok, why := policy.PassesHold(s, policy.Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt}, written, times); !ok {
+		if ok, why := policy.PassesHold(ctx, s, policy.Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt}, written, times); !ok {
 			return "re-check at the head: " + why
 		}
 		return ""

@@ -39,7 +39,7 @@ func TestRecheckHonoursHolds(t *testing.T) {
 	if err := holds.Written(context.Background(), bus.SiteRecord{Site: site, Image: "registry.example/team/app", Written: "1.2.4", WrittenAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	edit := HoldEditor(PolicyEditor(nil), holds, nil)
+	edit := holdEditor(policyEditor(nil), holds, nil)
 	rw := func(image, tag string) bus.Rewrite {
 		return bus.Rewrite{Repo: "gitops", Branch: "main", File: "app.yaml", Resource: site.Resource, Container: site.Container,
 			Image: "registry.example/team/" + image, Old: "registry.example/team/" + image + ":1.2.3",

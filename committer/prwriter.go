@@ -154,7 +154,7 @@ func (w *writer) groupByBranch(rws []bus.Rewrite) (map[string][]bus.Rewrite, []s
 	groups := map[string][]bus.Rewrite{}
 	var order []string
 	for _, rw := range rws {
-		name, err := renderBranch(w.pr.branch, BranchData{Image: BranchSafe(rw.Image), Repo: w.repo.Name, Branch: w.repo.Branch})
+		name, err := renderBranch(w.pr.branch, BranchData{Image: branchSafe(rw.Image), Repo: w.repo.Name, Branch: w.repo.Branch})
 		if err != nil {
 			return nil, nil, fmt.Errorf("pullRequest.branchTemplate on %s: %w", rw.Image, err)
 		}

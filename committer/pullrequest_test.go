@@ -350,9 +350,9 @@ func TestPullRequestBranchTemplate(t *testing.T) {
 		"reg.example/.hidden/x..y/app.lock": "reg.example-.hidden-x.y-app",
 		"reg.example/a b/c~d^e":             "reg.example-a-b-c-d-e",
 	} {
-		got := BranchSafe(in)
+		got := branchSafe(in)
 		if got != want || !validBranch("hoist/"+got) {
-			t.Errorf("BranchSafe(%q) = %q, want %q", in, got, want)
+			t.Errorf("branchSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for _, bad := range []string{"hoist/{{ .Image ", "hoist/{{ .Nope }}", "hoist/{{ .Image }}/", "hoist..{{ .Image }}", "{{ .Image }} x"} {

@@ -123,11 +123,11 @@ type RejectedError struct {
 // Error implements error.
 func (e *RejectedError) Error() string { return "push to " + e.Ref + " rejected: " + e.Status }
 
-// Raced reports whether the remote refused the update because the ref no
+// raced reports whether the remote refused the update because the ref no
 // longer pointed at the commit the push built on (someone pushed first).
 // Any other rejection (missing objects, an unpacker error, a hook) may
 // come from a stale local clone.
-func (e *RejectedError) Raced() bool {
+func (e *RejectedError) raced() bool {
 	s := strings.ToLower(e.Status)
 	for _, race := range []string{"non-fast-forward", "fetch first", "failed to update ref", "failed to lock", "cannot lock ref", "stale info", "but expected", "incorrect old value"} {
 		if strings.Contains(s, race) {

@@ -86,7 +86,7 @@ func newWriter(repo Repo, cfg Config, m *metrics, log zerolog.Logger) (*writer, 
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: messageTemplate: %w", repo.Name, err)
 	}
-	signer, err := LoadSigner(repo.Commit.SigningKeyFile, repo.Commit.SigningKeyPassphrase)
+	signer, err := loadSigner(repo.Commit.SigningKeyFile, repo.Commit.SigningKeyPassphrase)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}
@@ -169,7 +169,7 @@ func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, k
 		var rej *RejectedError
 		ev := w.log.Warn().Err(err).Int("attempt", attempt)
 		switch {
-		case errors.As(err, &rej) && rej.Raced():
+		case errors.As(err, &rej) && rej.raced():
 			ev.Msg("push rejected: the branch moved; re-applying the batch on the new head")
 		case errors.As(err, &rej):
 			// Not a race: most likely the pack lacked objects the clone

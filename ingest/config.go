@@ -102,7 +102,7 @@ func (r Receiver) Validate() error {
 	if !receiverNameRE.MatchString(r.Name) {
 		return fmt.Errorf("receiver name %q: want letters, digits, '.', '_' or '-'", r.Name)
 	}
-	if _, err := ParserFor(r.Kind); err != nil {
+	if _, err := parserFor(r.Kind); err != nil {
 		return fmt.Errorf("receiver %s: %w", r.Name, err)
 	}
 	switch {

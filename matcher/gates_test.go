@@ -15,7 +15,7 @@ import (
 // memTimes are first-seen times held in memory.
 type memTimes map[string]time.Time
 
-func (m memTimes) FirstSeen(repo, tag string) (time.Time, bool) {
+func (m memTimes) FirstSeen(_ context.Context, repo, tag string) (time.Time, bool) {
 	t, ok := m[repo+":"+tag]
 	return t, ok
 }
@@ -66,7 +66,7 @@ func TestMinimumAgeGate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			idx := NewIndex()
 			idx.SetFile("app.yaml", []byte(gateRelease(tc.annotation)))
-			outs := Match(idx, ev, nil)
+			outs := Match(context.Background(), idx, ev, nil)
 			g := Gates{Rules: rules, Times: tc.times, Now: func() time.Time { return now }}
 			res := g.Apply(context.Background(), "gitops", "main", ev, outs)
 			if len(outs) != 1 {
@@ -100,7 +100,7 @@ func TestNewerHeldTagReplacesOlder(t *testing.T) {
 	decide := func(tag string, at time.Time) Outcome {
 		t.Helper()
 		ev := bus.PushEvent{Registry: "registry.example", Repository: "team/app", Tag: tag, PushedAt: times["registry.example/team/app:"+tag]}
-		outs := Match(idx, ev, times)
+		outs := Match(context.Background(), idx, ev, times)
 		g := Gates{Times: times, Holds: holds, Now: func() time.Time { return at }}
 		g.Apply(context.Background(), "gitops", "main", ev, outs)
 		if len(outs) != 1 {

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"context"
 	"sort"
 	"time"
 
@@ -81,8 +82,9 @@ func lastWrites(commits []histCommit) map[siteID]histWrite {
 // tag than that by its filter's order — set by the person's commit that
 // changed it last, or (not found) first seen at head at now. A site that
 // names another image than the one written gets a record of that image,
-// which holds nothing. Sorted by key.
-func rebuiltRecords(repo, branch string, writes map[siteID]histWrite, sites []manifest.Site, head string, times policy.TagTimes, now time.Time) []bus.SiteRecord {
+// which holds nothing. Sorted by key. ctx bounds the first-seen lookups
+// of filters that order tags by push time.
+func rebuiltRecords(ctx context.Context, repo, branch string, writes map[siteID]histWrite, sites []manifest.Site, head string, times policy.TagTimes, now time.Time) []bus.SiteRecord {
 	var out []bus.SiteRecord
 	for _, site := range sites {
 		w, ok := writes[siteID{site.File, site.Resource.String(), site.Container}]
@@ -96,7 +98,7 @@ func rebuiltRecords(repo, branch string, writes map[siteID]histWrite, sites []ma
 		}
 		if w.Image != "" && w.Image != image {
 			rec.Image = w.Image
-		} else if policy.RolledBack(site, site.Ref, w.Tag, times) {
+		} else if policy.RolledBack(ctx, site, site.Ref, w.Tag, times) {
 			rec.Held, rec.RolledBackTo, rec.HeldCommit, rec.HeldSince = true, site.Ref.Tag, w.Person, w.PersonAt.UTC()
 			if w.Person == "" {
 				rec.HeldCommit, rec.HeldSince = head, now.UTC()

@@ -73,7 +73,7 @@ func TestHoldsRebuiltFromGitHistoryRecords(t *testing.T) {
 			head: historyRelease("registry.example/team/new", "1.0.0"), written: "1.2.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			recs := rebuiltRecords("gitops", "main", lastWrites(tc.commits), tc.head, "head", nil, now)
+			recs := rebuiltRecords(context.Background(), "gitops", "main", lastWrites(tc.commits), tc.head, "head", nil, now)
 			if tc.none {
 				if len(recs) != 0 {
 					t.Fatalf("records %+v, want none", recs)
@@ -159,9 +159,7 @@ func TestHoldsLostWhileRunningRebuiltBeforeDeciding(t *testing.T) {
 	if err := h.conn.JS.DeleteKeyValue(ctx, bus.HoldsBucket); err != nil {
 		t.Fatal(err)
 	}
-	if err := bus.EnsureStreamsReplicated(ctx, h.conn.JS, 1); err != nil { // what the repair loop does
-		t.Fatal(err)
-	}
+	testenv.Eventually(t, "the bucket re-created empty", func() bool { return h.conn.Ready(ctx) == nil }) // Ready asks for the repair
 	now := time.Now().UTC()
 	h.push(t, bus.PushEvent{ID: "ev-1", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.2.4", PushedAt: now, ReceivedAt: now})
 	testenv.Eventually(t, "the push decided", func() bool { return h.pendingPushes(t) == 0 })

@@ -135,7 +135,7 @@ func (s *Service) checkHolds(ctx context.Context, r *repoState, old, head plumbi
 		if !ok {
 			continue
 		}
-		if !rec.For(site.Ref.Canonical()) || !policy.RolledBack(site, site.Ref, rec.Written, s.times) {
+		if !rec.For(site.Ref.Canonical()) || !policy.RolledBack(ctx, site, site.Ref, rec.Written, s.times) {
 			if rec.Held {
 				if err := h.Unhold(ctx, bs); err == nil {
 					s.log.Info().Str("repo", r.Name).Str("file", site.File).Str("resource", bs.Resource).

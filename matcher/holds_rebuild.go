@@ -72,7 +72,7 @@ func (s *Service) rebuildHolds(ctx context.Context, r *repoState, h *bus.Holds) 
 	}
 	now := time.Now()
 	writes := lastWrites(commits)
-	recs := rebuiltRecords(r.Name, r.Branch, writes, r.idx.Load().Sites(), head.String(), s.times, now)
+	recs := rebuiltRecords(ctx, r.Name, r.Branch, writes, r.idx.Load().Sites(), head.String(), s.times, now)
 	stored, held := 0, 0
 	for _, rec := range recs {
 		ok, err := h.Rebuilt(ctx, rec)

@@ -12,6 +12,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/benchmd"
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -84,9 +85,7 @@ func TestBenchReportHoldsRebuild(t *testing.T) {
 		if err := nats.JS.DeleteKeyValue(context.Background(), bus.HoldsBucket); err != nil && i > 0 {
 			t.Fatal(err)
 		}
-		if err := bus.EnsureStreamsReplicated(context.Background(), nats.JS, 1); err != nil {
-			t.Fatal(err)
-		}
+		testenv.Eventually(t, "the bucket re-created empty", func() bool { return nats.Conn.Ready(context.Background()) == nil })
 		d, l := start()
 		if l == nil {
 			t.Fatal("a start with an empty holds bucket did not rebuild them")

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func TestIndexFluxV2Markers(t *testing.T) {
 	if containers != want {
 		t.Fatalf("Lookup(%s) = %v, want %s", app, containers, want)
 	}
-	outs := Match(x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.3.0", PushedAt: time.Now()}, nil)
+	outs := Match(context.Background(), x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.3.0", PushedAt: time.Now()}, nil)
 	for _, o := range outs {
 		if o.Site.Flux == nil {
 			continue // the Flux v1 reading of the same values, not automated
@@ -75,7 +76,7 @@ func TestIndexFluxV2Markers(t *testing.T) {
 			t.Fatalf("rewrite carries policy %q", rw.Policy)
 		}
 	}
-	older := Match(x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.1.0"}, nil)
+	older := Match(context.Background(), x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.1.0"}, nil)
 	for _, o := range older {
 		if o.Site.Flux != nil && o.Site.Container == "marker:flux-system:app@spec.values.image" && o.Decision.Code != policy.CodeNotNewer {
 			t.Fatalf("older tag: %+v", o.Decision)

@@ -235,12 +235,12 @@ func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[strin
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
-		outs := semverOnly(ev, MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules))
+		outs := semverOnly(ev, MatchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules))
 		if approves(outs) && !s.holdsRecorded(ctx, r) {
 			d.waiting = append(d.waiting, r.Name) // decided once its records are rebuilt
 			continue
 		}
-		if g := s.gates.Apply(context.Background(), r.Name, r.Branch, ev, outs); g.Retry {
+		if g := s.gates.Apply(ctx, r.Name, r.Branch, ev, outs); g.Retry {
 			d.gate = d.gate.merge(g) // decided again later: not done
 		} else {
 			d.decided = append(d.decided, r.Name)

@@ -97,7 +97,7 @@ func TestForgedPushTimeFreezesGlobSites(t *testing.T) {
 	before := time.Now()
 	h.push(t, bus.PushEvent{ID: "ev-forged", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "build-1", PushedAt: forged, ReceivedAt: forged})
 	testenv.Eventually(t, "forged push handled", func() bool { return h.pendingPushes(t) == 0 })
-	seen, ok := h.svc.times.FirstSeen("127.0.0.1:5000/team/app", "build-1")
+	seen, ok := h.svc.times.FirstSeen(context.Background(), "127.0.0.1:5000/team/app", "build-1")
 	if !ok || seen.After(time.Now().Add(maxClockSkew)) || seen.Before(before.Add(-time.Second)) {
 		t.Fatalf("first seen of the forged push = %v, %v", seen, ok)
 	}

@@ -150,7 +150,7 @@ func TestScanFirstScanLeavesGlobSites(t *testing.T) {
 	if n := h.rewriteCount(t); n != 0 {
 		t.Fatalf("the first scan published %d rewrites for a glob: site", n)
 	}
-	if _, ok := h.svc.times.FirstSeen(h.repo, "0.9"); !ok {
+	if _, ok := h.svc.times.FirstSeen(context.Background(), h.repo, "0.9"); !ok {
 		t.Error("the first scan did not record the first-seen time of 0.9")
 	}
 	h.reg.PushImage(t, "team/app", "1.3.0")

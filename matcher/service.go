@@ -22,7 +22,7 @@ import (
 // rewrites are stored.
 type Service struct {
 	cfg   Config
-	js    jetstream.JetStream
+	js    JetStream
 	log   zerolog.Logger
 	m     *metrics
 	repos []*repoState
@@ -64,7 +64,7 @@ type repoState struct {
 
 // New checks cfg and prepares the service; nothing talks to NATS or git
 // until Run. Metrics are registered on reg (nil: none).
-func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Service, error) {
+func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Service, error) {
 	if js == nil {
 		return nil, errors.New("matcher: no JetStream")
 	}
@@ -84,7 +84,11 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 	if err != nil {
 		return nil, fmt.Errorf("matcher: %w", err)
 	}
-	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m, sm: newScanMetrics(reg)}
+	sm, err := newScanMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
+	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m, sm: sm}
 	if cfg.Scan.enabled() && s.cfg.Scan.Replica == "" {
 		s.cfg.Scan.Replica = replicaName()
 	}

@@ -180,7 +180,7 @@ func TestServiceTwoRepositories(t *testing.T) {
 		t.Errorf("index sites of a = %v, want 2", got)
 	}
 	// The tag's first-seen time is stored under its canonical name.
-	if seen, ok := h.svc.times.FirstSeen("127.0.0.1:5000/team/app", "1.2.4"); !ok || !seen.Equal(now) {
+	if seen, ok := h.svc.times.FirstSeen(context.Background(), "127.0.0.1:5000/team/app", "1.2.4"); !ok || !seen.Equal(now) {
 		t.Errorf("first seen = %v, %v", seen, ok)
 	}
 }

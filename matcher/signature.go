@@ -56,7 +56,7 @@ func signatureRule(s imagerules.Signature) registry.SignatureRule {
 func (s *Service) checkSignature(ctx context.Context, ev bus.PushEvent, done map[string]bool, now time.Time, log zerolog.Logger) (verdict, error) {
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
 	rule := s.cfg.ImageRules.For(repo)
-	if !rule.Signature.Set() || ev.Tag == "" || !s.wouldRewrite(ev, done) {
+	if !rule.Signature.Set() || ev.Tag == "" || !s.wouldRewrite(ctx, ev, done) {
 		return verdictSkipped, nil
 	}
 	var err error

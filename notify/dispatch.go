@@ -83,13 +83,18 @@ type notifier struct {
 }
 
 // New checks the targets and starts a worker per target; Close stops them.
-// Metrics are registered on reg (nil: none).
+// Metrics are registered on reg (nil: none); a series registered already is
+// an error.
 func New(targets []Target, opts Options, reg prometheus.Registerer, log zerolog.Logger) (*Dispatcher, error) {
 	opts = opts.withDefaults()
-	d := &Dispatcher{m: newMetrics(reg), log: log.With().Str("component", "notify").Logger()}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dispatcher{m: m, log: log.With().Str("component", "notify").Logger()}
 	var ns []*notifier
 	for i, t := range targets {
-		name := Name(i, t)
+		name := notifierName(i, t)
 		if err := t.Validate(); err != nil {
 			return nil, fmt.Errorf("notify[%d] (%s): %w", i, name, err)
 		}

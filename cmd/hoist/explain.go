@@ -89,8 +89,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		defer dep.close()
 		times = dep.times
 	}
-	outcomes := matcher.Match(tree.idx, ev, times)
-	explainGates(dep, ev, outcomes)
+	// The first-seen and hold lookups of all sites share one bound, as a
+	// hold command's conversation with NATS does.
+	lookups, cancelLookups := context.WithTimeout(context.Background(), holdTimeout)
+	defer cancelLookups()
+	outcomes := matcher.Match(lookups, tree.idx, ev, times)
+	explainGates(lookups, dep, ev, outcomes)
 	rows := make([]explainRow, 0, len(outcomes))
 	for _, o := range outcomes {
 		r := explainRow{
@@ -207,7 +211,7 @@ func writeUpdates(tree *manifestTree, ev bus.PushEvent, outcomes []matcher.Outco
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", f, err)
 		}
-		edited, results, err := policy.ApplyRewrites(f, data, byFile[f], nil)
+		edited, results, err := policy.ApplyRewrites(context.Background(), f, data, byFile[f], nil) // no history: no lookups
 		if err != nil {
 			return nil, err
 		}

@@ -209,7 +209,7 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen, ok := tt.FirstSeen("127.0.0.1:5000/team/app", "1.2.4")
+	seen, ok := tt.FirstSeen(context.Background(), "127.0.0.1:5000/team/app", "1.2.4")
 	if !ok {
 		t.Fatal("no first-seen time for the tag")
 	}

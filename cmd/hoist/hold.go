@@ -173,8 +173,8 @@ func openHoldsFromConfig(ctx context.Context, path string) (*bus.Holds, func(), 
 }
 
 // openBusFromConfig connects as openHoldsFromConfig does and also returns
-// the configuration and the JetStream context.
-func openBusFromConfig(ctx context.Context, path string) (*config.Config, *bus.Holds, func(), jetstream.JetStream, error) {
+// the configuration and the buckets of the JetStream context.
+func openBusFromConfig(ctx context.Context, path string) (*config.Config, *bus.Holds, func(), jetstream.KeyValueManager, error) {
 	cfg, problems := loadConfig(path, config.StageMatch)
 	if len(problems) > 0 {
 		return nil, nil, nil, nil, problems

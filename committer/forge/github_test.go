@@ -122,8 +122,8 @@ func TestGitHubDriverErrors(t *testing.T) {
 		t.Fatalf("find: %v, want a permanent 401", err)
 	}
 	noToken(t, err, "ghp_secret")
-	if err := c.Automerge(ctx, 7); !errors.Is(err, ErrAutomergeUnsupported) {
-		t.Fatalf("automerge: %v, want ErrAutomergeUnsupported", err)
+	if err := c.Automerge(ctx, 7); !errors.Is(err, errAutomergeUnsupported) {
+		t.Fatalf("automerge: %v, want errAutomergeUnsupported", err)
 	}
 }
 

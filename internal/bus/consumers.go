@@ -15,17 +15,17 @@ import (
 const (
 	// MatcherConsumer is the durable consumer of PushStream the matchers share.
 	MatcherConsumer = "hoist-matcher"
-	// CommitterConsumerPrefix prefixes the durable consumer of one repository
+	// committerConsumerPrefix prefixes the durable consumer of one repository
 	// branch's rewrites.
-	CommitterConsumerPrefix = "hoist-committer-"
+	committerConsumerPrefix = "hoist-committer-"
 )
 
-// PushAckWait is how long the push stream waits before redelivering a push
+// pushAckWait is how long the push stream waits before redelivering a push
 // a matcher neither acknowledged nor handed back (the matcher died holding
 // it). The consumer has no BackOff list: with one, JetStream ignores the
 // delay of NakWithDelay and redelivers on the list's schedule instead, and
 // the matcher hands pushes back with delays of its own.
-const PushAckWait = 30 * time.Second
+const pushAckWait = 30 * time.Second
 
 // RewriteAckWait is how long a committer may hold a delivered rewrite
 // without acknowledging it: then (a crashed committer) JetStream gives it to
@@ -54,7 +54,7 @@ func PushConsumerConfig() jetstream.ConsumerConfig {
 		FilterSubject: PushSubjects,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       PushAckWait,
+		AckWait:       pushAckWait,
 		MaxDeliver:    -1,
 		MaxAckPending: 10000,
 	}
@@ -63,10 +63,10 @@ func PushConsumerConfig() jetstream.ConsumerConfig {
 // RewriteConsumerName is the durable consumer name of one repository
 // branch's rewrites (durable names cannot hold '.', '*', '>', '/' or spaces).
 func RewriteConsumerName(repo, branch string) string {
-	name := CommitterConsumerPrefix + consumerToken(repo) + "_" + consumerToken(branch)
+	name := committerConsumerPrefix + consumerToken(repo) + "_" + consumerToken(branch)
 	if len(name) > 200 {
 		h := sha256.Sum256([]byte(repo + "\x00" + branch))
-		name = CommitterConsumerPrefix + hex.EncodeToString(h[:16])
+		name = committerConsumerPrefix + hex.EncodeToString(h[:16])
 	}
 	return name
 }
@@ -99,5 +99,5 @@ func consumerToken(s string) string {
 			return '_'
 		}
 		return r
-	}, SubjectToken(s))
+	}, subjectToken(s))
 }

@@ -78,7 +78,7 @@ func (r SiteRecord) For(image string) bool { return r.Image == "" || r.Image == 
 type Holds struct{ kv jetstream.KeyValue }
 
 // OpenHolds binds to the holds bucket (created by EnsureStreams).
-func OpenHolds(ctx context.Context, js jetstream.JetStream) (*Holds, error) {
+func OpenHolds(ctx context.Context, js jetstream.KeyValueManager) (*Holds, error) {
 	kv, err := js.KeyValue(ctx, HoldsBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open kv %s: %w", HoldsBucket, err)
