@@ -69,6 +69,11 @@ type Repo struct {
 	GitTimeout time.Duration
 	// Auth holds the credentials for URL.
 	Auth Auth
+	// MergedWrites is set when hoist's commits reach Branch only through a
+	// person's merge (pull-request mode, or a push branch other than
+	// Branch): the committer records no tag written there, so none is
+	// rebuilt from the branch's history either, and nothing is held.
+	MergedWrites bool
 }
 
 // gitTimeout is the repository's bound on one clone or fetch.

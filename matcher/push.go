@@ -231,11 +231,15 @@ func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[strin
 		switch {
 		case done[r.Name]:
 			continue
-		case !r.indexed.Load():
+		case !r.indexed.Load() || !r.holdsKnown.Load():
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
 		outs := semverOnly(ev, MatchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules))
+		if approves(outs) && !s.holdsRecorded(ctx, r) {
+			d.waiting = append(d.waiting, r.Name) // decided once its records are rebuilt
+			continue
+		}
 		if g := s.gates.Apply(ctx, r.Name, r.Branch, ev, outs); g.Retry {
 			d.gate = d.gate.merge(g) // decided again later: not done
 		} else {
@@ -255,6 +259,16 @@ func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[strin
 		}
 	}
 	return d
+}
+
+// approves reports whether any outcome is an update.
+func approves(outs []Outcome) bool {
+	for _, o := range outs {
+		if o.Decision.Update {
+			return true
+		}
+	}
+	return false
 }
 
 // NewRewrite is the rewrite message for an approved outcome of push ev in

@@ -29,6 +29,7 @@ type gateStage struct {
 	base   string
 	cancel context.CancelFunc
 	done   chan error
+	pushes int // pushes sent by pushDecided
 }
 
 func startGateStage(t *testing.T, cfgFile string, st stages) *gateStage {
@@ -55,6 +56,26 @@ func (g *gateStage) stop() {
 	g.cancel()
 	g.cancel = nil
 	<-g.done
+}
+
+// pushDecided sends a webhook for image, waits until the matcher has
+// decided it (one more "push matched" line than before) and returns the
+// matcher's line saying how.
+func (g *gateStage) pushDecided(t *testing.T, image string) string {
+	t.Helper()
+	g.pushes++
+	webhook(t, g.base, image)
+	var last string
+	testenv.Eventually(t, "the push of "+image+" decided", func() bool {
+		var n int
+		for _, l := range strings.Split(g.logs.String(), "\n") {
+			if strings.Contains(l, `"message":"push matched"`) {
+				n, last = n+1, l
+			}
+		}
+		return n == g.pushes
+	})
+	return last
 }
 
 // holdEvents is a JSON webhook on 127.0.0.1 that collects the hold events
@@ -258,25 +279,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 		return rec
 	}
 	const image = "127.0.0.1:5000/team/app"
-	pushes := 0
-	// pushAndWait sends a webhook, waits until the matcher has decided it
-	// and returns the matcher's line saying how.
-	pushAndWait := func(tag string) string {
-		t.Helper()
-		pushes++
-		webhook(t, hoist.base, image+":"+tag)
-		var last string
-		testenv.Eventually(t, "the push of "+tag+" decided", func() bool {
-			var n int
-			for _, l := range strings.Split(hoist.logs.String(), "\n") {
-				if strings.Contains(l, `"message":"push matched"`) {
-					n, last = n+1, l
-				}
-			}
-			return n == pushes
-		})
-		return last
-	}
+	pushAndWait := func(tag string) string { t.Helper(); return hoist.pushDecided(t, image+":"+tag) }
 
 	pushAndWait("1.2.4")
 	testenv.Eventually(t, "hoist's commit of 1.2.4", func() bool { return repo.Head(t, "main") != seed })

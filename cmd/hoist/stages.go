@@ -133,6 +133,7 @@ func matcherRepo(r config.Repository) matcher.Repo {
 		Exclude:       r.Exclude,
 		GitTimeout:    r.GitTimeout,
 		Auth:          gitCredentials(r.Auth),
+		MergedWrites:  r.PullRequest != nil || r.PushBranch != "" && r.PushBranch != r.Branch,
 	}
 }
 
