@@ -195,11 +195,8 @@ func writeUpdates(tree *manifestTree, ev bus.PushEvent, outcomes []matcher.Outco
 		if _, ok := byFile[f]; !ok {
 			files = append(files, f)
 		}
-		byFile[f] = append(byFile[f], bus.Rewrite{
-			File: f, Resource: o.Site.Resource.String(), Container: o.Site.Container,
-			Image: o.Site.Ref.Canonical(), Old: o.Decision.Current.String(), New: o.Decision.New.String(),
-			Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt, Policy: policy.MarkerPolicyJSON(o.Site),
-		})
+		// The matcher's own rewrite, so the files read what a commit of it would make them read.
+		byFile[f] = append(byFile[f], matcher.NewRewrite("", "", ev, o))
 	}
 	out := writeResults{}
 	for _, f := range files {
