@@ -3,8 +3,9 @@ package committer
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/hoist-gitops/hoist/internal/gitauth"
 )
@@ -191,25 +192,10 @@ func (r Repo) Validate() error {
 	return nil
 }
 
-// validBranch accepts the branch names git's check-ref-format accepts,
-// minus the rare ones hoist has no use for.
+// validBranch reports whether b is a branch name git accepts: go-git's
+// implementation of git check-ref-format, the check config uses too.
 func validBranch(b string) bool {
-	if b == "" || b == "@" || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
-		strings.HasSuffix(b, ".lock") || strings.HasSuffix(b, ".") || strings.HasPrefix(b, "-") ||
-		strings.Contains(b, "..") || strings.Contains(b, "//") || strings.Contains(b, "@{") {
-		return false
-	}
-	for _, c := range b {
-		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
-			return false
-		}
-	}
-	for _, part := range strings.Split(b, "/") {
-		if strings.HasPrefix(part, ".") {
-			return false
-		}
-	}
-	return true
+	return b != "" && plumbing.NewBranchReferenceName(b).Validate() == nil
 }
 
 // identities are the author's and committer's names and e-mails, defaults filled.
