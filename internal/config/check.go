@@ -16,12 +16,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/names"
 	"github.com/hoist-gitops/hoist/internal/redact"
 )
-
-// nameRE is what receiver and repository names may be: one URL path
-// segment, one metric label value.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
 // report records a mistake about a key path at its line.
 func (c *Config) report(d *decoder, key, format string, args ...any) {
@@ -40,9 +37,9 @@ func (c *Config) check(d *decoder) {
 		d.addf("", 0, "no receivers and no repositories: hoist would have nothing to do")
 	}
 	if c.stages&StageIngest != 0 {
-		names := map[string]string{}
+		seen := map[string]string{}
 		for i, r := range c.Receivers {
-			c.checkReceiver(d, fmt.Sprintf("receivers[%d]", i), r, names)
+			c.checkReceiver(d, fmt.Sprintf("receivers[%d]", i), r, seen)
 		}
 	}
 	if c.stages&(StageMatch|StageCommit) != 0 {
@@ -173,17 +170,24 @@ func firstSet(c *Config, keys ...string) string {
 	return keys[0]
 }
 
-func (c *Config) checkReceiver(d *decoder, p string, r Receiver, names map[string]string) {
+// checkName checks the name of the entry at p (a receiver or a
+// repository): present, of the allowed characters, and not already used
+// by an entry recorded in seen, where it is recorded.
+func (c *Config) checkName(d *decoder, p, what, name string, seen map[string]string) {
 	switch {
-	case r.Name == "":
+	case name == "":
 		c.report(d, p, "%s: name is missing", p)
-	case !nameRE.MatchString(r.Name):
-		c.report(d, p+".name", "%s.name: %q may hold only letters, digits, '.', '_' and '-' (it is a URL path segment)", p, r.Name)
-	case names[r.Name] != "":
-		c.report(d, p+".name", "%s.name: receiver %q is already defined as %s", p, r.Name, names[r.Name])
+	case !names.Valid(name):
+		c.report(d, p+".name", "%s.name: %q may hold only %s (it is a URL path segment and a metric label)", p, name, names.Allowed)
+	case seen[name] != "":
+		c.report(d, p+".name", "%s.name: %s %q is already defined as %s", p, what, name, seen[name])
 	default:
-		names[r.Name] = p
+		seen[name] = p
 	}
+}
+
+func (c *Config) checkReceiver(d *decoder, p string, r Receiver, seen map[string]string) {
+	c.checkName(d, p, "receiver", r.Name, seen)
 	if r.Kind == "" {
 		c.report(d, p, "%s: kind is missing", p)
 	}
@@ -229,20 +233,11 @@ func (c *Config) checkReceiverAuth(d *decoder, p string, r Receiver) {
 	}
 }
 
-func (c *Config) checkRepository(d *decoder, p string, r Repository, names, targets map[string]string) {
+func (c *Config) checkRepository(d *decoder, p string, r Repository, seen, targets map[string]string) {
 	if r.PushBranch != "" && r.PushBranch == r.Branch {
 		c.report(d, p+".pushBranch", "%s.pushBranch equals branch; leave it empty to push to the branch", p)
 	}
-	switch {
-	case r.Name == "":
-		c.report(d, p, "%s: name is missing", p)
-	case !nameRE.MatchString(r.Name):
-		c.report(d, p+".name", "%s.name: %q may hold only letters, digits, '.', '_' and '-'", p, r.Name)
-	case names[r.Name] != "":
-		c.report(d, p+".name", "%s.name: repository %q is already defined as %s", p, r.Name, names[r.Name])
-	default:
-		names[r.Name] = p
-	}
+	c.checkName(d, p, "repository", r.Name, seen)
 	if r.URL == "" {
 		if !d.problems.Under(p + ".url") {
 			c.report(d, p, "%s: url is missing", p)
