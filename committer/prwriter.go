@@ -125,14 +125,14 @@ func (w *writer) attemptPR(ctx context.Context, rws []bus.Rewrite) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	survivors := map[string]bool{}
+	survivors := map[siteValue]bool{}
 	for _, rw := range atTracked.Applied {
-		survivors[rw.SiteKey()+"\x00"+rw.New] = true
+		survivors[siteValue{rw.Site(), rw.New}] = true
 	}
 	for _, name := range order {
 		var apply []bus.Rewrite
 		for _, rw := range groups[name] {
-			if survivors[rw.SiteKey()+"\x00"+rw.New] {
+			if survivors[siteValue{rw.Site(), rw.New}] {
 				apply = append(apply, rw)
 			}
 		}
@@ -408,10 +408,16 @@ func (w *writer) proposeBranch(ctx context.Context, ov *overlay, tracked plumbin
 	return out, nil
 }
 
+// siteValue is a site and the image a rewrite makes it read.
+type siteValue struct {
+	site bus.Site
+	new  string
+}
+
 func removeRewrite(rws []bus.Rewrite, drop bus.Rewrite) []bus.Rewrite {
 	out := rws[:0]
 	for _, rw := range rws {
-		if rw.SiteKey() != drop.SiteKey() || rw.New != drop.New {
+		if rw.Site() != drop.Site() || rw.New != drop.New {
 			out = append(out, rw)
 		}
 	}

@@ -1,0 +1,31 @@
+package wire
+
+import "encoding/base64"
+
+// Site names one image site of a repository branch: the one definition of
+// "which site" that rewrites, holds, gates and explain's results share.
+type Site struct {
+	Repo      string `json:"repo"`
+	Branch    string `json:"branch"`
+	File      string `json:"file"`
+	Resource  string `json:"resource"`
+	Container string `json:"container"`
+}
+
+// Key is the site's one key: repository, branch and the rest, each
+// base64url-encoded, so it is also a valid key of a NATS KV bucket (keys
+// allow neither '/' nor ':').
+func (s Site) Key() string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(s.Repo)) + "." + enc([]byte(s.Branch)) + "." + enc([]byte(s.File+"\x00"+s.Resource+"\x00"+s.Container))
+}
+
+// String renders the site as "repo branch file resource container".
+func (s Site) String() string {
+	return s.Repo + " " + s.Branch + " " + s.File + " " + s.Resource + " " + s.Container
+}
+
+// Site is the site the rewrite is for.
+func (r Rewrite) Site() Site {
+	return Site{Repo: r.Repo, Branch: r.Branch, File: r.File, Resource: r.Resource, Container: r.Container}
+}
