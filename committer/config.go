@@ -172,6 +172,9 @@ func (r Repo) Validate() error {
 		return fmt.Errorf("repository %s: branch is empty", r.Name)
 	case r.Commit.Window < 0 || r.Commit.MaxWait < 0:
 		return fmt.Errorf("repository %s: window and maxWait must not be negative", r.Name)
+	case r.Commit.MaxWait > 0 && r.Commit.MaxWait < r.Commit.Window:
+		// The batch would be committed at maxWait anyway: the window never closes.
+		return fmt.Errorf("repository %s: maxWait (%s) is shorter than window (%s)", r.Name, r.Commit.MaxWait, r.Commit.Window)
 	}
 	for _, b := range []string{r.Branch, r.PushBranch} {
 		if b != "" && !validBranch(b) {

@@ -129,7 +129,7 @@ func matcherRepo(r config.Repository) matcher.Repo {
 		URL:           r.URL,
 		Branch:        r.Branch,
 		Paths:         r.Paths,
-		FetchInterval: r.FetchInterval,
+		FetchInterval: orDefault(r.FetchInterval, matcher.DefaultFetchInterval),
 		Exclude:       r.Exclude,
 		GitTimeout:    r.GitTimeout,
 		Auth:          gitCredentials(r.Auth),
@@ -172,8 +172,8 @@ func committerRepo(r config.Repository) committer.Repo {
 			CommitterName:        r.Commit.CommitterName,
 			CommitterEmail:       r.Commit.CommitterEmail,
 			MessageTemplate:      r.Commit.MessageTemplate,
-			Window:               r.Commit.Window,
-			MaxWait:              r.Commit.MaxWait,
+			Window:               orDefault(r.Commit.Window, committer.DefaultWindow),
+			MaxWait:              orDefault(r.Commit.MaxWait, committer.DefaultMaxWait),
 			SigningKeyFile:       r.Commit.SigningKeyFile,
 			SigningKeyPassphrase: r.Commit.SigningKeyPassphrase,
 		},
@@ -214,6 +214,15 @@ func committerPullRequest(p *config.PullRequest) *committer.PullRequest {
 		Labels:         p.Labels,
 		Automerge:      p.Automerge,
 	}
+}
+
+// orDefault is what a key the file may leave out says: its value when
+// set, otherwise the default of the stage that owns it.
+func orDefault[T any](v *T, def T) T {
+	if v != nil {
+		return *v
+	}
+	return def
 }
 
 func contains(list []string, s string) bool {

@@ -291,14 +291,12 @@ func (c *Config) checkCommit(d *decoder, p string, m Commit) {
 			c.report(d, p+"."+s.key, "%s.%s: %q may not contain '<', '>' or a line break", p, s.key, s.val)
 		}
 	}
-	if m.AuthorName == "" {
+	// Left out, they are the committer's defaults; set, they must say something.
+	if m.AuthorName == "" && c.has(p+".authorName") {
 		c.report(d, p+".authorName", "%s.authorName must not be empty", p)
 	}
-	if m.AuthorEmail == "" {
+	if m.AuthorEmail == "" && c.has(p+".authorEmail") {
 		c.report(d, p+".authorEmail", "%s.authorEmail must not be empty", p)
-	}
-	if m.MaxWait > 0 && m.MaxWait < m.Window {
-		c.report(d, p+".maxWait", "%s.maxWait (%s) is shorter than window (%s)", p, m.MaxWait, m.Window)
 	}
 	if m.MessageTemplate != "" {
 		if _, err := template.New("message").Parse(m.MessageTemplate); err != nil {

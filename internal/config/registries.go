@@ -19,7 +19,7 @@ type Registry struct {
 	// Auth is hoist's login; empty: the docker config keychain (~/.docker/config.json, $DOCKER_CONFIG).
 	Auth RegistryAuth `yaml:"auth"`
 	// RateLimit is the requests per second to this host (429 Retry-After is
-	// honoured as well); 0: 10 per second.
+	// honoured as well); 0: registry.DefaultRateLimit.
 	RateLimit float64 `yaml:"rateLimit"`
 }
 
@@ -62,7 +62,8 @@ type ImageSignature struct {
 	// Keyless is a Fulcio certificate identity verified against a Sigstore trusted root.
 	Keyless KeylessSignature `yaml:"keyless"`
 	// WaitFor is how long an image without a signature yet is retried
-	// before it is dropped as unsigned (CI signs after it pushes); 0: 1h.
+	// before it is dropped as unsigned (CI signs after it pushes); 0:
+	// matcher.DefaultSignatureWait.
 	WaitFor time.Duration `yaml:"waitFor"`
 }
 
