@@ -82,20 +82,27 @@ type Commit struct {
 	SigningKeyFile, SigningKeyPassphrase string
 }
 
-// Retry bounds how hard a batch is retried before its messages go back to JetStream.
+// Retry bounds how hard a batch is retried before its messages go back to
+// JetStream; a zero field takes the value of DefaultRetry.
 type Retry struct {
-	// Attempts is the number of commit-and-push attempts (default 8).
+	// Attempts is the number of commit-and-push attempts.
 	Attempts int
 	// Base and Max bound the exponential backoff between attempts, with
-	// full jitter (defaults 50 ms and 5 s).
+	// full jitter.
 	Base, Max time.Duration
 	// NakDelay is how long JetStream waits before redelivering a batch
-	// that ran out of attempts the first time (default 30 s); it doubles
-	// with each further delivery of a message, up to NakDelayMax.
+	// that ran out of attempts the first time; it doubles with each
+	// further delivery of a message, up to NakDelayMax.
 	NakDelay time.Duration
-	// NakDelayMax caps the hand-back delay (default 5 min): once a remote
-	// is back, a handed-back rewrite lands within about this long.
+	// NakDelayMax caps the hand-back delay: once a remote is back, a
+	// handed-back rewrite lands within about this long.
 	NakDelayMax time.Duration
+}
+
+// DefaultRetry is the retry bound of a committer whose Config.Retry leaves
+// fields zero.
+func DefaultRetry() Retry {
+	return Retry{Attempts: 8, Base: 50 * time.Millisecond, Max: 5 * time.Second, NakDelay: 30 * time.Second, NakDelayMax: 5 * time.Minute}
 }
 
 // Defaults of the commit configuration and of the git calls.
@@ -123,20 +130,21 @@ func DefaultCommit() Commit {
 }
 
 func (r Retry) withDefaults() Retry {
+	d := DefaultRetry()
 	if r.Attempts <= 0 {
-		r.Attempts = 8
+		r.Attempts = d.Attempts
 	}
 	if r.Base <= 0 {
-		r.Base = 50 * time.Millisecond
+		r.Base = d.Base
 	}
 	if r.Max <= 0 {
-		r.Max = 5 * time.Second
+		r.Max = d.Max
 	}
 	if r.NakDelay <= 0 {
-		r.NakDelay = 30 * time.Second
+		r.NakDelay = d.NakDelay
 	}
 	if r.NakDelayMax <= 0 {
-		r.NakDelayMax = 5 * time.Minute
+		r.NakDelayMax = d.NakDelayMax
 	}
 	r.NakDelayMax = max(r.NakDelayMax, r.NakDelay)
 	return r

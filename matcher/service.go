@@ -69,13 +69,13 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		return nil, fmt.Errorf("matcher: %w", err)
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.CompactEvery <= 0 {
-		cfg.CompactEvery = 64
+		cfg.CompactEvery = DefaultCompactEvery
 	}
 	if cfg.FetchGap <= 0 {
-		cfg.FetchGap = time.Second
+		cfg.FetchGap = DefaultFetchGap
 	}
 	m, err := newMetrics(reg, repoNames(cfg.Repos))
 	if err != nil {

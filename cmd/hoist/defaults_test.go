@@ -10,6 +10,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/committer"
 	"github.com/hoist-gitops/hoist/ingest"
+	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/config"
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/registry"
@@ -84,6 +85,68 @@ func TestDocumentedDefaultsAreTheCodes(t *testing.T) {
 			t.Errorf("docs/operations.md has no row for %s", key)
 		} else if got != w {
 			t.Errorf("docs/operations.md: %s defaults to %s; the code's default is %s", key, got, w)
+		}
+	}
+}
+
+// spoken writes d as the prose of the docs does: 30 s, 90 s, 2 min, 2 hours.
+func spoken(d time.Duration) string {
+	switch {
+	case d < time.Minute || d%time.Minute != 0:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d hours", int(d.Hours()))
+}
+
+// Item "one definition per value": how the streams and consumers are wired,
+// as docs/configuration.md tells it, is what the bus and the committer's
+// retry defaults say.
+func TestWiringDocStatesTheDefaults(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(data)), " ")
+	r := committer.DefaultRetry()
+	for _, want := range []string{
+		"deduplicated for " + spoken(bus.DedupeWindow) + " by message id",
+		"redelivered after the ack wait of " + spoken(bus.RewriteAckWait),
+		fmt.Sprintf("handed back with a delay of %s doubling per delivery up to %s", spoken(r.NakDelay), spoken(r.NakDelayMax)),
+		fmt.Sprintf("after %d deliveries", bus.RewriteMaxDeliver),
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/configuration.md does not say %q", want)
+		}
+	}
+}
+
+// Item "one definition per value": the time bounds of a webhook that
+// docs/ingest.md and docs/operations.md state are the HTTP server's and
+// ingest's.
+func TestHTTPTimeoutsDocStatesTheCodes(t *testing.T) {
+	for page, phrases := range map[string][]string{
+		"ingest.md": {
+			"a body must arrive within " + spoken(ingest.DefaultReadTimeout) + " of the start of its delivery",
+			fmt.Sprintf("allows %s for a request's headers, %s for the whole request, and closes a keep-alive connection idle for %s",
+				spoken(httpHeaderTimeout), spoken(httpRequestTimeout), spoken(httpIdleTimeout)),
+		},
+		"operations.md": {
+			fmt.Sprintf("Time: %s for a request's headers, %s for a webhook's body (408 beyond), %s for any whole request; a keep-alive connection idle for %s is closed",
+				spoken(httpHeaderTimeout), spoken(ingest.DefaultReadTimeout), spoken(httpRequestTimeout), spoken(httpIdleTimeout)),
+			"`ingest.publishTimeout` (" + spoken(ingest.DefaultPublishTimeout) + ")",
+		},
+	} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "docs", page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := strings.Join(strings.Fields(string(data)), " ")
+		for _, p := range phrases {
+			if !strings.Contains(doc, p) {
+				t.Errorf("docs/%s does not say %q", page, p)
+			}
 		}
 	}
 }

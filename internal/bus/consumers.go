@@ -30,7 +30,7 @@ const PushAckWait = 30 * time.Second
 // RewriteAckWait is how long a committer may hold a delivered rewrite
 // without acknowledging it: then (a crashed committer) JetStream gives it to
 // another. It must exceed a batch's longest life between keep-alives:
-// maxWait (default 10 s) plus a push attempt; committers extend it with
+// maxWait (committer.DefaultMaxWait unless set) plus a push attempt; committers extend it with
 // InProgress while a batch is retried.
 const RewriteAckWait = 2 * time.Minute
 
