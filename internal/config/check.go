@@ -485,21 +485,3 @@ func checkRepoPath(p string) error {
 	}
 	return nil
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// suggestWord names the word of list closest to s, if any is close.
-func suggestWord(s string, list []string) string {
-	m := map[string]int{}
-	for i, w := range list {
-		m[w] = i
-	}
-	return closestKey(s, m)
-}

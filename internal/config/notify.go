@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/hoist-gitops/hoist/internal/suggest"
 )
 
 // Notify is one notify entry: where hoist tells people what it did.
@@ -35,9 +38,9 @@ func (c *Config) checkNotify(d *decoder, p string, n Notify) {
 		c.report(d, p, "%s: url is missing", p)
 	}
 	for i, e := range n.Events {
-		if !contains(NotifyEvents, e) {
+		if !slices.Contains(NotifyEvents, e) {
 			c.report(d, fmt.Sprintf("%s.events[%d]", p, i), "%s.events: unknown event %q%s (one of %s)",
-				p, e, suggestWord(e, NotifyEvents), strings.Join(NotifyEvents, ", "))
+				p, e, suggest.DidYouMean(e, NotifyEvents), strings.Join(NotifyEvents, ", "))
 		}
 	}
 	hasSecret, hasFile := c.has(p+".secret"), n.SecretFile != ""

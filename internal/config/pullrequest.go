@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -46,7 +47,7 @@ func (c *Config) checkPullRequest(d *decoder, p string, r Repository) {
 	switch {
 	case pr.Provider == "":
 		c.report(d, p, "%s: provider is missing (one of %s)", p, strings.Join(pullRequestProviders, ", "))
-	case !contains(pullRequestProviders, pr.Provider):
+	case !slices.Contains(pullRequestProviders, pr.Provider):
 		c.report(d, p+".provider", "%s.provider: unknown provider %q (one of %s)", p, pr.Provider, strings.Join(pullRequestProviders, ", "))
 	}
 	if pr.APIURL != "" {
