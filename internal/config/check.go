@@ -224,12 +224,22 @@ func (c *Config) checkReceiverAuth(d *decoder, p string, r Receiver) {
 	case !hasSecret && !hasFile:
 		c.report(d, p, "%s: no secret; set secret or secretFile (insecureNoAuth: true accepts unauthenticated webhooks)", p)
 	case r.Secret != "" || d.problems.Under(p+".secret") || d.problems.Under(p+".secretFile"):
-	case hasFile:
-		c.report(d, p+".secretFile", "%s.secretFile: %s is empty; %s", p, r.SecretFile, optOut)
-	case d.raw[p+".secret"] != "":
-		c.report(d, p+".secret", "%s.secret: %s is empty; %s", p, d.raw[p+".secret"], optOut)
 	default:
-		c.report(d, p+".secret", "%s.secret is empty; %s", p, optOut)
+		c.reportEmptySecret(d, p, r.SecretFile, optOut)
+	}
+}
+
+// reportEmptySecret reports the secret of the entry at p, set but empty,
+// at what made it empty: its file, the ${VAR} it names, or the value
+// itself; why says what an empty secret would do.
+func (c *Config) reportEmptySecret(d *decoder, p, file, why string) {
+	switch {
+	case file != "":
+		c.report(d, p+".secretFile", "%s.secretFile: %s is empty; %s", p, file, why)
+	case d.raw[p+".secret"] != "":
+		c.report(d, p+".secret", "%s.secret: %s is empty; %s", p, d.raw[p+".secret"], why)
+	default:
+		c.report(d, p+".secret", "%s.secret is empty; %s", p, why)
 	}
 }
 
