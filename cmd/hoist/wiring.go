@@ -73,7 +73,7 @@ const (
 func runService(name string, st stages, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hoist "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "hoist.yaml", "configuration file")
+	cfgPath := fs.String("config", defaultConfigPath, "configuration file")
 	what := "/metrics, /healthz and /readyz"
 	if st.ingest {
 		what = "webhooks (/hooks/...), " + what
