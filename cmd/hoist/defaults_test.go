@@ -151,6 +151,24 @@ func TestHTTPTimeoutsDocStatesTheCodes(t *testing.T) {
 	}
 }
 
+// Item "one definition per value": the shutdown bounds the docs state are
+// cmd/hoist's own constants.
+func TestShutdownDocStatesTheCodes(t *testing.T) {
+	for page, want := range map[string]string{
+		"configuration.md": "in-flight ones finish, up to " + spoken(shutdownTimeout),
+		"operations.md":    "lets those in flight finish (up to " + spoken(shutdownTimeout) + ")",
+		"notifications.md": "a stopping service gives the queued events " + spoken(notifyCloseTimeout),
+	} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "docs", page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc := strings.Join(strings.Fields(string(data)), " "); !strings.Contains(doc, want) {
+			t.Errorf("docs/%s does not say %q", page, want)
+		}
+	}
+}
+
 // Item "one definition per value": a repository that leaves the stages'
 // keys out runs with each stage's own defaults, filled in here rather than
 // written again in internal/config.
