@@ -37,8 +37,8 @@ type Config struct {
 	// ImageRules say per image repository whether its tags are verified; nil: all are.
 	ImageRules *imagerules.Rules
 	// ProgressEvery is how many files a full index reads between two
-	// progress lines in the log (default DefaultProgressEvery; a line is
-	// also written every 5 s).
+	// progress lines in the log (0: DefaultProgressEvery; a line is also
+	// written every progressInterval).
 	ProgressEvery int
 	// Scan lists image repositories' tags periodically (scan.go); zero: off.
 	Scan ScanConfig
