@@ -67,7 +67,7 @@ type Auth = gitauth.Credentials
 
 // Commit configures batches and commit content.
 type Commit struct {
-	// AuthorName and AuthorEmail name the commit's author (default hoist <hoist@localhost>).
+	// AuthorName and AuthorEmail name the commit's author; empty: DefaultAuthorName and DefaultAuthorEmail.
 	AuthorName, AuthorEmail string
 	// CommitterName and CommitterEmail name its committer; empty: the author.
 	CommitterName, CommitterEmail string

@@ -48,7 +48,7 @@ type Signature struct {
 	// Keyless verifies a Fulcio certificate identity instead of a key.
 	Keyless Keyless
 	// WaitFor is how long a pushed image without a signature is retried
-	// before it is dropped as unsigned; 0: the matcher's default (1h).
+	// before it is dropped as unsigned; 0: matcher.DefaultSignatureWait.
 	WaitFor time.Duration
 }
 
