@@ -151,6 +151,24 @@ func TestHTTPTimeoutsDocStatesTheCodes(t *testing.T) {
 	}
 }
 
+// Item "one definition per value": the longest minimum age is a day
+// below what the push stream keeps, and docs/gates.md says both.
+func TestMinAgeCapFitsThePushStream(t *testing.T) {
+	if imagerules.MaxMinAge+24*time.Hour != bus.StreamMaxAge {
+		t.Errorf("imagerules.MaxMinAge %s is not a day below bus.StreamMaxAge %s", imagerules.MaxMinAge, bus.StreamMaxAge)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "gates.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(data)), " ")
+	want := fmt.Sprintf("which keeps a push for %d days, a minimum age is at most %d days",
+		int(bus.StreamMaxAge.Hours()/24), int(imagerules.MaxMinAge.Hours()/24))
+	if !strings.Contains(doc, want) {
+		t.Errorf("docs/gates.md does not say %q", want)
+	}
+}
+
 // Item "one definition per value": the shutdown bounds the docs state are
 // cmd/hoist's own constants.
 func TestShutdownDocStatesTheCodes(t *testing.T) {

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -31,7 +30,7 @@ func workQueueStream(name, subjects string) jetstream.StreamConfig {
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.WorkQueuePolicy,
 		Duplicates: DedupeWindow,
-		MaxAge:     7 * 24 * time.Hour,
+		MaxAge:     StreamMaxAge,
 	}
 }
 

@@ -214,6 +214,6 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 		c.registryProblem(d, p+".verify", "%s: a signature is checked in the registry; verify: none cannot be used with signature", p)
 	}
 	if r.MinAge > imagerules.MaxMinAge {
-		c.registryProblem(d, p+".minAge", "%s.minAge: %s is longer than %s, the longest hoist can hold a push (the push stream keeps a push 7 days)", p, r.MinAge, imagerules.MaxMinAge)
+		c.registryProblem(d, p+".minAge", "%s.minAge: %s is longer than %s, the longest hoist can hold a push (the push stream keeps a push a day longer)", p, r.MinAge, imagerules.MaxMinAge)
 	}
 }
