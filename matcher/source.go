@@ -77,29 +77,22 @@ func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
 	return head, nil
 }
 
-// fetchWithin runs one fetch until ctx ends. Not every transport obeys
-// ctx (go-git's SSH handshake waits for the server's banner for ever), so
-// the fetch runs on its own goroutine: when ctx ends first it is left to
-// finish against the store it started with, and the source starts over
-// with an empty one.
+// fetchWithin runs one fetch until ctx ends. A fetch given up on when ctx
+// ends may still write to the store it started with, so the source starts
+// over with an empty one.
 func (s *source) fetchWithin(ctx context.Context, depth int) (plumbing.Hash, error) {
 	st := s.st
-	type result struct {
-		heads map[string]plumbing.Hash
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
+	var head plumbing.Hash
+	err := gitfetch.Run(ctx, func(ctx context.Context) error {
 		heads, err := gitfetch.Fetch(ctx, st, s.repo.URL, s.auth, []string{s.repo.Branch}, depth)
-		done <- result{heads, err}
-	}()
-	select {
-	case r := <-done:
-		return r.heads[s.repo.Branch], r.err
-	case <-ctx.Done():
+		head = heads[s.repo.Branch]
+		return err
+	})
+	if ctx.Err() != nil {
 		s.reset()
 		return plumbing.ZeroHash, ctx.Err()
 	}
+	return head, err
 }
 
 // reset drops every object, so the next fetch is a fresh shallow clone.

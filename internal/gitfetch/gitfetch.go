@@ -23,6 +23,23 @@ func TrackingRef(branch string) plumbing.ReferenceName {
 	return plumbing.NewRemoteReferenceName(remoteName, branch)
 }
 
+// Run runs one call to a remote until ctx ends: it returns the call's
+// error, or ctx's when ctx ends first. Not every transport obeys ctx
+// everywhere (go-git's SSH handshake waits for the server's banner for
+// ever), so the call runs on its own goroutine, and one given up on is
+// left to notice its done ctx at its next step; the caller must not use
+// what it writes to after that.
+func Run(ctx context.Context, call func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() { done <- call(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Fetch brings the heads of branches at url into st, each force-updating
 // its TrackingRef, and returns what each points at now. depth is the
 // number of commits fetched (1: the head's objects only); 0 asks for no

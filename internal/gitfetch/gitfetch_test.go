@@ -2,6 +2,7 @@ package gitfetch
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -41,5 +42,22 @@ func TestFetchTracksBranches(t *testing.T) {
 	}
 	if _, err := Fetch(ctx, st, repo.URL, nil, []string{"gone"}, 1); err == nil || !strings.Contains(err.Error(), "gone") {
 		t.Fatalf("fetch of a missing branch: %v, want an error naming it", err)
+	}
+}
+
+// TestRunGivesUpWhenContextEnds: a call that never returns (a transport
+// that ignores its context) does not hold its caller past the context.
+func TestRunGivesUpWhenContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{})
+	go func() { <-started; cancel() }()
+	err := Run(ctx, func(context.Context) error { close(started); <-release; return nil })
+	if err != context.Canceled {
+		t.Fatalf("Run = %v, want %v", err, context.Canceled)
+	}
+	if err := Run(context.Background(), func(context.Context) error { return errors.New("refused") }); err == nil || err.Error() != "refused" {
+		t.Fatalf("Run = %v, want the call's error", err)
 	}
 }
