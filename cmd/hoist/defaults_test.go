@@ -79,6 +79,15 @@ func TestDocumentedDefaultsAreTheCodes(t *testing.T) {
 		"images[].signature.waitFor":                "`" + goDuration(matcher.DefaultSignatureWait) + "`",
 		"scan.interval":                             "`" + goDuration(config.DefaultScanInterval) + "`",
 	}
+	// What config fills in itself, read from a file that sets nothing of it.
+	c, ps := config.Parse("hoist.yaml", []byte("repositories: [{name: gitops, url: /tmp/x.git}]\nimages: [{match: \"**\"}]\n"), config.AllStages)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	want["nats.replicas"] = fmt.Sprintf("`%d`", c.NATS.Replicas)
+	want["scan.webhookGrace"] = fmt.Sprintf("`%t`", c.Scan.WebhookGrace)
+	want["images[].scan"] = fmt.Sprintf("`%t`", c.Images[0].Scan)
+	want["repositories[].paths"] = fmt.Sprintf("`[%q]`", c.Repositories[0].Paths[0])
 	doc := documentedDefaults(t)
 	for key, w := range want {
 		if got, ok := doc[key]; !ok {
