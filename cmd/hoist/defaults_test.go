@@ -14,8 +14,12 @@ import (
 	"github.com/hoist-gitops/hoist/internal/config"
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/registry"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/matcher"
 )
+
+// spoken writes d as the docs' prose does.
+var spoken = testenv.Spoken
 
 // goDuration writes d as the reference table does: Go syntax without the
 // zero units String adds (2m, not 2m0s).
@@ -98,66 +102,33 @@ func TestDocumentedDefaultsAreTheCodes(t *testing.T) {
 	}
 }
 
-// spoken writes d as the prose of the docs does: 30 s, 90 s, 2 min, 2 hours.
-func spoken(d time.Duration) string {
-	switch {
-	case d < time.Minute || d%time.Minute != 0:
-		return fmt.Sprintf("%d s", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	}
-	return fmt.Sprintf("%d hours", int(d.Hours()))
-}
-
 // Item "one definition per value": how the streams and consumers are wired,
 // as docs/configuration.md tells it, is what the bus and the committer's
 // retry defaults say.
 func TestWiringDocStatesTheDefaults(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := strings.Join(strings.Fields(string(data)), " ")
 	r := committer.DefaultRetry()
-	for _, want := range []string{
-		"deduplicated for " + spoken(bus.DedupeWindow) + " by message id",
-		"redelivered after the ack wait of " + spoken(bus.RewriteAckWait),
+	testenv.DocSays(t, "configuration.md",
+		"deduplicated for "+spoken(bus.DedupeWindow)+" by message id",
+		"redelivered after the ack wait of "+spoken(bus.RewriteAckWait),
 		fmt.Sprintf("handed back with a delay of %s doubling per delivery up to %s", spoken(r.NakDelay), spoken(r.NakDelayMax)),
 		fmt.Sprintf("after %d deliveries", bus.RewriteMaxDeliver),
-	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("docs/configuration.md does not say %q", want)
-		}
-	}
+	)
 }
 
 // Item "one definition per value": the time bounds of a webhook that
 // docs/ingest.md and docs/operations.md state are the HTTP server's and
 // ingest's.
 func TestHTTPTimeoutsDocStatesTheCodes(t *testing.T) {
-	for page, phrases := range map[string][]string{
-		"ingest.md": {
-			"a body must arrive within " + spoken(ingest.DefaultReadTimeout) + " of the start of its delivery",
-			fmt.Sprintf("allows %s for a request's headers, %s for the whole request, and closes a keep-alive connection idle for %s",
-				spoken(httpHeaderTimeout), spoken(httpRequestTimeout), spoken(httpIdleTimeout)),
-		},
-		"operations.md": {
-			fmt.Sprintf("Time: %s for a request's headers, %s for a webhook's body (408 beyond), %s for any whole request; a keep-alive connection idle for %s is closed",
-				spoken(httpHeaderTimeout), spoken(ingest.DefaultReadTimeout), spoken(httpRequestTimeout), spoken(httpIdleTimeout)),
-			"`ingest.publishTimeout` (" + spoken(ingest.DefaultPublishTimeout) + ")",
-		},
-	} {
-		data, err := os.ReadFile(filepath.Join("..", "..", "docs", page))
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc := strings.Join(strings.Fields(string(data)), " ")
-		for _, p := range phrases {
-			if !strings.Contains(doc, p) {
-				t.Errorf("docs/%s does not say %q", page, p)
-			}
-		}
-	}
+	testenv.DocSays(t, "ingest.md",
+		"a body must arrive within "+spoken(ingest.DefaultReadTimeout)+" of the start of its delivery",
+		fmt.Sprintf("allows %s for a request's headers, %s for the whole request, and closes a keep-alive connection idle for %s",
+			spoken(httpHeaderTimeout), spoken(httpRequestTimeout), spoken(httpIdleTimeout)),
+	)
+	testenv.DocSays(t, "operations.md",
+		fmt.Sprintf("Time: %s for a request's headers, %s for a webhook's body (408 beyond), %s for any whole request; a keep-alive connection idle for %s is closed",
+			spoken(httpHeaderTimeout), spoken(ingest.DefaultReadTimeout), spoken(httpRequestTimeout), spoken(httpIdleTimeout)),
+		"`ingest.publishTimeout` ("+spoken(ingest.DefaultPublishTimeout)+")",
+	)
 }
 
 // Item "one definition per value": the longest minimum age is a day
@@ -166,34 +137,16 @@ func TestMinAgeCapFitsThePushStream(t *testing.T) {
 	if imagerules.MaxMinAge+24*time.Hour != bus.StreamMaxAge {
 		t.Errorf("imagerules.MaxMinAge %s is not a day below bus.StreamMaxAge %s", imagerules.MaxMinAge, bus.StreamMaxAge)
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "gates.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := strings.Join(strings.Fields(string(data)), " ")
-	want := fmt.Sprintf("which keeps a push for %d days, a minimum age is at most %d days",
-		int(bus.StreamMaxAge.Hours()/24), int(imagerules.MaxMinAge.Hours()/24))
-	if !strings.Contains(doc, want) {
-		t.Errorf("docs/gates.md does not say %q", want)
-	}
+	testenv.DocSays(t, "gates.md", fmt.Sprintf("which keeps a push for %d days, a minimum age is at most %d days",
+		int(bus.StreamMaxAge.Hours()/24), int(imagerules.MaxMinAge.Hours()/24)))
 }
 
 // Item "one definition per value": the shutdown bounds the docs state are
 // cmd/hoist's own constants.
 func TestShutdownDocStatesTheCodes(t *testing.T) {
-	for page, want := range map[string]string{
-		"configuration.md": "in-flight ones finish, up to " + spoken(shutdownTimeout),
-		"operations.md":    "lets those in flight finish (up to " + spoken(shutdownTimeout) + ")",
-		"notifications.md": "a stopping service gives the queued events " + spoken(notifyCloseTimeout),
-	} {
-		data, err := os.ReadFile(filepath.Join("..", "..", "docs", page))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if doc := strings.Join(strings.Fields(string(data)), " "); !strings.Contains(doc, want) {
-			t.Errorf("docs/%s does not say %q", page, want)
-		}
-	}
+	testenv.DocSays(t, "configuration.md", "in-flight ones finish, up to "+spoken(shutdownTimeout))
+	testenv.DocSays(t, "operations.md", "lets those in flight finish (up to "+spoken(shutdownTimeout)+")")
+	testenv.DocSays(t, "notifications.md", "a stopping service gives the queued events "+spoken(notifyCloseTimeout))
 }
 
 // Item "one definition per value": a repository that leaves the stages'
