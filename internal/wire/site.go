@@ -1,6 +1,10 @@
 package wire
 
-import "encoding/base64"
+import (
+	"cmp"
+	"encoding/base64"
+	"strings"
+)
 
 // Site names one image site of a repository branch: the one definition of
 // "which site" that rewrites, holds, gates and explain's results share.
@@ -23,6 +27,13 @@ func (s Site) Key() string {
 // String renders the site as "repo branch file resource container".
 func (s Site) String() string {
 	return s.Repo + " " + s.Branch + " " + s.File + " " + s.Resource + " " + s.Container
+}
+
+// Compare orders sites by repository, branch, file, resource and
+// container: -1, 0 or +1 as s sorts before, with or after o.
+func (s Site) Compare(o Site) int {
+	return cmp.Or(strings.Compare(s.Repo, o.Repo), strings.Compare(s.Branch, o.Branch),
+		strings.Compare(s.File, o.File), strings.Compare(s.Resource, o.Resource), strings.Compare(s.Container, o.Container))
 }
 
 // Site is the site the rewrite is for.

@@ -34,3 +34,12 @@ func TestSiteKey(t *testing.T) {
 		keys[k] = x
 	}
 }
+
+// TestSiteCompare: sites sort by their parts in order, a shorter part first.
+func TestSiteCompare(t *testing.T) {
+	a := Site{Repo: "r", Branch: "main", File: "a", Resource: "z", Container: "z"}
+	b := Site{Repo: "r", Branch: "main", File: "a.yaml", Resource: "a", Container: "a"}
+	if a.Compare(b) >= 0 || b.Compare(a) <= 0 || a.Compare(a) != 0 {
+		t.Fatalf("Compare: %d, %d, %d", a.Compare(b), b.Compare(a), a.Compare(a))
+	}
+}
