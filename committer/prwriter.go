@@ -96,7 +96,7 @@ func (w *writer) attemptPR(ctx context.Context, rws []bus.Rewrite) (Result, erro
 		return Result{}, err
 	}
 	sess.Close()
-	tracked, ok := ar.References["refs/heads/"+w.repo.Branch]
+	tracked, ok := ar.References[plumbing.NewBranchReferenceName(w.repo.Branch).String()]
 	if !ok {
 		return Result{}, fmt.Errorf("branch %s not found on the remote", w.repo.Branch)
 	}
@@ -244,7 +244,7 @@ func (w *writer) remoteHead(ctx context.Context, branch string) (plumbing.Hash, 
 		return plumbing.ZeroHash, false, err
 	}
 	sess.Close()
-	head, ok := ar.References["refs/heads/"+branch]
+	head, ok := ar.References[plumbing.NewBranchReferenceName(branch).String()]
 	if !ok {
 		return plumbing.ZeroHash, false, nil
 	}
@@ -495,7 +495,7 @@ func (w *writer) pushRef(ctx context.Context, branch string, old, commit plumbin
 	defer sess.Close()
 	// A push without a clear answer needs no memory: the next attempt
 	// reads the branch again and finds the commit there or pushes anew.
-	if err := w.rem.push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+branch), old, commit, pack); err != nil {
+	if err := w.rem.push(ctx, sess, ar, plumbing.NewBranchReferenceName(branch), old, commit, pack); err != nil {
 		return err
 	}
 	if err := w.clone.storePushed(branch, commit, pack); err != nil {

@@ -21,10 +21,10 @@ type PullRequest struct {
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"tokenFile"`
 	// BranchTemplate is a Go template naming each change's branch (data:
-	// .Image, .Repo, .Branch); empty: "hoist/{{ .Image }}".
+	// .Image, .Repo, .Branch); empty: committer.DefaultBranchTemplate.
 	BranchTemplate string `yaml:"branchTemplate"`
 	// Title is a Go template for the title (data: .Image, .Tag, .Repo,
-	// .Branch, .PRBranch, .Changes); empty: "Update <image> to <tag>".
+	// .Branch, .PRBranch, .Changes); empty: committer.DefaultTitleTemplate.
 	Title string `yaml:"title"`
 	// Labels are put on every pull request hoist opens.
 	Labels []string `yaml:"labels"`
