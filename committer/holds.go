@@ -35,7 +35,7 @@ func holdEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 		dropped := map[int]string{}
 		var keep []bus.Rewrite
 		for i, rw := range rws {
-			rec, ok, err := holds.Get(ctx, rewriteSite(rw))
+			rec, ok, err := holds.Get(ctx, rw.Site())
 			if err != nil {
 				dropped[i] = "cannot read the site's hold, so it is not written: " + err.Error()
 				continue
@@ -94,10 +94,6 @@ func heldBack(ctx context.Context, sites []manifest.Site, rw bus.Rewrite, rec bu
 	return "" // the inner re-check says the site is gone
 }
 
-func rewriteSite(rw bus.Rewrite) bus.Site {
-	return bus.Site{Repo: rw.Repo, Branch: rw.Branch, File: rw.File, Resource: rw.Resource, Container: rw.Container}
-}
-
 // recordWritten records, for each site a commit pushed to the tracked
 // branch changed, the tag hoist wrote there, which ends any hold on it. A
 // commit to another branch (pushBranch) writes nothing the tracked branch
@@ -111,7 +107,7 @@ func (c *Committer) recordWritten(w *writer, res Result) {
 	defer cancel()
 	now := time.Now().UTC()
 	for _, rw := range res.Applied {
-		rec := bus.SiteRecord{Site: rewriteSite(rw), Image: rw.Image, Written: rw.Tag, WrittenAt: now, Commit: res.Commit.String()}
+		rec := bus.SiteRecord{Site: rw.Site(), Image: rw.Image, Written: rw.Tag, WrittenAt: now, Commit: res.Commit.String()}
 		if err := c.holds.Written(ctx, rec); err != nil {
 			w.log.Warn().Err(err).Str("file", rw.File).Str("resource", rw.Resource).Str("container", rw.Container).
 				Msg("cannot record the tag written; a rollback of it is not held")

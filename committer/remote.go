@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 
 	"github.com/hoist-gitops/hoist/internal/gitauth"
+	"github.com/hoist-gitops/hoist/internal/gitfetch"
 	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
@@ -60,14 +61,7 @@ func newRemote(url string, a Auth, timeout time.Duration) (*remote, error) {
 func (r *remote) within(ctx context.Context, what string, call func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- call(ctx) }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err := gitfetch.Run(ctx, call)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%s: no answer from %s within %s: %w", what, redact.URL(r.url), r.timeout, context.DeadlineExceeded)
 	}

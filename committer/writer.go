@@ -231,13 +231,13 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	defer sess.Close()
 	step(&tm.Refs)
 
-	tracked, ok := ar.References["refs/heads/"+w.repo.Branch]
+	tracked, ok := ar.References[plumbing.NewBranchReferenceName(w.repo.Branch).String()]
 	if !ok {
 		return Result{}, fmt.Errorf("branch %s not found on the remote", w.repo.Branch)
 	}
 	target, targetExists := tracked, true
 	if w.repo.PushBranch != "" {
-		target, targetExists = ar.References["refs/heads/"+w.repo.PushBranch]
+		target, targetExists = ar.References[plumbing.NewBranchReferenceName(w.repo.PushBranch).String()]
 	}
 	if u := w.unsure; !u.Commit.IsZero() {
 		w.unsure = Result{}
@@ -312,7 +312,7 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 		return Result{}, err
 	}
 	res.Commit = b.Commit
-	if err := w.rem.push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+w.repo.target()), old, b.Commit, pack); err != nil {
+	if err := w.rem.push(ctx, sess, ar, plumbing.NewBranchReferenceName(w.repo.target()), old, b.Commit, pack); err != nil {
 		var rej *RejectedError
 		if !errors.As(err, &rej) {
 			w.unsure = res // no answer: the next attempt looks whether it landed

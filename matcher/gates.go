@@ -69,7 +69,7 @@ func (g Gates) Apply(ctx context.Context, repo, branch string, ev bus.PushEvent,
 		if !o.Decision.Update {
 			continue
 		}
-		s := bus.Site{Repo: repo, Branch: branch, File: o.Site.File, Resource: o.Site.Resource.String(), Container: o.Site.Container}
+		s := SiteOf(repo, branch, o.Site)
 		cand := policy.Candidate{Tag: o.Decision.New.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}
 		if !g.rollbackGate(ctx, s, o, cand, &res) {
 			g.ageGate(ctx, s, o, cand, &res)

@@ -19,8 +19,12 @@ import (
 // and the head says which sites a person set back since. This file is the
 // pure part: from commits' site values to records.
 
-// siteID names a site within a repository branch.
-type siteID struct{ File, Resource, Container string }
+// siteID names a site within a repository branch: its bus.Site with the
+// repository and branch left empty.
+type siteID = bus.Site
+
+// idOf is the siteID of site.
+func idOf(site *manifest.Site) siteID { return SiteOf("", "", site) }
 
 // siteTag is the tag one commit set at one site (the site read another
 // tag, or did not exist, in the commit's first parent). Image is the
@@ -87,13 +91,13 @@ func lastWrites(commits []histCommit) map[siteID]histWrite {
 func rebuiltRecords(ctx context.Context, repo, branch string, writes map[siteID]histWrite, sites []manifest.Site, head string, times policy.TagTimes, now time.Time) []bus.SiteRecord {
 	var out []bus.SiteRecord
 	for _, site := range sites {
-		w, ok := writes[siteID{site.File, site.Resource.String(), site.Container}]
+		w, ok := writes[idOf(&site)]
 		if !ok || !site.Policy.Automated {
 			continue
 		}
 		image := site.Ref.Canonical()
 		rec := bus.SiteRecord{
-			Site:  bus.Site{Repo: repo, Branch: branch, File: site.File, Resource: site.Resource.String(), Container: site.Container},
+			Site:  SiteOf(repo, branch, &site),
 			Image: image, Written: w.Tag, WrittenAt: w.When.UTC(), Commit: w.Commit,
 		}
 		if w.Image != "" && w.Image != image {
@@ -115,11 +119,11 @@ func rebuiltRecords(ctx context.Context, repo, branch string, writes map[siteID]
 func tagsSet(before, after []manifest.Site) []siteTag {
 	old := map[siteID]string{}
 	for _, s := range before {
-		old[siteID{s.File, s.Resource.String(), s.Container}] = s.Ref.Tag
+		old[idOf(&s)] = s.Ref.Tag
 	}
 	var out []siteTag
 	for _, s := range after {
-		id := siteID{s.File, s.Resource.String(), s.Container}
+		id := idOf(&s)
 		if tag, ok := old[id]; ok && tag == s.Ref.Tag {
 			continue
 		}

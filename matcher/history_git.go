@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
@@ -22,8 +21,7 @@ const HistoryDepth = 500
 // shallow copy (only what the commits below the head add is sent). The
 // objects stay until the copy is next compacted.
 func (s *source) deepen(ctx context.Context, depth int) error {
-	err := s.fetchWithin(ctx, depth)
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+	if _, err := s.fetchWithin(ctx, depth); err != nil {
 		return fmt.Errorf("fetch the last %d commits of %s: %w", depth, s.repo.Branch, err)
 	}
 	return nil

@@ -31,8 +31,8 @@ func historyRelease(image, tag string) []manifest.Site {
 // that set it last (or the head when none is found).
 func TestHoldsRebuiltFromGitHistoryRecords(t *testing.T) {
 	const img = "registry.example/team/app"
-	app := siteID{"app.yaml", "apps:helmrelease/app", "chart-image"}
-	other := siteID{"app.yaml", "apps:helmrelease/other", "chart-image"}
+	app := siteID{File: "app.yaml", Resource: "apps:helmrelease/app", Container: "chart-image"}
+	other := siteID{File: "app.yaml", Resource: "apps:helmrelease/other", Container: "chart-image"}
 	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	hoist := func(h string, m int, sets ...siteTag) histCommit {

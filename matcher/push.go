@@ -15,6 +15,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/manifest"
 	"github.com/hoist-gitops/hoist/internal/policy"
 )
 
@@ -293,6 +294,11 @@ func NewRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
 	}
 }
 
+// SiteOf is the site a manifest's image site is in a repository branch.
+func SiteOf(repo, branch string, s *manifest.Site) bus.Site {
+	return bus.Site{Repo: repo, Branch: branch, File: s.File, Resource: s.Resource.String(), Container: s.Container}
+}
+
 // RewriteMsgID is the JetStream message id of a rewrite: derived from the
 // push event and the site, so the rewrites of a redelivered push are
 // stored once.
@@ -301,7 +307,7 @@ func RewriteMsgID(ev bus.PushEvent, rw bus.Rewrite) string {
 	if id == "" {
 		id = ev.DedupeID()
 	}
-	h := sha256.Sum256([]byte(id + "\x00" + rw.SiteKey() + "\x00" + rw.New))
+	h := sha256.Sum256([]byte(id + "\x00" + rw.Site().Key() + "\x00" + rw.New))
 	return "rw-" + hex.EncodeToString(h[:16])
 }
 

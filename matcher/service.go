@@ -72,13 +72,13 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		return nil, fmt.Errorf("matcher: %w", err)
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.CompactEvery <= 0 {
-		cfg.CompactEvery = 64
+		cfg.CompactEvery = DefaultCompactEvery
 	}
 	if cfg.FetchGap <= 0 {
-		cfg.FetchGap = time.Second
+		cfg.FetchGap = DefaultFetchGap
 	}
 	m, err := newMetrics(reg, repoNames(cfg.Repos))
 	if err != nil {

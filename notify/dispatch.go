@@ -14,38 +14,44 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Options bound the sending; zero values take the defaults.
+// Options bound the sending; a zero field takes the value of DefaultOptions.
 type Options struct {
-	// QueueSize is how many events wait per notifier (default 256); when
-	// full, the oldest is dropped to make room.
+	// QueueSize is how many events wait per notifier; when full, the
+	// oldest is dropped to make room.
 	QueueSize int
-	// Attempts is how often one event is tried (default 5).
+	// Attempts is how often one event is tried.
 	Attempts int
 	// Backoff is the wait before the second attempt, doubled before each
-	// further one up to MaxBackoff (defaults 1 s and 30 s).
+	// further one up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
-	// Timeout bounds one attempt (default 10 s).
+	// Timeout bounds one attempt.
 	Timeout time.Duration
 	// Client posts the JSON webhooks; nil: a client of its own.
 	Client *http.Client
 }
 
+// DefaultOptions are the bounds of a Dispatcher whose Options leave fields zero.
+func DefaultOptions() Options {
+	return Options{QueueSize: 256, Attempts: 5, Backoff: time.Second, MaxBackoff: 30 * time.Second, Timeout: 10 * time.Second}
+}
+
 func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.QueueSize <= 0 {
-		o.QueueSize = 256
+		o.QueueSize = d.QueueSize
 	}
 	if o.Attempts <= 0 {
-		o.Attempts = 5
+		o.Attempts = d.Attempts
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = time.Second
+		o.Backoff = d.Backoff
 	}
 	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 30 * time.Second
+		o.MaxBackoff = d.MaxBackoff
 	}
 	o.MaxBackoff = max(o.MaxBackoff, o.Backoff)
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = d.Timeout
 	}
 	return o
 }

@@ -142,11 +142,12 @@ func addHolds(cfgPath, repo string, rows []imageRow) error {
 	defer d.close()
 	for i := range rows {
 		r := &rows[i]
-		rec, ok, err := d.holds.Get(ctx, bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container})
+		site := bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container}
+		rec, ok, err := d.holds.Get(ctx, site)
 		if err != nil {
 			return err
 		}
-		p, _, pending, err := d.holds.Pending(ctx, bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container})
+		p, _, pending, err := d.holds.Pending(ctx, site)
 		if err != nil {
 			return err
 		}

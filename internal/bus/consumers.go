@@ -20,17 +20,17 @@ const (
 	committerConsumerPrefix = "hoist-committer-"
 )
 
-// pushAckWait is how long the push stream waits before redelivering a push
+// PushAckWait is how long the push stream waits before redelivering a push
 // a matcher neither acknowledged nor handed back (the matcher died holding
 // it). The consumer has no BackOff list: with one, JetStream ignores the
 // delay of NakWithDelay and redelivers on the list's schedule instead, and
 // the matcher hands pushes back with delays of its own.
-const pushAckWait = 30 * time.Second
+const PushAckWait = 30 * time.Second
 
 // RewriteAckWait is how long a committer may hold a delivered rewrite
 // without acknowledging it: then (a crashed committer) JetStream gives it to
 // another. It must exceed a batch's longest life between keep-alives:
-// maxWait (default 10 s) plus a push attempt; committers extend it with
+// maxWait (committer.DefaultMaxWait unless set) plus a push attempt; committers extend it with
 // InProgress while a batch is retried.
 const RewriteAckWait = 2 * time.Minute
 
@@ -54,7 +54,7 @@ func PushConsumerConfig() jetstream.ConsumerConfig {
 		FilterSubject: PushSubjects,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       pushAckWait,
+		AckWait:       PushAckWait,
 		MaxDeliver:    -1,
 		MaxAckPending: 10000,
 	}

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoist-gitops/hoist/internal/wire"
 )
 
 // HoldsBucket is the KV bucket of the sites hoist wrote and the holds on
@@ -30,26 +31,8 @@ func HoldsConfig() jetstream.KeyValueConfig {
 	}
 }
 
-// Site names one image site of a repository branch.
-type Site struct {
-	Repo      string `json:"repo"`
-	Branch    string `json:"branch"`
-	File      string `json:"file"`
-	Resource  string `json:"resource"`
-	Container string `json:"container"`
-}
-
-// Key is the site's key in HoldsBucket: repository, branch and the rest,
-// each base64url-encoded (keys allow neither '/' nor ':').
-func (s Site) Key() string {
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(s.Repo)) + "." + enc([]byte(s.Branch)) + "." + enc([]byte(s.File+"\x00"+s.Resource+"\x00"+s.Container))
-}
-
-// String renders the site as "repo branch file resource container".
-func (s Site) String() string {
-	return s.Repo + " " + s.Branch + " " + s.File + " " + s.Resource + " " + s.Container
-}
+// Site names one image site of a repository branch; its Key is its key in HoldsBucket.
+type Site = wire.Site
 
 // SiteRecord is what HoldsBucket keeps for one site.
 type SiteRecord struct {
@@ -300,8 +283,7 @@ type HistoryMark struct {
 }
 
 func historyKey(repo, branch string) string {
-	enc := base64.RawURLEncoding.EncodeToString
-	return historyPrefix + enc([]byte(repo)) + "." + enc([]byte(branch))
+	return historyPrefix + wire.BranchKey(repo, branch)
 }
 
 // History returns the repository branch's history mark, ok false when the

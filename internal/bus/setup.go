@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -37,8 +36,8 @@ func workQueueStream(name, subjects string) jetstream.StreamConfig {
 		Replicas:   1,
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.WorkQueuePolicy,
-		Duplicates: dedupeWindow,
-		MaxAge:     7 * 24 * time.Hour,
+		Duplicates: DedupeWindow,
+		MaxAge:     StreamMaxAge,
 	}
 }
 

@@ -19,9 +19,13 @@ const (
 	headSubjectPrefix = "hoist.head."
 	// TagTimesBucket is the KV bucket of tag first-seen times.
 	TagTimesBucket = "hoist_tag_times"
-	// dedupeWindow is how long JetStream remembers a message id; registries
+	// DedupeWindow is how long JetStream remembers a message id; registries
 	// retry within minutes, so this covers a retry storm after an outage.
-	dedupeWindow = 2 * time.Hour
+	DedupeWindow = 2 * time.Hour
+	// StreamMaxAge is how long the push and rewrite streams keep a message
+	// nobody acknowledged; the longest minimum age (imagerules.MaxMinAge)
+	// stays a day below it.
+	StreamMaxAge = 7 * 24 * time.Hour
 )
 
 // PushSubject is the subject a push event for host/repository is published on.

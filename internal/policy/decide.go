@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"time"
 
@@ -66,18 +65,15 @@ type Decision struct {
 	Reason string
 }
 
-// cosignTagRE matches the tags cosign uses for signatures, attestations and
-// SBOMs; they are never chosen.
-var cosignTagRE = regexp.MustCompile(`^sha256-[0-9a-fA-F]+\.(sig|att|sbom)$`)
-
 // Excluded reports why tag may never be chosen under f, or "" when it may:
-// latest (any case) unless the filter is exactly latest, and cosign
-// signature/attestation/SBOM tags.
+// latest (any case) unless the filter is exactly latest, and the tags
+// Sigstore derives from a digest (signatures, attestations, SBOMs, the
+// referrers tag: imageref.CosignTag).
 func Excluded(tag string, f Filter) string {
 	if strings.EqualFold(tag, "latest") && !f.AllowsLatest() {
 		return "tag " + tag + " is never chosen (only a filter of exactly latest allows it)"
 	}
-	if strings.HasPrefix(tag, "sha256-") && cosignTagRE.MatchString(tag) {
+	if _, _, ok := imageref.CosignTag(tag); ok {
 		return "tag " + tag + " is a signature/attestation tag"
 	}
 	return ""

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/hoist-gitops/hoist/internal/imageref"
 	"github.com/hoist-gitops/hoist/internal/manifest"
 )
 
@@ -237,7 +239,7 @@ func decideMarker(site manifest.Site, c Candidate) Decision {
 	if c.Tag == "" {
 		return skip(CodeNoTag, "the push carries no tag (digest-only push)")
 	}
-	if cosignTagRE.MatchString(c.Tag) {
+	if _, _, ok := imageref.CosignTag(c.Tag); ok {
 		return skip(CodeExcludedTag, "tag "+c.Tag+" is a signature/attestation tag")
 	}
 	if why, ok := p.Admits(c.Tag); !ok {
