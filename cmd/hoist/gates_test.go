@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testenv"
@@ -22,39 +20,12 @@ import (
 	"github.com/hoist-gitops/hoist/notify"
 )
 
-// gateStage runs some of hoist's stages in-process against the test's
-// NATS server until the test ends or stop is called.
-type gateStage struct {
-	logs   *testenv.LogBuffer
-	base   string
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func startGateStage(t *testing.T, cfgFile string, st stages) *gateStage {
+// startGateStage runs some of hoist's stages in-process with the
+// configuration file cfgFile (the test's NATS server and repository) until
+// the test ends or stop is called.
+func startGateStage(t *testing.T, cfgFile string, st stages) *served {
 	t.Helper()
-	cfg, problems := loadConfig(cfgFile, st.config())
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	cfg.Listen = testenv.FreeAddr(t)
-	g := &gateStage{logs: &testenv.LogBuffer{}, base: "http://" + cfg.Listen, done: make(chan error, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	g.cancel = cancel
-	go func() { g.done <- serveStages(ctx, "gates", st, cfg, zerolog.New(g.logs)) }()
-	t.Cleanup(g.stop)
-	testenv.Eventually(t, "/readyz of "+cfg.Listen, func() bool { code, _ := httpGet(g.base + "/readyz"); return code == 200 })
-	return g
-}
-
-// stop cancels the stages and waits for them to return (once).
-func (g *gateStage) stop() {
-	if g.cancel == nil {
-		return
-	}
-	g.cancel()
-	g.cancel = nil
-	<-g.done
+	return startServe(t, serveOpts{config: cfgFile, name: "gates", stages: &st})
 }
 
 // holdEvents is a JSON webhook on 127.0.0.1 that collects the hold events
@@ -119,22 +90,6 @@ repositories:
 	return p
 }
 
-// webhook announces image:tag to the generic receiver at base.
-func webhook(t *testing.T, base, image string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"`+image+`"}`))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("webhook for %s answered %d", image, resp.StatusCode)
-	}
-}
-
 // TestMinimumAgeHeldThenCommitted: a tag younger than images[].minAge is
 // held — the push goes back to JetStream until the tag is old enough, and
 // nothing is committed — and a matcher restarted meanwhile commits it once
@@ -149,7 +104,7 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	front := startGateStage(t, cfgFile, stages{ingest: true, commit: true})
 	match := startGateStage(t, cfgFile, stages{match: true})
 
-	webhook(t, front.base, "127.0.0.1:5000/team/app:1.2.4")
+	front.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")
 	testenv.Eventually(t, "the push held for its minimum age", func() bool {
 		return strings.Contains(match.logs.String(), "push held for its minimum age")
 	})
@@ -159,7 +114,9 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	if ev := holds.next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
 		t.Errorf("hold notification %+v", ev)
 	}
-	match.stop() // the push is held in JetStream, not in the matcher
+	if err := match.stop(); err != nil { // the push is held in JetStream, not in the matcher
+		t.Fatal(err)
+	}
 	if head := repo.Head(t, "main"); head != seed {
 		t.Fatalf("a tag younger than its minimum age was committed")
 	}
@@ -264,7 +221,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	pushAndWait := func(tag string) string {
 		t.Helper()
 		pushes++
-		webhook(t, hoist.base, image+":"+tag)
+		hoist.mustPush(t, image+":"+tag)
 		var last string
 		testenv.Eventually(t, "the push of "+tag+" decided", func() bool {
 			var n int
@@ -283,11 +240,6 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	testenv.Eventually(t, "the tag written recorded", func() bool { return record().Written == "1.2.4" })
 
 	rolled := rollBack(t, repo, "1.2.3")
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, hoist)
-		}
-	})
 	testenv.Eventually(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
 	if rec := record(); rec.RolledBackTo != "1.2.3" {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
@@ -355,8 +307,6 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	pushAndWait("1.2.5@sha256:" + strings.Repeat("b", 64))
 	testenv.Eventually(t, "the commit of 1.2.5 after the release", func() bool { return repo.Head(t, "main") != rolled })
 }
-
-func dumpLogs(t *testing.T, g *gateStage) { t.Log(g.logs.String()) }
 
 // TestExplainSaysHeldUntil: hoist explain holds a tag younger than its
 // minimum age; with a deployment's --config it reads the first-seen time
