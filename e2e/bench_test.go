@@ -204,12 +204,12 @@ func TestBenchReportPipeline(t *testing.T) {
 	}
 	small.SeedDir(t, "main", filepath.Join(root, "..", "examples", "gitops"))
 	sp := startPipeline(t, pipelineConfig{repo: small, window: "0s"})
-	smallRSS, _ := rss(t, sp.proc.cmd.Process.Pid)
-	sp.proc.stop(t)
+	smallRSS, _ := rss(t, sp.proc.Pid())
+	sp.proc.Stop()
 
 	// Latency, window 0: one push at a time, from POST to the head announcement.
 	p := startPipeline(t, pipelineConfig{repo: repo, window: "0s"})
-	pid := p.proc.cmd.Process.Pid
+	pid := p.proc.Pid()
 	idleRSS, _ := rss(t, pid)
 	var lat []time.Duration
 	for i := 1; i <= benchWarmup+benchLatencyN; i++ {
@@ -227,7 +227,7 @@ func TestBenchReportPipeline(t *testing.T) {
 	if got := p.file("bench/target.yaml"); !strings.Contains(got, fmt.Sprintf("bench/app:t%04d\n", benchWarmup+benchLatencyN)) {
 		t.Fatalf("target not at the last tag:\n%s", got)
 	}
-	p.proc.stop(t)
+	p.proc.Stop()
 	phases := committerPhases(t, p.proc.log)
 
 	// Baseline: the git CLI committing and pushing the same one-line change
@@ -295,7 +295,7 @@ func TestBenchReportPipeline(t *testing.T) {
 	bp.waitFor("all 1,000 burst changes in git", func() bool { return landed() == benchBurstN })
 	lastLanded := time.Now()
 	burstCommits := bp.commits() - before
-	bp.proc.stop(t)
+	bp.proc.Stop()
 	burstPhases := burstTimeline(t, bp.proc.log, burstStart)
 
 	// The figures.

@@ -216,10 +216,10 @@ func TestPipeline(t *testing.T) {
 		}
 	}
 	repo.Fsck(t)
-	if code := p.proc.stop(t); code != 0 {
+	if code := p.proc.Stop(); code != 0 {
 		t.Errorf("hoist serve exited %d on SIGTERM, want 0", code)
 	}
-	if !strings.Contains(tailFile(p.proc.log, 5), "hoist serve stopped") {
-		t.Errorf("no clean shutdown in the log:\n%s", tailFile(p.proc.log, 5))
+	if !strings.Contains(testenv.TailFile(p.proc.log, 5), "hoist serve stopped") {
+		t.Errorf("no clean shutdown in the log:\n%s", testenv.TailFile(p.proc.log, 5))
 	}
 }

@@ -82,38 +82,16 @@ func TestScanSharedByMatchers(t *testing.T) {
 
 	var procs []*scaleProc
 	for i := range 2 {
-		mp := &scaleProc{name: fmt.Sprintf("match-%d", i+1), bin: hoistBin, addr: testenv.FreeAddr(t), dir: filepath.Join(work, fmt.Sprintf("match-%d", i+1))}
-		if err := os.MkdirAll(mp.dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		cfg := filepath.Join(mp.dir, "hoist.yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`nats: {url: %s}
+		procs = append(procs, newScaleProc(t, hoistBin, work, fmt.Sprintf("match-%d", i+1), "match", func(listen string) string {
+			return fmt.Sprintf(`nats: {url: %s}
 listen: %s
 scan: {interval: %s}
 repositories:
   - {name: gitops, url: %s, branch: main}
-`, natsURL, mp.addr, scanInterval, repo.URL)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		mp.args = []string{"match", "--config", cfg}
-		procs = append(procs, mp)
+`, natsURL, listen, scanInterval, repo.URL)
+		}))
 	}
-	t.Cleanup(func() {
-		for _, mp := range procs {
-			mp.stop(t)
-		}
-		if t.Failed() {
-			for _, mp := range procs {
-				mp.dumpLogs(t)
-			}
-		}
-	})
-	for _, mp := range procs {
-		mp.start(t)
-	}
-	for _, mp := range procs {
-		mp.waitReady(t, time.Minute)
-	}
+	runScaleProcs(t, procs)
 
 	// Which replica holds the hanging scan: the claim names it, and each
 	// process logs its replica name at start.
