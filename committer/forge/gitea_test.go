@@ -89,19 +89,11 @@ func TestGiteaDriverRecordedExchanges(t *testing.T) {
 	if prs, err := c.Find(ctx, "fresh", "main"); err != nil || len(prs) != 0 {
 		t.Fatalf("found %+v, %v; want none", prs, err)
 	}
-	pr, err := c.Create(ctx, NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "dependencies"}})
-	if err != nil || pr.Number != 4 || pr.URL != "http://git.example.com/team/gitops/pulls/4" {
-		t.Fatalf("created %+v, %v", pr, err)
-	}
-	if err := c.Update(ctx, 4, "t2", "b2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(ctx, 4, "bye"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Automerge(ctx, 5); err != nil {
-		t.Fatal(err)
-	}
+	proposal{
+		create: NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "dependencies"}},
+		number: 4, created: func(pr PR) bool { return pr.URL == "http://git.example.com/team/gitops/pulls/4" },
+		title: "t2", body: "b2", comment: "bye", automerge: 5,
+	}.drive(t, c)
 }
 
 func TestGiteaDriverErrors(t *testing.T) {

@@ -53,19 +53,10 @@ func TestGitLabDriverRecordedExchanges(t *testing.T) {
 		prs[0].URL != "http://gitlab.example.com/group/sub/gitops/-/merge_requests/9" {
 		t.Fatalf("found %+v, want the open !9 then the merged !7", prs)
 	}
-	pr, err := c.Create(ctx, NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "deps"}})
-	if err != nil || pr.Number != 10 {
-		t.Fatalf("created %+v, %v", pr, err)
-	}
-	if err := c.Update(ctx, 10, "t2", "b2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(ctx, 10, "bye"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Automerge(ctx, 11); err != nil {
-		t.Fatal(err)
-	}
+	proposal{
+		create: NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "deps"}},
+		number: 10, title: "t2", body: "b2", comment: "bye", automerge: 11,
+	}.drive(t, c)
 }
 
 func TestGitLabDriverErrors(t *testing.T) {
