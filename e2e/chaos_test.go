@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
@@ -52,16 +49,7 @@ func TestChaos(t *testing.T) {
 	seed := repo.Head(t, "main")
 	outage := newGitOutage(t, gitSrv.URL)
 
-	natsURL, natsProc := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
-	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js, natsProc := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
 
 	procs := map[string]*scaleProc{}
 	var stages []*scaleProc

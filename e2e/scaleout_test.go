@@ -74,16 +74,7 @@ func TestScaleOut(t *testing.T) {
 	seed := repo.Head(t, "main")
 
 	// One external NATS server with JetStream.
-	natsURL, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
 
 	// Two processes of each stage, each with its own HTTP port and config file.
 	procs := map[string][]*scaleProc{}
@@ -660,9 +651,10 @@ func scaleRequireCommands(t *testing.T, bin string, names ...string) {
 }
 
 // scaleStartNATS runs nats-server with JetStream on 127.0.0.1 until the test ends and
-// returns its URL once it accepts connections, and the process (to kill and restart:
-// it keeps its port and store directory).
-func scaleStartNATS(t *testing.T, bin, storeDir string) (string, *scaleProc) {
+// returns its URL once it accepts connections, a JetStream connection to it that
+// reconnects for as long as the test runs (the server may be killed and restarted),
+// and the process (to kill and restart: it keeps its port and store directory).
+func scaleStartNATS(t *testing.T, bin, storeDir string) (string, jetstream.JetStream, *scaleProc) {
 	t.Helper()
 	addr := testenv.FreeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
@@ -696,7 +688,16 @@ func scaleStartNATS(t *testing.T, bin, storeDir string) (string, *scaleProc) {
 	}) || p.exited() {
 		t.Fatalf("nats-server did not accept JetStream requests on %s", url)
 	}
-	return url, p
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, js, p
 }
 
 func scaleStreamInfo(ctx context.Context, js jetstream.JetStream, name string) (*jetstream.StreamInfo, error) {

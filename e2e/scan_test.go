@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
@@ -69,16 +66,7 @@ func TestScanSharedByMatchers(t *testing.T) {
 	repo := gitSrv.NewRepo(t, "gitops")
 	repo.SeedFiles(t, "main", files)
 
-	natsURL, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
 
 	var procs []*scaleProc
 	for i := range 2 {
