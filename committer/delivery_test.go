@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/nats-io/nats.go"
 )
@@ -49,13 +50,7 @@ func (b *testBus) naks(t testing.TB) <-chan time.Duration {
 // waitNak waits for the next hand-back.
 func waitNak(t *testing.T, naks <-chan time.Duration) time.Duration {
 	t.Helper()
-	select {
-	case d := <-naks:
-		return d
-	case <-time.After(time.Minute):
-		t.Fatal("no batch handed back")
-		return 0
-	}
+	return testenv.Receive(t, naks, "a batch handed back")
 }
 
 // refusedURL is an http URL on 127.0.0.1 where nothing listens.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testnotify"
 	"github.com/hoist-gitops/hoist/notify"
 )
 
@@ -26,40 +25,6 @@ import (
 func startGateStage(t *testing.T, cfgFile string, st stages) *served {
 	t.Helper()
 	return startServe(t, serveOpts{config: cfgFile, name: "gates", stages: &st})
-}
-
-// holdEvents is a JSON webhook on 127.0.0.1 that collects the hold events
-// hoist sends it.
-type holdEvents struct {
-	url    string
-	events chan notify.Event
-}
-
-func newHoldEvents(t *testing.T) *holdEvents {
-	t.Helper()
-	h := &holdEvents{events: make(chan notify.Event, 100)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev notify.Event
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			t.Errorf("notification: %v", err)
-		}
-		h.events <- ev
-	}))
-	t.Cleanup(srv.Close)
-	h.url = srv.URL
-	return h
-}
-
-// next waits for the next hold event.
-func (h *holdEvents) next(t *testing.T) notify.Event {
-	t.Helper()
-	select {
-	case ev := <-h.events:
-		return ev
-	case <-time.After(60 * time.Second):
-		t.Fatal("no hold notification")
-		return notify.Event{}
-	}
 }
 
 // gateConfig writes a hoist.yaml for the test's NATS server and repository,
@@ -99,8 +64,8 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	holds := newHoldEvents(t)
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 12s}`, holds.url)
+	holds := testnotify.Start(t, false)
+	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 12s}`, holds.URL)
 	front := startGateStage(t, cfgFile, stages{ingest: true, commit: true})
 	match := startGateStage(t, cfgFile, stages{match: true})
 
@@ -111,7 +76,7 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	if !strings.Contains(match.logs.String(), "held until") {
 		t.Errorf("the hold does not say until when:\n%s", match.logs.String())
 	}
-	if ev := holds.next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
+	if ev := holds.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
 		t.Errorf("hold notification %+v", ev)
 	}
 	if err := match.stop(); err != nil { // the push is held in JetStream, not in the matcher
@@ -199,8 +164,8 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
 	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	notified := newHoldEvents(t)
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`, notified.url)
+	notified := testnotify.Start(t, false)
+	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`, notified.URL)
 	hoist := startGateStage(t, cfgFile, stages{ingest: true, match: true, commit: true})
 	holds, err := bus.OpenHolds(context.Background(), b.JS)
 	if err != nil {
@@ -244,7 +209,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	if rec := record(); rec.RolledBackTo != "1.2.3" {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
 	}
-	if ev := notified.next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || !ev.Hold.Until.IsZero() ||
+	if ev := notified.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || !ev.Hold.Until.IsZero() ||
 		!strings.Contains(ev.Hold.Reason, "rolled back from 1.2.4 to 1.2.3") {
 		t.Errorf("hold notification %+v", ev)
 	}
