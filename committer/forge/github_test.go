@@ -40,11 +40,7 @@ func githubPullJSON(number, state, mergedAt, head string) string {
 
 func newGitHubForTest(t *testing.T, r *replay) Client {
 	t.Helper()
-	c, err := New(Config{Provider: GitHub, APIURL: r.url("/"), Token: "ghp_secret", RepoURL: "https://github.com/octocat/Hello-World.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return mustNew(t, Config{Provider: GitHub, APIURL: r.url("/"), Token: "ghp_secret", RepoURL: "https://github.com/octocat/Hello-World.git"})
 }
 
 func TestGitHubDriverRecordedExchanges(t *testing.T) {
@@ -120,10 +116,7 @@ func TestGitHubDriverErrors(t *testing.T) {
 }
 
 func TestGitHubEnterpriseGraphQLURL(t *testing.T) {
-	c, err := New(Config{Provider: GitHub, APIURL: "https://ghe.example.com/api/v3", Token: "t", RepoURL: "https://ghe.example.com/team/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustNew(t, Config{Provider: GitHub, APIURL: "https://ghe.example.com/api/v3", Token: "t", RepoURL: "https://ghe.example.com/team/gitops.git"})
 	if got := c.(*githubClient).graphql; got != "https://ghe.example.com/api/graphql" {
 		t.Fatalf("GraphQL endpoint %s", got)
 	}

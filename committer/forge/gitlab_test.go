@@ -39,10 +39,7 @@ func TestGitLabDriverRecordedExchanges(t *testing.T) {
 		exchange{method: "PUT", path: "/api/v4/projects/group/sub/gitops/merge_requests/11/merge", body: map[string]any{"auto_merge": true},
 			status: 200, response: gitlabMRJSON("11", "opened", branch, 3)},
 	)
-	c, err := New(Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "https://gitlab.example.com/group/sub/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustNew(t, Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "https://gitlab.example.com/group/sub/gitops.git"})
 	ctx := context.Background()
 	prs, err := c.Find(ctx, branch, "main")
 	if err != nil {
@@ -65,12 +62,9 @@ func TestGitLabDriverErrors(t *testing.T) {
 			response: `{"message": ["Another open merge request already exists for this source branch: !9"]}`},
 		exchange{method: "GET", path: "/api/v4/projects/team/gitops/merge_requests", status: 401, response: `{"message": "401 Unauthorized"}`},
 	)
-	c, err := New(Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "git@gitlab.example.com:team/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustNew(t, Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "git@gitlab.example.com:team/gitops.git"})
 	ctx := context.Background()
-	_, err = c.Create(ctx, NewPR{Head: "hoist/x", Base: "main", Title: "t", Body: "b"})
+	_, err := c.Create(ctx, NewPR{Head: "hoist/x", Base: "main", Title: "t", Body: "b"})
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Status != 409 || fe.Permanent() {
 		t.Fatalf("create: %v, want a 409 forge error", err)

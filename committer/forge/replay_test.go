@@ -161,3 +161,13 @@ func (p proposal) drive(t *testing.T, c Client) {
 		t.Fatal(err)
 	}
 }
+
+// mustNew is New, failing the test on an error.
+func mustNew(t *testing.T, cfg Config) Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
