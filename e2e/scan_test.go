@@ -60,7 +60,7 @@ func TestScanSharedByMatchers(t *testing.T) {
 
 	files := map[string]string{}
 	for i, r := range repos {
-		files[fmt.Sprintf("apps/%d.yaml", i)] = fmt.Sprintf(scanReleaseYAML, i, p.Host+"/"+r)
+		files[fmt.Sprintf("apps/%d.yaml", i)] = testenv.HelmRelease(fmt.Sprintf("app-%d", i), p.Host+"/"+r+":1.0.0", "semver:>=1.0")
 	}
 	gitSrv := testgit.NewServer(t)
 	repo := gitSrv.NewRepo(t, "gitops")
@@ -145,22 +145,6 @@ repositories:
 		}
 	}
 }
-
-// scanReleaseYAML is an automated HelmRelease (index %[1]d) of image %[2]s at 1.0.0.
-const scanReleaseYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app-%[1]d
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:>=1.0
-spec:
-  values:
-    image:
-      repository: %[2]s
-      tag: 1.0.0
-`
 
 // readLogs is everything the process wrote, over all its starts.
 func readLogs(t *testing.T, p *scaleProc) string {

@@ -18,20 +18,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
-const releaseYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:~1.2
-spec:
-  values:
-    image:
-      repository: 127.0.0.1:5000/team/app
-      tag: 1.2.3
-`
+var releaseYAML = testenv.HelmRelease("app", "127.0.0.1:5000/team/app:1.2.3", "semver:~1.2")
 
 const lockedYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease

@@ -19,30 +19,14 @@ func tagLists(p *testregistry.Proxy, repo string) []testregistry.Seen {
 	return p.Requests("/v2/" + repo + "/tags/list")
 }
 
-const scanRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: %[1]s
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    %[4]s
-    filter.fluxcd.io/chart-image: %[3]s
-spec:
-  values:
-    image:
-      repository: %[2]s
-`
-
-// release is a HelmRelease of image (repository:tag split into keys) with a filter.
+// release is an automated HelmRelease of image (repository:tag) with a
+// filter, locked or not.
 func release(name, image, filter string, locked bool) string {
-	repo, tag, _ := strings.Cut(image[strings.LastIndex(image, "/"):], ":")
-	repo = image[:strings.LastIndex(image, "/")] + repo
 	lock := ""
 	if locked {
 		lock = `fluxcd.io/locked: "true"`
 	}
-	return fmt.Sprintf(scanRelease, name, repo, filter, lock) + "      tag: " + tag + "\n"
+	return testenv.HelmRelease(name, image, filter, lock)
 }
 
 var tagLine = regexp.MustCompile(`(?m)^      tag: (\S+)$`)
