@@ -38,7 +38,7 @@ func TestOneBrokenRepositoryStopsAllOfThem(t *testing.T) {
 	h := startService(t, Config{Repos: []Repo{
 		{Name: "a", URL: a.URL, Branch: "main"},
 		{Name: "late", URL: late.URL, Branch: "prod"},
-		{Name: "gone", URL: closedURL(t) + "/gone.git", Branch: "main"},
+		{Name: "gone", URL: "http://" + testenv.FreeAddr(t) + "/gone.git", Branch: "main"},
 	}})
 	testenv.Eventually(t, "pushes consumed", h.svc.Consuming)
 	now := time.Now().UTC()
@@ -167,7 +167,7 @@ func TestNoTimeoutsOnGit(t *testing.T) {
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
 	keys := testgit.NewSSHServer(t, t.TempDir()) // for a client key and a known_hosts file
-	hung := hungServer(t)
+	hung := "http://" + testenv.SilentAddr(t)
 	h := startService(t, Config{Repos: []Repo{
 		{Name: "a", URL: a.URL, Branch: "main"},
 		{Name: "hung", URL: hung + "/hung.git", Branch: "main", GitTimeout: 300 * time.Millisecond},
