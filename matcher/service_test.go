@@ -42,9 +42,17 @@ type harness struct {
 
 func startService(t *testing.T, cfg Config) *harness {
 	t.Helper()
+	return startServiceLogging(t, cfg, zerolog.New(zerolog.NewTestWriter(t)))
+}
+
+// startServiceLogging runs a matcher Service with cfg on a NATS server of
+// its own, logging to log, until the test ends (failing it when Run
+// returns an error).
+func startServiceLogging(t *testing.T, cfg Config, log zerolog.Logger) *harness {
+	t.Helper()
 	conn := bustest.Start(t).Conn
 	reg := prometheus.NewRegistry()
-	svc, err := New(cfg, conn.JS, reg, zerolog.New(zerolog.NewTestWriter(t)))
+	svc, err := New(cfg, conn.JS, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +114,13 @@ func (h *harness) rewritesWithin(t *testing.T, repo, branch string, n int, withi
 // pendingPushes is how many push events are not yet acknowledged.
 func (h *harness) pendingPushes(t *testing.T) uint64 {
 	t.Helper()
-	st, err := h.conn.JS.Stream(context.Background(), bus.PushStream)
+	return h.streamMsgs(t, bus.PushStream)
+}
+
+// streamMsgs is how many messages the stream holds.
+func (h *harness) streamMsgs(t *testing.T, stream string) uint64 {
+	t.Helper()
+	st, err := h.conn.JS.Stream(context.Background(), stream)
 	if err != nil {
 		t.Fatal(err)
 	}
