@@ -27,6 +27,27 @@ func startGateStage(t *testing.T, cfgFile string, st stages) *served {
 	return startServe(t, serveOpts{config: cfgFile, name: "gates", stages: &st})
 }
 
+// gateSetup is what the gate tests run hoist against: a NATS server, a
+// repository seeded with serveRelease, a sink for hold notifications, and
+// a hoist.yaml naming the three.
+type gateSetup struct {
+	bus     *bustest.Bus
+	repo    *testgit.Repo
+	seed    string // the repository's first commit
+	holds   *testnotify.Sink
+	cfgFile string
+}
+
+// newGateSetup makes a gateSetup whose hoist.yaml has images as its one
+// images: rule.
+func newGateSetup(t *testing.T, images string) *gateSetup {
+	t.Helper()
+	g := &gateSetup{bus: bustest.Start(t), repo: testgit.NewServer(t).NewRepo(t, "gitops"), holds: testnotify.Start(t, false)}
+	g.seed = g.repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
+	g.cfgFile = gateConfig(t, g.bus.URL, g.repo.URL, images, g.holds.URL)
+	return g
+}
+
 // gateConfig writes a hoist.yaml for the test's NATS server and repository,
 // sending hold events to notifyURL ("": none).
 func gateConfig(t *testing.T, natsURL, repoURL, images string, notifyURL ...string) string {
@@ -60,14 +81,9 @@ repositories:
 // nothing is committed — and a matcher restarted meanwhile commits it once
 // it is old enough, without the webhook being sent again.
 func TestMinimumAgeHeldThenCommitted(t *testing.T) {
-	b := bustest.Start(t)
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	holds := testnotify.Start(t, false)
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 12s}`, holds.URL)
-	front := startGateStage(t, cfgFile, stages{ingest: true, commit: true})
-	match := startGateStage(t, cfgFile, stages{match: true})
+	g := newGateSetup(t, `{match: "**", verify: none, minAge: 12s}`)
+	front := startGateStage(t, g.cfgFile, stages{ingest: true, commit: true})
+	match := startGateStage(t, g.cfgFile, stages{match: true})
 
 	front.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")
 	testenv.Eventually(t, "the push held for its minimum age", func() bool {
@@ -76,37 +92,37 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	if !strings.Contains(match.logs.String(), "held until") {
 		t.Errorf("the hold does not say until when:\n%s", match.logs.String())
 	}
-	if ev := holds.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
+	if ev := g.holds.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
 		t.Errorf("hold notification %+v", ev)
 	}
 	if err := match.stop(); err != nil { // the push is held in JetStream, not in the matcher
 		t.Fatal(err)
 	}
-	if head := repo.Head(t, "main"); head != seed {
+	if head := g.repo.Head(t, "main"); head != g.seed {
 		t.Fatalf("a tag younger than its minimum age was committed")
 	}
 	// hoist images and hoist explain, given the deployment's configuration, say until when.
 	work := filepath.Join(t.TempDir(), "work")
-	testgit.Git(t, "", "clone", "--quiet", repo.URL, work)
+	testgit.Git(t, "", "clone", "--quiet", g.repo.URL, work)
 	t.Chdir(work)
 	var out, errOut bytes.Buffer
-	if code := run([]string{"images", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 ||
+	if code := run([]string{"images", "--config", g.cfgFile, "--output", "json"}, &out, &errOut); code != 0 ||
 		!strings.Contains(out.String(), `"waiting": "1.2.4 held for its minimum age until `) {
 		t.Errorf("hoist images --config: %d\n%s%s", code, out.String(), errOut.String())
 	}
 	out.Reset()
-	if code := run([]string{"explain", "--config", cfgFile, "127.0.0.1:5000/team/app:1.2.4"}, &out, &errOut); code != 0 ||
+	if code := run([]string{"explain", "--config", g.cfgFile, "127.0.0.1:5000/team/app:1.2.4"}, &out, &errOut); code != 0 ||
 		!strings.Contains(out.String(), "held until ") {
 		t.Errorf("hoist explain --config: %d\n%s%s", code, out.String(), errOut.String())
 	}
 
-	match = startGateStage(t, cfgFile, stages{match: true})
-	testenv.Eventually(t, "the commit once the tag is old enough", func() bool { return repo.Head(t, "main") != seed })
-	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
+	match = startGateStage(t, g.cfgFile, stages{match: true})
+	testenv.Eventually(t, "the commit once the tag is old enough", func() bool { return g.repo.Head(t, "main") != g.seed })
+	if got := g.repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
 		t.Fatalf("apps/app.yaml after the commit:\n%s", got)
 	}
 	// The commit was made only once the tag was old enough.
-	tt, err := bus.OpenTagTimes(context.Background(), b.JS)
+	tt, err := bus.OpenTagTimes(context.Background(), g.bus.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +130,7 @@ func TestMinimumAgeHeldThenCommitted(t *testing.T) {
 	if !ok {
 		t.Fatal("no first-seen time for the tag")
 	}
-	if at := commitTime(t, repo, "main"); at.Before(seen.Add(12 * time.Second).Truncate(time.Second)) {
+	if at := commitTime(t, g.repo, "main"); at.Before(seen.Add(12 * time.Second).Truncate(time.Second)) {
 		t.Errorf("committed at %s, before the tag (first seen %s) was 12s old", at, seen)
 	}
 }
@@ -160,14 +176,9 @@ func rollBack(t *testing.T, repo *testgit.Repo, tag string) string {
 // committer's re-check; a newer tag is, and ends the hold; hoist hold list
 // shows a hold and hoist hold release lifts one.
 func TestRollbackHoldsTheSite(t *testing.T) {
-	b := bustest.Start(t)
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	notified := testnotify.Start(t, false)
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`, notified.URL)
-	hoist := startGateStage(t, cfgFile, stages{ingest: true, match: true, commit: true})
-	holds, err := bus.OpenHolds(context.Background(), b.JS)
+	g := newGateSetup(t, `{match: "**", verify: none}`)
+	hoist := startGateStage(t, g.cfgFile, stages{ingest: true, match: true, commit: true})
+	holds, err := bus.OpenHolds(context.Background(), g.bus.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,30 +212,30 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	}
 
 	pushAndWait("1.2.4")
-	testenv.Eventually(t, "hoist's commit of 1.2.4", func() bool { return repo.Head(t, "main") != seed })
+	testenv.Eventually(t, "hoist's commit of 1.2.4", func() bool { return g.repo.Head(t, "main") != g.seed })
 	testenv.Eventually(t, "the tag written recorded", func() bool { return record().Written == "1.2.4" })
 
-	rolled := rollBack(t, repo, "1.2.3")
+	rolled := rollBack(t, g.repo, "1.2.3")
 	testenv.Eventually(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
 	if rec := record(); rec.RolledBackTo != "1.2.3" {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
 	}
-	if ev := notified.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || !ev.Hold.Until.IsZero() ||
+	if ev := g.holds.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || !ev.Hold.Until.IsZero() ||
 		!strings.Contains(ev.Hold.Reason, "rolled back from 1.2.4 to 1.2.3") {
 		t.Errorf("hold notification %+v", ev)
 	}
 	var out, errOut bytes.Buffer
 	work := filepath.Join(t.TempDir(), "images")
-	testgit.Git(t, "", "clone", "--quiet", repo.URL, work)
+	testgit.Git(t, "", "clone", "--quiet", g.repo.URL, work)
 	t.Chdir(work)
-	if code := run([]string{"images", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
+	if code := run([]string{"images", "--config", g.cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist images: %d %s", code, errOut.String())
 	}
 	if !strings.Contains(out.String(), "rolled back from 1.2.4 to 1.2.3 by a person") {
 		t.Errorf("hoist images --config does not show the hold:\n%s", out.String())
 	}
 	out.Reset()
-	if code := run([]string{"hold", "list", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
+	if code := run([]string{"hold", "list", "--config", g.cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist hold list: %d %s", code, errOut.String())
 	}
 	var listed []bus.SiteRecord
@@ -237,7 +248,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	if line := pushAndWait("1.2.4@sha256:" + strings.Repeat("a", 64)); !strings.Contains(line, `"rewrites":0`) {
 		t.Fatalf("the matcher approved the tag rolled back from: %s", line)
 	}
-	if head := repo.Head(t, "main"); head != rolled {
+	if head := g.repo.Head(t, "main"); head != rolled {
 		t.Fatalf("the re-push of the tag rolled back from was committed over the person's rollback")
 	}
 	// A rewrite the matcher decided before it saw the rollback: the
@@ -245,32 +256,32 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	late := bus.Rewrite{EventIDs: []string{"late"}, Repo: "gitops", Branch: "main", File: site.File, Resource: site.Resource,
 		Container: site.Container, Image: image, Old: image + ":1.2.3", New: image + ":1.2.4", Tag: "1.2.4", PushedAt: time.Now()}
 	data, _ := json.Marshal(late)
-	if _, err := b.JS.Publish(context.Background(), bus.RewriteSubject("gitops", "main"), data); err != nil {
+	if _, err := g.bus.JS.Publish(context.Background(), bus.RewriteSubject("gitops", "main"), data); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, "the committer to drop the late rewrite", func() bool {
 		return strings.Contains(hoist.logs.String(), `"event_id":"late"`) && strings.Contains(hoist.logs.String(), "rolled back from 1.2.4")
 	})
-	if head := repo.Head(t, "main"); head != rolled {
+	if head := g.repo.Head(t, "main"); head != rolled {
 		t.Fatalf("the committer wrote a held tag over the person's rollback")
 	}
 
 	pushAndWait("1.2.5") // strictly newer: applied, and the hold ends
-	testenv.Eventually(t, "the commit of 1.2.5", func() bool { return repo.Head(t, "main") != rolled })
-	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
+	testenv.Eventually(t, "the commit of 1.2.5", func() bool { return g.repo.Head(t, "main") != rolled })
+	if got := g.repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
 		t.Fatalf("apps/app.yaml:\n%s", got)
 	}
 	testenv.Eventually(t, "the hold ended", func() bool { rec := record(); return rec.Written == "1.2.5" && !rec.Held })
 
 	// Rolled back again, then released by hand: the tag comes back.
-	rolled = rollBack(t, repo, "1.2.3")
+	rolled = rollBack(t, g.repo, "1.2.3")
 	testenv.Eventually(t, "the second hold", func() bool { return record().Held })
 	out.Reset()
-	if code := run([]string{"hold", "release", "--config", cfgFile, "gitops", site.Resource, site.Container}, &out, &errOut); code != 0 {
+	if code := run([]string{"hold", "release", "--config", g.cfgFile, "gitops", site.Resource, site.Container}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist hold release: %d %s", code, errOut.String())
 	}
 	pushAndWait("1.2.5@sha256:" + strings.Repeat("b", 64))
-	testenv.Eventually(t, "the commit of 1.2.5 after the release", func() bool { return repo.Head(t, "main") != rolled })
+	testenv.Eventually(t, "the commit of 1.2.5 after the release", func() bool { return g.repo.Head(t, "main") != rolled })
 }
 
 // TestExplainSaysHeldUntil: hoist explain holds a tag younger than its
