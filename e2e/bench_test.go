@@ -14,6 +14,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
 	"github.com/hoist-gitops/hoist/internal/gitopsgen"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -184,10 +185,7 @@ func (p *pipeline) waitEvent(id string) {
 // burst of 1,000 pushes in one second with the default window, and the
 // memory of hoist serve with that repository indexed.
 func TestBenchReportPipeline(t *testing.T) {
-	report := os.Getenv("HOIST_BENCH_REPORT")
-	if report == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	report := testenv.BenchReport(t)
 	dir, st := benchRepo(t)
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")

@@ -42,10 +42,7 @@ const (
 // matcher's heap with those tags recorded. NATS runs as its own process,
 // so the heap is the matcher's (and the test's registry client's).
 func TestBenchReportScan(t *testing.T) {
-	path := os.Getenv("HOIST_BENCH_REPORT")
-	if path == "" {
-		t.Skip("set HOIST_BENCH_REPORT (make bench) to measure")
-	}
+	path := testenv.BenchReport(t)
 	reg := testregistry.Start(t, testregistry.Options{})
 	reg.PushImage(t, "base/app", "1.0.0")
 	tags := make([]string, benchScanTags)

@@ -26,10 +26,7 @@ import (
 // "matcher-startup" section of BENCHMARKS.md. It runs only when
 // HOIST_BENCH_REPORT names that file.
 func TestBenchReportStartup(t *testing.T) {
-	out := os.Getenv("HOIST_BENCH_REPORT")
-	if out == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	out := testenv.BenchReport(t)
 	const files, runs = 10000, 3
 	dir := t.TempDir()
 	st, err := gitopsgen.Generate(dir, files, 1)
