@@ -37,15 +37,7 @@ func benchRepo(t *testing.T) (dir string, st gitopsgen.Stats) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(rel, body string) {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, body string) { testgit.WriteFiles(t, dir, map[string]string{rel: body}) }
 	ann := automated + `    filter.fluxcd.io/chart-image: glob:*`
 	write("bench/target.yaml", release("target", benchHost+"/bench/app:t0000", ann))
 	for i := range benchBurstN {
