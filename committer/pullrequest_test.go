@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -425,12 +424,7 @@ func TestPullRequestKilledBetweenPushAndOpen(t *testing.T) {
 			second := startChildAt(t, b, r.URL, dataDir, "", env...)
 			second.waitLine(t, "RUNNING")
 			b.waitSettled(t, "gitops", "main", 2*time.Minute)
-			if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			if err := second.cmd.Wait(); err != nil {
-				t.Fatalf("committer after SIGTERM: %v", err)
-			}
+			second.stop(t)
 			prs := r.PullRequests(t)
 			if len(prs) != 1 || prs[0].Head.Ref != branch || prs[0].Head.SHA != pushed || r.Head(t, branch) != pushed {
 				t.Fatalf("pull requests %+v, branch at %s; want exactly one, on the pushed commit %s", prs, r.Head(t, branch), pushed)
