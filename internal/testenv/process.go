@@ -20,10 +20,10 @@ const StopGrace = time.Minute
 // Process is an external program a test runs, its output kept in a log
 // file the test shows when it fails.
 type Process struct {
-	name, log string
-	cmd       *exec.Cmd
-	exited    chan struct{}
-	err       error // cmd.Wait's, once exited is closed
+	log    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // cmd.Wait's, once exited is closed
 }
 
 // StartProcess starts cmd with its output in the file logPath, waits
@@ -70,7 +70,7 @@ func start(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Process{name: name, log: logPath, cmd: cmd, exited: make(chan struct{})}
+	p := &Process{log: logPath, cmd: cmd, exited: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); f.Close(); close(p.exited) }()
 	return p, nil
 }
