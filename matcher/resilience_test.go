@@ -107,25 +107,19 @@ func TestIndexCanStayStaleForever(t *testing.T) {
 	testenv.Eventually(t, "service ready", h.svc.Ready)
 
 	px.Fail.Store(1)
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: a.Head(t, "main")}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", a.Head(t, "main"))
 	testenv.Eventually(t, "the rebuild failed", func() bool {
 		return testutil.ToFloat64(h.svc.m.reindexes.WithLabelValues("a", "compact", "failed")) == 1
 	})
 	head := a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", head)
 	testenv.Eventually(t, "the new file indexed", func() bool { return h.svc.Index("a").Len() == 1 })
 	testenv.Eventually(t, "ready again", h.svc.Ready)
 
 	// A server that keeps failing: the index is stale, and readiness says so.
 	px.Fail.Store(1 << 40)
 	head = a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML, "b.yaml": lockedYAML})
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", head)
 	testenv.Eventually(t, "stale", func() bool { return state(t, h.svc, "a").State == StateStale })
 	if err := h.svc.Readiness(t.Context()); err == nil || !strings.Contains(err.Error(), "repository a (branch main) stale") ||
 		!strings.Contains(err.Error(), "502") {

@@ -111,6 +111,15 @@ func (h *harness) rewritesWithin(t *testing.T, repo, branch string, n int, withi
 	return out
 }
 
+// announce announces commit as the head of repo's branch, as the
+// committer does after a push.
+func (h *harness) announce(t *testing.T, repo, branch, commit string) {
+	t.Helper()
+	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: repo, Branch: branch, Commit: commit}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // pendingPushes is how many push events are not yet acknowledged.
 func (h *harness) pendingPushes(t *testing.T) uint64 {
 	t.Helper()
@@ -200,9 +209,7 @@ func TestServiceReindexesOnAnnouncedHead(t *testing.T) {
 	moved := []byte(releaseYAML)
 	moved = []byte(string(moved[:len(moved)-len("1.2.3\n")]) + "1.2.9\n")
 	head := a.SeedFiles(t, "main", map[string]string{"app.yaml": string(moved)})
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", head)
 	testenv.Eventually(t, "reindex after the head", func() bool {
 		sites := h.svc.Index("a").Lookup("127.0.0.1:5000/team/app")
 		return len(sites) == 1 && sites[0].Ref.Tag == "1.2.9"
