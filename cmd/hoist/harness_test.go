@@ -32,7 +32,7 @@ type serveOpts struct {
 	nats string
 	// receiver is the one receiver (default: ci, generic, secret s3cret).
 	receiver string
-	// images is the images: section after its key, with files (default
+	// images is the images: section after its key, with a repository (default
 	// `[{match: "**", verify: none}]`: the webhooks announce tags that exist
 	// in no registry, so they are trusted).
 	images string
@@ -60,7 +60,7 @@ type served struct {
 	addr string             // where its HTTP server listens
 	base string             // "http://" + addr
 	repo *testgit.Repo      // the repository hoist.yaml lists (nil: none)
-	seed string             // its main branch's first commit
+	seed string             // the seeded main branch's commit ("" for serveOpts.repo)
 	cfg  *config.Config     // the parsed hoist.yaml
 	logs *testenv.LogBuffer // its JSON log
 	stop func() error       // cancels it and waits for it to return
