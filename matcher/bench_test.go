@@ -24,6 +24,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/imageref"
 	"github.com/hoist-gitops/hoist/internal/manifest"
 	"github.com/hoist-gitops/hoist/internal/policy"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // benchRepo is a generated repository held in memory.
@@ -249,10 +250,7 @@ func loadAverage() string {
 // generated 10,000-file repository and writes the "manifest" section of
 // BENCHMARKS.md. It runs only when HOIST_BENCH_REPORT names that file.
 func TestBenchReportManifest(t *testing.T) {
-	out := os.Getenv("HOIST_BENCH_REPORT")
-	if out == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	out := testenv.BenchReport(t)
 	const files = 10000
 	r := loadBenchRepo(t, files)
 	debug.FreeOSMemory()

@@ -8,29 +8,13 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/policy"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
+// fluxObjectsYAML is the ImageRepository and ImagePolicy "app" the marked
+// release names, the repository of image, the policy semver >=1.0.0.
 func fluxObjectsYAML(image string) []byte {
-	return []byte(`apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: app
-  namespace: flux-system
-spec:
-  image: ` + image + `
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata:
-  name: app
-  namespace: flux-system
-spec:
-  imageRepositoryRef:
-    name: app
-  policy:
-    semver:
-      range: ">=1.0.0"
-`)
+	return []byte(testenv.FluxImageObjects(image, ">=1.0.0"))
 }
 
 const markedRelease = `apiVersion: helm.toolkit.fluxcd.io/v2

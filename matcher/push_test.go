@@ -69,20 +69,7 @@ func TestRetryDelaysFarBeyondWhatTheDocsSay(t *testing.T) {
 	}
 }
 
-const globYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: glob:build-*
-spec:
-  values:
-    image:
-      repository: 127.0.0.1:5000/team/app
-      tag: build-1
-`
+var globYAML = testenv.HelmRelease("app", "127.0.0.1:5000/team/app:build-1", "glob:build-*")
 
 // One push with a forged time far in the future must not make its tag the
 // newest for ever: the first-seen time stored is bounded by the receipt.

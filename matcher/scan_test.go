@@ -67,15 +67,7 @@ func (h *scanHarness) pushes(outcome string) float64 {
 // rewriteCount is how many rewrites the stream holds.
 func (h *scanHarness) rewriteCount(t *testing.T) uint64 {
 	t.Helper()
-	st, err := h.conn.JS.Stream(context.Background(), bus.RewriteStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
+	return h.streamMsgs(t, bus.RewriteStream)
 }
 
 func (h *scanHarness) webhook(t *testing.T, tag, digest string, at time.Time) bus.PushEvent {

@@ -71,10 +71,7 @@ func timeToReady(t *testing.T, js jetstream.JetStream, url string) (time.Duratio
 // "matcher-startup" section of BENCHMARKS.md. It runs only when
 // HOIST_BENCH_REPORT names that file.
 func TestBenchReportStartup(t *testing.T) {
-	out := os.Getenv("HOIST_BENCH_REPORT")
-	if out == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	out := testenv.BenchReport(t)
 	const files, runs = 10000, 3
 	repo, st := bigRepo(t, files, nil)
 	nats := bustest.Start(t)

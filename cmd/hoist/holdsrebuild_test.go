@@ -11,9 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
-	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testenv"
-	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
 // TestHoldsRebuiltFromGitHistory: hoist writes 1.2.4, a person rolls the
@@ -24,18 +22,10 @@ import (
 // re-push of 1.2.4 commits nothing, and at the end a push of the strictly
 // newer 1.2.5 commits.
 func TestHoldsRebuiltFromGitHistory(t *testing.T) {
-	b := bustest.Start(t)
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`)
+	g := newGateSetup(t, `{match: "**", verify: none}`)
+	b, repo, seed, cfgFile := g.bus, g.repo, g.seed, g.cfgFile
 	all := stages{ingest: true, match: true, commit: true}
 	hoist := startGateStage(t, cfgFile, all)
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, hoist)
-		}
-	})
 	ctx := context.Background()
 	holds, err := bus.OpenHolds(ctx, b.JS)
 	if err != nil {
@@ -96,7 +86,9 @@ func TestHoldsRebuiltFromGitHistory(t *testing.T) {
 	heldAgain("a")
 
 	// Lost while hoist is stopped: it starts with an empty bucket.
-	hoist.stop()
+	if err := hoist.stop(); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.JS.DeleteKeyValue(ctx, bus.HoldsBucket); err != nil {
 		t.Fatal(err)
 	}
