@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
 #
-# hoist container image: `make image` (or `docker build --build-arg VERSION=... .`).
+# hoist container image: `make image` (or `docker build --build-arg VERSION=v1.2.3 --build-arg
+# REVISION=<commit> .`), tagged ghcr.io/hoist-gitops/hoist:1.2.3.
 #
 # The build stage runs exactly `make build` — the same target CI runs — so a green
 # `make build` proves these steps: CGO_ENABLED=0, -trimpath, -ldflags '-s -w -X main.version=...'.
+# The build context has no .git (.dockerignore), so the version (the git tag, `git describe
+# --tags`) and the commit come in as build arguments; without them the binary says "dev".
 #
 # Runtime: distroless "static" as the non-root user 65532. No shell, no package manager and
 # no git binary. hoist does not need git for its job: cloning, fetching, committing, OpenPGP and
@@ -42,7 +45,9 @@ WORKDIR /var/lib/hoist
 ENTRYPOINT ["/usr/local/bin/hoist"]
 CMD ["serve", "--config", "/etc/hoist/hoist.yaml"]
 
-# Default runtime (last stage): static binary on distroless, non-root.
+# Default runtime (last stage): static binary on distroless, non-root. Its version label is the
+# image tag: the version without its v (${VERSION#v} needs Dockerfile syntax 1.7, which the
+# syntax line's docker/dockerfile:1 is).
 FROM gcr.io/distroless/static-debian12:nonroot AS runtime
 ARG VERSION=dev
 ARG REVISION=""
@@ -52,7 +57,7 @@ LABEL org.opencontainers.image.title="hoist" \
       org.opencontainers.image.source="https://github.com/hoist-gitops/hoist" \
       org.opencontainers.image.url="https://github.com/hoist-gitops/hoist" \
       org.opencontainers.image.documentation="https://github.com/hoist-gitops/hoist/blob/main/docs/operations.md" \
-      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.version="${VERSION#v}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 COPY --from=build /src/bin/hoist /usr/local/bin/hoist

@@ -2,9 +2,15 @@
 GO      ?= go
 BIN     := bin/hoist
 TOOLS   := $(CURDIR)/.tools/bin
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# One version, the git tag: a checkout of tag v1.2.3 builds v1.2.3, a later commit
+# v1.2.3-4-g<hash>, uncommitted changes add -dirty; outside a git checkout it is "dev".
+VERSION ?= $(shell git describe --tags --always --dirty --match 'v[0-9]*' 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The image is tagged with the version without its v (v1.2.3 -> 1.2.3), the form the Helm
+# chart's appVersion and the kustomize base use.
+IMAGE     ?= ghcr.io/hoist-gitops/hoist
+IMAGE_TAG ?= $(patsubst v%,%,$(VERSION))
 # Packages whose code runs concurrently: tested with the race detector.
 RACE_PKGS ?= ./ingest/... ./matcher/... ./committer/... ./internal/bus/... ./cmd/...
 
@@ -26,7 +32,7 @@ GITEA_VERSION      := v1.27.3
 
 export HOIST_TOOLS := $(TOOLS)
 
-.PHONY: build run test test-deploy test-short bench chaos fuzz fuzz-ci lint vet fmt-check tools image clean
+.PHONY: build run test test-deploy test-short bench chaos fuzz fuzz-ci lint vet fmt-check tools image version release clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hoist
@@ -115,10 +121,23 @@ $(TOOLS)/gitea:
 	    -ldflags '-s -w -X main.Version=$(GITEA_VERSION:v%=%)' -o $(TOOLS)/gitea.tmp .) && \
 	  echo "$$dir" > $(TOOLS)/gitea.root && mv $(TOOLS)/gitea.tmp $(TOOLS)/gitea
 
-## image: the container image (needs a Docker engine; its build steps are `make build`).
+## image: the container image $(IMAGE):$(IMAGE_TAG) (needs a Docker engine; its build steps
+## are `make build`, which gets the version and commit as build arguments: no .git in Docker).
 image:
-	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) \
-	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t hoist:$(VERSION) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(COMMIT) \
+	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE):$(IMAGE_TAG) .
+
+## version: the version, commit and image `make build` and `make image` would use (shell syntax).
+version:
+	@echo VERSION=$(VERSION)
+	@echo COMMIT=$(COMMIT)
+	@echo IMAGE=$(IMAGE):$(IMAGE_TAG)
+
+## release: `make release VERSION=v1.2.3` names the release in CHANGELOG.md and writes its version
+## into the chart, the kustomize base and the Flux example; then commit, tag and push (it says how).
+release:
+	@test "$(origin VERSION)" = "command line" || { echo "usage: make release VERSION=vX.Y.Z" >&2; exit 2; }
+	./scripts/release.sh $(VERSION)
 
 clean:
 	rm -rf bin .tools data

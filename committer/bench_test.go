@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -121,10 +122,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 // and one commit of 1,000 rewrites; it writes the "committer" section of
 // BENCHMARKS.md.
 func TestBenchReportCommitter(t *testing.T) {
-	path := os.Getenv("HOIST_BENCH_REPORT")
-	if path == "" {
-		t.Skip("set HOIST_BENCH_REPORT (make bench) to measure")
-	}
+	path := testenv.BenchReport(t)
 	const rounds = 9
 	srv := testgit.NewServer(t)
 	type row struct {

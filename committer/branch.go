@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoist-gitops/hoist/internal/bus"
 )
 
 // rewarmEvery is how often a branch whose clone could not be loaded tries again.
@@ -179,7 +181,7 @@ func (c *Committer) warm(ctx context.Context, w *writer) {
 		return
 	}
 	sess.Close()
-	h, ok := ar.References["refs/heads/"+w.repo.Branch]
+	h, ok := ar.References[plumbing.NewBranchReferenceName(w.repo.Branch).String()]
 	if !ok {
 		w.log.Warn().Msg("the branch does not exist on the remote; retrying")
 		return

@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
@@ -26,6 +25,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/gitfetch"
 	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
@@ -122,32 +122,15 @@ func (c *localClone) has(h plumbing.Hash) bool {
 	return c.st.HasEncodedObject(h) == nil
 }
 
-// trackingRef is where the clone keeps the remote's head of branch.
-func trackingRef(branch string) plumbing.ReferenceName {
-	return plumbing.ReferenceName("refs/remotes/origin/" + branch)
-}
-
 // fetch brings the heads of branches (which must exist on the remote) into
 // the clone, depth commits deep, and returns what each points at now.
 // Shallow fetches tell the server where the clone's history ends, so it
 // sends every object the new heads need.
 func (c *localClone) fetch(ctx context.Context, r *remote, branches []string, depth int) (map[string]plumbing.Hash, error) {
-	specs := make([]config.RefSpec, 0, len(branches))
-	for _, b := range branches {
-		specs = append(specs, config.RefSpec("+refs/heads/"+b+":"+trackingRef(b).String()))
-	}
-	rem := git.NewRemote(c.st, &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
+	var heads map[string]plumbing.Hash
 	err := r.within(ctx, "fetch", func(ctx context.Context) error {
-		err := rem.FetchContext(ctx, &git.FetchOptions{
-			RemoteName: "origin",
-			RefSpecs:   specs,
-			Depth:      depth,
-			Auth:       r.auth,
-			Tags:       git.NoTags,
-		})
-		if errors.Is(err, git.NoErrAlreadyUpToDate) {
-			return nil
-		}
+		var err error
+		heads, err = gitfetch.Fetch(ctx, c.st, r.url, r.auth, branches, depth)
 		return err
 	})
 	if err != nil {
@@ -157,14 +140,6 @@ func (c *localClone) fetch(ctx context.Context, r *remote, branches []string, de
 		return nil, fmt.Errorf("fetch %s: %w", redact.URL(r.url), err)
 	}
 	c.updates++
-	heads := map[string]plumbing.Hash{}
-	for _, b := range branches {
-		ref, err := c.st.Reference(trackingRef(b))
-		if err != nil {
-			return nil, fmt.Errorf("fetch %s: no %s after fetching: %w", redact.URL(r.url), b, err)
-		}
-		heads[b] = ref.Hash()
-	}
 	return heads, nil
 }
 
@@ -190,7 +165,7 @@ func (c *localClone) storePushed(branch string, commit plumbing.Hash, pack []byt
 		return fmt.Errorf("store pushed objects: %w", err)
 	}
 	c.updates++
-	if err := c.st.SetReference(plumbing.NewHashReference(trackingRef(branch), commit)); err != nil {
+	if err := c.st.SetReference(plumbing.NewHashReference(gitfetch.TrackingRef(branch), commit)); err != nil {
 		return fmt.Errorf("store pushed head: %w", err)
 	}
 	return nil

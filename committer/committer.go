@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
@@ -20,7 +19,7 @@ import (
 // Committer writes the rewrites of its configured repository branches.
 type Committer struct {
 	cfg     Config
-	js      jetstream.JetStream
+	js      JetStream
 	log     zerolog.Logger
 	m       *metrics
 	prm     *prMetrics
@@ -30,7 +29,7 @@ type Committer struct {
 
 // New validates cfg and opens the local clones. Metrics are registered on
 // reg (nil: none). Nothing talks to NATS or git until Run.
-func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Committer, error) {
+func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Committer, error) {
 	if js == nil {
 		return nil, errors.New("committer: no JetStream")
 	}
@@ -85,7 +84,7 @@ func (c *Committer) Run(ctx context.Context) error {
 			return fmt.Errorf("committer: %w", err)
 		}
 		c.holds = h
-		edit := HoldEditor(PolicyEditor(tt), h, tt)
+		edit := holdEditor(policyEditor(tt), h, tt)
 		for _, w := range c.writers {
 			w.edit = edit
 		}

@@ -3,8 +3,9 @@ package committer
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/hoist-gitops/hoist/internal/gitauth"
 )
@@ -66,7 +67,7 @@ type Auth = gitauth.Credentials
 
 // Commit configures batches and commit content.
 type Commit struct {
-	// AuthorName and AuthorEmail name the commit's author (default hoist <hoist@localhost>).
+	// AuthorName and AuthorEmail name the commit's author; empty: DefaultAuthorName and DefaultAuthorEmail.
 	AuthorName, AuthorEmail string
 	// CommitterName and CommitterEmail name its committer; empty: the author.
 	CommitterName, CommitterEmail string
@@ -81,20 +82,27 @@ type Commit struct {
 	SigningKeyFile, SigningKeyPassphrase string
 }
 
-// Retry bounds how hard a batch is retried before its messages go back to JetStream.
+// Retry bounds how hard a batch is retried before its messages go back to
+// JetStream; a zero field takes the value of DefaultRetry.
 type Retry struct {
-	// Attempts is the number of commit-and-push attempts (default 8).
+	// Attempts is the number of commit-and-push attempts.
 	Attempts int
 	// Base and Max bound the exponential backoff between attempts, with
-	// full jitter (defaults 50 ms and 5 s).
+	// full jitter.
 	Base, Max time.Duration
 	// NakDelay is how long JetStream waits before redelivering a batch
-	// that ran out of attempts the first time (default 30 s); it doubles
-	// with each further delivery of a message, up to NakDelayMax.
+	// that ran out of attempts the first time; it doubles with each
+	// further delivery of a message, up to NakDelayMax.
 	NakDelay time.Duration
-	// NakDelayMax caps the hand-back delay (default 5 min): once a remote
-	// is back, a handed-back rewrite lands within about this long.
+	// NakDelayMax caps the hand-back delay: once a remote is back, a
+	// handed-back rewrite lands within about this long.
 	NakDelayMax time.Duration
+}
+
+// DefaultRetry is the retry bound of a committer whose Config.Retry leaves
+// fields zero.
+func DefaultRetry() Retry {
+	return Retry{Attempts: 8, Base: 50 * time.Millisecond, Max: 5 * time.Second, NakDelay: 30 * time.Second, NakDelayMax: 5 * time.Minute}
 }
 
 // Defaults of the commit configuration and of the git calls.
@@ -122,20 +130,21 @@ func DefaultCommit() Commit {
 }
 
 func (r Retry) withDefaults() Retry {
+	d := DefaultRetry()
 	if r.Attempts <= 0 {
-		r.Attempts = 8
+		r.Attempts = d.Attempts
 	}
 	if r.Base <= 0 {
-		r.Base = 50 * time.Millisecond
+		r.Base = d.Base
 	}
 	if r.Max <= 0 {
-		r.Max = 5 * time.Second
+		r.Max = d.Max
 	}
 	if r.NakDelay <= 0 {
-		r.NakDelay = 30 * time.Second
+		r.NakDelay = d.NakDelay
 	}
 	if r.NakDelayMax <= 0 {
-		r.NakDelayMax = 5 * time.Minute
+		r.NakDelayMax = d.NakDelayMax
 	}
 	r.NakDelayMax = max(r.NakDelayMax, r.NakDelay)
 	return r
@@ -171,6 +180,9 @@ func (r Repo) Validate() error {
 		return fmt.Errorf("repository %s: branch is empty", r.Name)
 	case r.Commit.Window < 0 || r.Commit.MaxWait < 0:
 		return fmt.Errorf("repository %s: window and maxWait must not be negative", r.Name)
+	case r.Commit.MaxWait > 0 && r.Commit.MaxWait < r.Commit.Window:
+		// The batch would be committed at maxWait anyway: the window never closes.
+		return fmt.Errorf("repository %s: maxWait (%s) is shorter than window (%s)", r.Name, r.Commit.MaxWait, r.Commit.Window)
 	}
 	for _, b := range []string{r.Branch, r.PushBranch} {
 		if b != "" && !validBranch(b) {
@@ -191,25 +203,10 @@ func (r Repo) Validate() error {
 	return nil
 }
 
-// validBranch accepts the branch names git's check-ref-format accepts,
-// minus the rare ones hoist has no use for.
+// validBranch reports whether b is a branch name git accepts: go-git's
+// implementation of git check-ref-format, the check config uses too.
 func validBranch(b string) bool {
-	if b == "" || b == "@" || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
-		strings.HasSuffix(b, ".lock") || strings.HasSuffix(b, ".") || strings.HasPrefix(b, "-") ||
-		strings.Contains(b, "..") || strings.Contains(b, "//") || strings.Contains(b, "@{") {
-		return false
-	}
-	for _, c := range b {
-		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
-			return false
-		}
-	}
-	for _, part := range strings.Split(b, "/") {
-		if strings.HasPrefix(part, ".") {
-			return false
-		}
-	}
-	return true
+	return b != "" && plumbing.NewBranchReferenceName(b).Validate() == nil
 }
 
 // identities are the author's and committer's names and e-mails, defaults filled.

@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/nats-io/nats.go"
 )
@@ -49,56 +48,13 @@ func (b *testBus) naks(t testing.TB) <-chan time.Duration {
 // waitNak waits for the next hand-back.
 func waitNak(t *testing.T, naks <-chan time.Duration) time.Duration {
 	t.Helper()
-	select {
-	case d := <-naks:
-		return d
-	case <-time.After(time.Minute):
-		t.Fatal("no batch handed back")
-		return 0
-	}
+	return testenv.Receive(t, naks, "a batch handed back")
 }
 
 // refusedURL is an http URL on 127.0.0.1 where nothing listens.
 func refusedURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/gitops.git"
-}
-
-// silentListener accepts connections on 127.0.0.1 and never answers.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
+	return "http://" + testenv.FreeAddr(t) + "/gitops.git"
 }
 
 // TestRetryDelaysAreWhatTheyClaim hands a batch back again and again (its
@@ -179,7 +135,7 @@ func TestNakDelaySchedule(t *testing.T) {
 // after the timeout (instead of hanging the batch forever) and the batch is
 // handed back.
 func TestGitCallsTimeOut(t *testing.T) {
-	silent := silentListener(t)
+	silent := testenv.SilentAddr(t)
 	sshd := testgit.NewSSHServer(t, t.TempDir()) // for a client key and a known_hosts file
 	keys := Auth{SSHKeyFile: sshd.ClientKeyFile, KnownHostsFile: sshd.KnownHostsFile}
 	for _, tc := range []struct {

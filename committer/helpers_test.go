@@ -11,7 +11,7 @@ import (
 )
 
 // testEditor is the real re-check (policy.ApplyRewrites) without tag history.
-func testEditor() Editor { return PolicyEditor(nil) }
+func testEditor() Editor { return policyEditor(nil) }
 
 // deployment is an automated Deployment manifest with one container.
 func deployment(name, image string) string {

@@ -19,14 +19,14 @@ type SiteHolds interface {
 // holdsTimeout bounds the hold lookups of one file, and the records of one commit.
 const holdsTimeout = 10 * time.Second
 
-// HoldEditor is the re-check at the branch head with holds honoured: a
+// holdEditor is the re-check at the branch head with holds honoured: a
 // rewrite of a site that reads an older tag than hoist last wrote there (a
 // person rolled it back, maybe a moment ago, before any matcher saw it) is
 // dropped unless its tag is strictly newer than the one rolled back from.
 // The other rewrites go to inner. A hold that cannot be read drops the
 // rewrite: overriding a person's rollback is worse than waiting for the
 // next push.
-func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
+func holdEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 	return func(file string, data []byte, rws []bus.Rewrite) ([]byte, []Outcome, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), holdsTimeout)
 		defer cancel()
@@ -35,7 +35,7 @@ func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 		dropped := map[int]string{}
 		var keep []bus.Rewrite
 		for i, rw := range rws {
-			rec, ok, err := holds.Get(ctx, rewriteSite(rw))
+			rec, ok, err := holds.Get(ctx, rw.Site())
 			if err != nil {
 				dropped[i] = "cannot read the site's hold, so it is not written: " + err.Error()
 				continue
@@ -45,7 +45,7 @@ func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 					sites, _ = manifest.Parse(file, data)
 					parsed = true
 				}
-				if why := heldBack(sites, rw, rec, times); why != "" {
+				if why := heldBack(ctx, sites, rw, rec, times); why != "" {
 					dropped[i] = why
 					continue
 				}
@@ -77,25 +77,21 @@ func HoldEditor(inner Editor, holds SiteHolds, times policy.TagTimes) Editor {
 
 // heldBack says why rw may not be applied to its site, which a person set
 // back from rec.Written, or "" when it may.
-func heldBack(sites []manifest.Site, rw bus.Rewrite, rec bus.SiteRecord, times policy.TagTimes) string {
+func heldBack(ctx context.Context, sites []manifest.Site, rw bus.Rewrite, rec bus.SiteRecord, times policy.TagTimes) string {
 	written := rec.Written
 	for _, s := range sites {
 		if s.Resource.String() != rw.Resource || s.Container != rw.Container {
 			continue
 		}
-		if !rec.For(s.Ref.Canonical()) || !policy.RolledBack(s, s.Ref, written, times) {
+		if !rec.For(s.Ref.Canonical()) || !policy.RolledBack(ctx, s, s.Ref, written, times) {
 			return ""
 		}
-		if ok, why := policy.PassesHold(s, policy.Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt}, written, times); !ok {
+		if ok, why := policy.PassesHold(ctx, s, policy.Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt}, written, times); !ok {
 			return "re-check at the head: " + why
 		}
 		return ""
 	}
 	return "" // the inner re-check says the site is gone
-}
-
-func rewriteSite(rw bus.Rewrite) bus.Site {
-	return bus.Site{Repo: rw.Repo, Branch: rw.Branch, File: rw.File, Resource: rw.Resource, Container: rw.Container}
 }
 
 // recordWritten records, for each site a commit pushed to the tracked
@@ -111,7 +107,7 @@ func (c *Committer) recordWritten(w *writer, res Result) {
 	defer cancel()
 	now := time.Now().UTC()
 	for _, rw := range res.Applied {
-		rec := bus.SiteRecord{Site: rewriteSite(rw), Image: rw.Image, Written: rw.Tag, WrittenAt: now, Commit: res.Commit.String()}
+		rec := bus.SiteRecord{Site: rw.Site(), Image: rw.Image, Written: rw.Tag, WrittenAt: now, Commit: res.Commit.String()}
 		if err := c.holds.Written(ctx, rec); err != nil {
 			w.log.Warn().Err(err).Str("file", rw.File).Str("resource", rw.Resource).Str("container", rw.Container).
 				Msg("cannot record the tag written; a rollback of it is not held")

@@ -8,22 +8,10 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
-const holdsRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:*
-spec:
-  values:
-    image:
-      repository: registry.example/team/IMAGE
-      tag: 1.2.3
-`
+var holdsRelease = testenv.HelmRelease("app", "registry.example/team/IMAGE:1.2.3", "semver:*")
 
 // TestRecheckHonoursHolds: at the head, a site that reads an older tag than
 // hoist wrote there takes no tag up to the one written, a newer one is
@@ -39,7 +27,7 @@ func TestRecheckHonoursHolds(t *testing.T) {
 	if err := holds.Written(context.Background(), bus.SiteRecord{Site: site, Image: "registry.example/team/app", Written: "1.2.4", WrittenAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	edit := HoldEditor(PolicyEditor(nil), holds, nil)
+	edit := holdEditor(policyEditor(nil), holds, nil)
 	rw := func(image, tag string) bus.Rewrite {
 		return bus.Rewrite{Repo: "gitops", Branch: "main", File: "app.yaml", Resource: site.Resource, Container: site.Container,
 			Image: "registry.example/team/" + image, Old: "registry.example/team/" + image + ":1.2.3",

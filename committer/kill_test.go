@@ -164,6 +164,17 @@ func (c *child) kill(t *testing.T) {
 	}
 }
 
+// stop SIGTERMs the child and fails the test unless it exits cleanly.
+func (c *child) stop(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("committer after SIGTERM: %v", err)
+	}
+}
+
 // TestCommitterCrashBeforeAckCommitsEachChangeOnce kills a real committer
 // process with SIGKILL after it wrote its commit but before the push, and
 // after the push was accepted but before any message was acknowledged; a
@@ -202,12 +213,7 @@ func TestCommitterCrashBeforeAckCommitsEachChangeOnce(t *testing.T) {
 			second := startChild(t, b, r, dataDir, "")
 			second.waitLine(t, "RUNNING")
 			b.waitSettled(t, "gitops", "main", 2*time.Minute)
-			if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			if err := second.cmd.Wait(); err != nil {
-				t.Fatalf("committer after SIGTERM: %v", err)
-			}
+			second.stop(t)
 
 			for i := range n {
 				commits := testgit.Lines(testgit.Git(t, r.Dir, "log", "--format=%H", "--author=hoist", "main", "--", appFile(i)))

@@ -2,41 +2,13 @@ package committer
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testnotify"
 	"github.com/hoist-gitops/hoist/notify"
 )
-
-// notifySink is a webhook server on 127.0.0.1 that hands over every event
-// it receives; when hang is set it then never answers (until the test ends).
-func notifySink(t *testing.T, hang bool) (string, <-chan notify.Event) {
-	t.Helper()
-	got := make(chan notify.Event, 100)
-	stop := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev notify.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			t.Errorf("notification %s: %v", body, err)
-		}
-		got <- ev
-		if hang {
-			select {
-			case <-stop:
-			case <-r.Context().Done():
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(stop) })
-	return srv.URL, got
-}
 
 // dispatcher is a notify.Dispatcher sending to url, closed when the test ends.
 func dispatcher(t *testing.T, url string, opts notify.Options) *notify.Dispatcher {
@@ -53,15 +25,22 @@ func dispatcher(t *testing.T, url string, opts notify.Options) *notify.Dispatche
 	return d
 }
 
-func nextEvent(t *testing.T, got <-chan notify.Event) notify.Event {
+// startNotifying runs a committer of the repository at url on b that
+// commits at once and notifies n, with retry (zero: the default).
+func startNotifying(t *testing.T, b *testBus, url string, n Notifier, retry Retry) {
 	t.Helper()
-	select {
-	case ev := <-got:
-		return ev
-	case <-time.After(time.Minute):
-		t.Fatal("no notification")
-		return notify.Event{}
+	commit := DefaultCommit()
+	commit.Window, commit.MaxWait = 0, 0
+	c, err := New(Config{
+		Repos:    []Repo{{Name: "gitops", URL: url, Branch: "main", Commit: commit}},
+		Editor:   testEditor(),
+		Retry:    retry,
+		Notifier: n,
+	}, b.js, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
 	}
+	runCommitter(t, c)
 }
 
 // Item (gates and people): a notification target that never answers does
@@ -73,20 +52,8 @@ func TestNotifyHangingNotifierNeverBlocksCommit(t *testing.T) {
 	seedApps(t, r, 3)
 	b := startBus(t)
 	heads := b.heads(t)
-	url, got := notifySink(t, true)
-	n := dispatcher(t, url, notify.Options{QueueSize: 1, Timeout: time.Hour})
-
-	commit := DefaultCommit()
-	commit.Window, commit.MaxWait = 0, 0
-	c, err := New(Config{
-		Repos:    []Repo{{Name: "gitops", URL: r.URL, Branch: "main", Commit: commit}},
-		Editor:   testEditor(),
-		Notifier: n,
-	}, b.js, nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCommitter(t, c)
+	sink := testnotify.Start(t, true)
+	startNotifying(t, b, r.URL, dispatcher(t, sink.URL, notify.Options{QueueSize: 1, Timeout: time.Hour}), Retry{})
 	for i := range 3 {
 		b.publish(t, appRewrite("gitops", i, "1.0.0", "1.1.0", "ev-"+string(rune('a'+i))))
 		h := waitHead(t, heads)
@@ -95,7 +62,7 @@ func TestNotifyHangingNotifierNeverBlocksCommit(t *testing.T) {
 		}
 	}
 	b.waitSettled(t, "gitops", "main", time.Minute)
-	if ev := nextEvent(t, got); ev.Kind != notify.KindCommit { // the first, still hanging
+	if ev := sink.Next(t); ev.Kind != notify.KindCommit { // the first, still hanging
 		t.Fatalf("notification %+v", ev)
 	}
 }
@@ -109,24 +76,12 @@ func TestNotifyCommitAndHandBackEvents(t *testing.T) {
 	seedApps(t, r, 2)
 	b := startBus(t)
 	heads := b.heads(t)
-	url, got := notifySink(t, false)
-	n := dispatcher(t, url, notify.Options{})
-
-	commit := DefaultCommit()
-	commit.Window, commit.MaxWait = 0, 0
-	c, err := New(Config{
-		Repos:    []Repo{{Name: "gitops", URL: r.URL, Branch: "main", Commit: commit}},
-		Editor:   testEditor(),
-		Notifier: n,
-	}, b.js, nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCommitter(t, c)
+	sink := testnotify.Start(t, false)
+	startNotifying(t, b, r.URL, dispatcher(t, sink.URL, notify.Options{}), Retry{})
 	rw := appRewrite("gitops", 1, "1.0.0", "1.1.0", "ev-1")
 	b.publish(t, rw)
 	h := waitHead(t, heads)
-	ev := nextEvent(t, got)
+	ev := sink.Next(t)
 	if ev.Kind != notify.KindCommit || ev.Repo != "gitops" || ev.Branch != "main" || ev.Commit == nil ||
 		ev.Commit.SHA != h.Commit || len(ev.Commit.Changes) != 1 || len(ev.Commit.EventIDs) != 1 || ev.Commit.EventIDs[0] != "ev-1" {
 		t.Fatalf("commit notification %+v (head %s)", ev, h.Commit)
@@ -138,19 +93,10 @@ func TestNotifyCommitAndHandBackEvents(t *testing.T) {
 
 	// A second committer whose remote refuses connections hands its batch back.
 	b2 := startBus(t)
-	url2, got2 := notifySink(t, false)
-	c2, err := New(Config{
-		Repos:    []Repo{{Name: "gitops", URL: refusedURL(t), Branch: "main", Commit: commit}},
-		Editor:   testEditor(),
-		Retry:    Retry{Attempts: 1, NakDelay: time.Hour},
-		Notifier: dispatcher(t, url2, notify.Options{}),
-	}, b2.js, nil, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCommitter(t, c2)
+	sink2 := testnotify.Start(t, false)
+	startNotifying(t, b2, refusedURL(t), dispatcher(t, sink2.URL, notify.Options{}), Retry{Attempts: 1, NakDelay: time.Hour})
 	b2.publish(t, rw)
-	ev = nextEvent(t, got2)
+	ev = sink2.Next(t)
 	if ev.Kind != notify.KindFailure || ev.Failure == nil || ev.Failure.Stage != "commit" || ev.Failure.Reason == "" ||
 		len(ev.Failure.Changes) != 1 || ev.Failure.Changes[0].New != rw.New || ev.Failure.RetryAt.Before(time.Now().Add(30*time.Minute)) {
 		t.Fatalf("failure notification %+v", ev)

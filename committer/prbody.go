@@ -27,7 +27,10 @@ type prChange struct {
 	PushedAt  time.Time `json:"pushedAt,omitzero"`
 }
 
-func (c prChange) site() string { return c.File + "\x00" + c.Resource + "\x00" + c.Container }
+// site is the site the change is for, in the pull request's repository branch.
+func (c prChange) site() bus.Site {
+	return bus.Site{File: c.File, Resource: c.Resource, Container: c.Container}
+}
 
 // stateRE finds the record of changes hoist keeps in a pull request's body.
 var stateRE = regexp.MustCompile(`(?s)<!-- hoist:changes (.*?) -->`)
@@ -53,7 +56,7 @@ func isHoistBody(body string) bool { return stateRE.MatchString(body) }
 // already carries: a newer change of a site replaces the earlier one but
 // keeps its Old (the value on the tracked branch), and its event ids.
 func mergeChanges(prev []prChange, rws []bus.Rewrite) []prChange {
-	bySite := map[string]int{}
+	bySite := map[bus.Site]int{}
 	out := append([]prChange(nil), prev...)
 	for i, c := range out {
 		bySite[c.site()] = i
@@ -74,7 +77,7 @@ func mergeChanges(prev []prChange, rws []bus.Rewrite) []prChange {
 		c.Old = old.Old
 		out[i] = c
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].site() < out[j].site() })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].site().Compare(out[j].site()) < 0 })
 	return out
 }
 

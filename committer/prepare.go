@@ -4,7 +4,9 @@ import (
 	"reflect"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/gitfetch"
 )
 
 // editMemo keeps the re-check and edit of each file of the batch being
@@ -66,7 +68,7 @@ func (w *writer) prepare(rw bus.Rewrite) {
 	if len(e.rws) > maxPreparedRewrites || !w.loaded.Load() {
 		return
 	}
-	ref, err := w.clone.st.Reference(trackingRef(w.repo.Branch))
+	ref, err := w.clone.st.Reference(gitfetch.TrackingRef(w.repo.Branch))
 	if err != nil {
 		return
 	}

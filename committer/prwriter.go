@@ -96,7 +96,7 @@ func (w *writer) attemptPR(ctx context.Context, rws []bus.Rewrite) (Result, erro
 		return Result{}, err
 	}
 	sess.Close()
-	tracked, ok := ar.References["refs/heads/"+w.repo.Branch]
+	tracked, ok := ar.References[plumbing.NewBranchReferenceName(w.repo.Branch).String()]
 	if !ok {
 		return Result{}, fmt.Errorf("branch %s not found on the remote", w.repo.Branch)
 	}
@@ -125,14 +125,14 @@ func (w *writer) attemptPR(ctx context.Context, rws []bus.Rewrite) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	survivors := map[string]bool{}
+	survivors := map[siteValue]bool{}
 	for _, rw := range atTracked.Applied {
-		survivors[rw.SiteKey()+"\x00"+rw.New] = true
+		survivors[siteValue{rw.Site(), rw.New}] = true
 	}
 	for _, name := range order {
 		var apply []bus.Rewrite
 		for _, rw := range groups[name] {
-			if survivors[rw.SiteKey()+"\x00"+rw.New] {
+			if survivors[siteValue{rw.Site(), rw.New}] {
 				apply = append(apply, rw)
 			}
 		}
@@ -154,7 +154,7 @@ func (w *writer) groupByBranch(rws []bus.Rewrite) (map[string][]bus.Rewrite, []s
 	groups := map[string][]bus.Rewrite{}
 	var order []string
 	for _, rw := range rws {
-		name, err := renderBranch(w.pr.branch, BranchData{Image: BranchSafe(rw.Image), Repo: w.repo.Name, Branch: w.repo.Branch})
+		name, err := renderBranch(w.pr.branch, BranchData{Image: branchSafe(rw.Image), Repo: w.repo.Name, Branch: w.repo.Branch})
 		if err != nil {
 			return nil, nil, fmt.Errorf("pullRequest.branchTemplate on %s: %w", rw.Image, err)
 		}
@@ -244,7 +244,7 @@ func (w *writer) remoteHead(ctx context.Context, branch string) (plumbing.Hash, 
 		return plumbing.ZeroHash, false, err
 	}
 	sess.Close()
-	head, ok := ar.References["refs/heads/"+branch]
+	head, ok := ar.References[plumbing.NewBranchReferenceName(branch).String()]
 	if !ok {
 		return plumbing.ZeroHash, false, nil
 	}
@@ -408,10 +408,16 @@ func (w *writer) proposeBranch(ctx context.Context, ov *overlay, tracked plumbin
 	return out, nil
 }
 
+// siteValue is a site and the image a rewrite makes it read.
+type siteValue struct {
+	site bus.Site
+	new  string
+}
+
 func removeRewrite(rws []bus.Rewrite, drop bus.Rewrite) []bus.Rewrite {
 	out := rws[:0]
 	for _, rw := range rws {
-		if rw.SiteKey() != drop.SiteKey() || rw.New != drop.New {
+		if rw.Site() != drop.Site() || rw.New != drop.New {
 			out = append(out, rw)
 		}
 	}
@@ -489,7 +495,7 @@ func (w *writer) pushRef(ctx context.Context, branch string, old, commit plumbin
 	defer sess.Close()
 	// A push without a clear answer needs no memory: the next attempt
 	// reads the branch again and finds the commit there or pushes anew.
-	if err := w.rem.push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+branch), old, commit, pack); err != nil {
+	if err := w.rem.push(ctx, sess, ar, plumbing.NewBranchReferenceName(branch), old, commit, pack); err != nil {
 		return err
 	}
 	if err := w.clone.storePushed(branch, commit, pack); err != nil {

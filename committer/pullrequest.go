@@ -146,11 +146,11 @@ func renderTitle(t *template.Template, d TitleData) (string, error) {
 	return s, nil
 }
 
-// BranchSafe makes an image repository name one component of a branch
+// branchSafe makes an image repository name one component of a branch
 // name (see BranchData.Image). The path's slashes become '-' too: image
 // repositories nest (team/api and team/api/worker), and git cannot hold a
 // branch .../api beside a branch .../api/worker.
-func BranchSafe(image string) string {
+func branchSafe(image string) string {
 	var b strings.Builder
 	for _, c := range strings.ToLower(image) {
 		switch {

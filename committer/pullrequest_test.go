@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/testforge"
 	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testnotify"
 	"github.com/hoist-gitops/hoist/notify"
 )
 
@@ -248,9 +248,9 @@ func TestPullRequestFromTheBus(t *testing.T) {
 	repo := prRepo(g, r)
 	repo.Commit = DefaultCommit()
 	repo.Commit.Window, repo.Commit.MaxWait = 100*time.Millisecond, time.Second
-	url, got := notifySink(t, false)
+	sink := testnotify.Start(t, false)
 	c, err := New(Config{Repos: []Repo{repo}, DataDir: t.TempDir(), Editor: testEditor(),
-		Notifier: dispatcher(t, url, notify.Options{})}, b.js, reg, testLogger(t))
+		Notifier: dispatcher(t, sink.URL, notify.Options{})}, b.js, reg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestPullRequestFromTheBus(t *testing.T) {
 		t.Fatalf("pull requests %+v", prs)
 	}
 	// The commit notification links the pull request, where a person acts.
-	if ev := nextEvent(t, got); ev.Kind != notify.KindCommit || ev.Commit == nil || ev.Commit.URL != prs[0].URL ||
+	if ev := sink.Next(t); ev.Kind != notify.KindCommit || ev.Commit == nil || ev.Commit.URL != prs[0].URL ||
 		len(ev.Commit.EventIDs) != 1 || ev.Commit.EventIDs[0] != "ev-1" {
 		t.Fatalf("commit notification %+v, want one linking %s", ev, prs[0].URL)
 	}
@@ -350,9 +350,9 @@ func TestPullRequestBranchTemplate(t *testing.T) {
 		"reg.example/.hidden/x..y/app.lock": "reg.example-.hidden-x.y-app",
 		"reg.example/a b/c~d^e":             "reg.example-a-b-c-d-e",
 	} {
-		got := BranchSafe(in)
+		got := branchSafe(in)
 		if got != want || !validBranch("hoist/"+got) {
-			t.Errorf("BranchSafe(%q) = %q, want %q", in, got, want)
+			t.Errorf("branchSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for _, bad := range []string{"hoist/{{ .Image ", "hoist/{{ .Nope }}", "hoist/{{ .Image }}/", "hoist..{{ .Image }}", "{{ .Image }} x"} {
@@ -424,12 +424,7 @@ func TestPullRequestKilledBetweenPushAndOpen(t *testing.T) {
 			second := startChildAt(t, b, r.URL, dataDir, "", env...)
 			second.waitLine(t, "RUNNING")
 			b.waitSettled(t, "gitops", "main", 2*time.Minute)
-			if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			if err := second.cmd.Wait(); err != nil {
-				t.Fatalf("committer after SIGTERM: %v", err)
-			}
+			second.stop(t)
 			prs := r.PullRequests(t)
 			if len(prs) != 1 || prs[0].Head.Ref != branch || prs[0].Head.SHA != pushed || r.Head(t, branch) != pushed {
 				t.Fatalf("pull requests %+v, branch at %s; want exactly one, on the pushed commit %s", prs, r.Head(t, branch), pushed)

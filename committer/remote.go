@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 
 	"github.com/hoist-gitops/hoist/internal/gitauth"
+	"github.com/hoist-gitops/hoist/internal/gitfetch"
 	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
@@ -60,14 +61,7 @@ func newRemote(url string, a Auth, timeout time.Duration) (*remote, error) {
 func (r *remote) within(ctx context.Context, what string, call func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- call(ctx) }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err := gitfetch.Run(ctx, call)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%s: no answer from %s within %s: %w", what, redact.URL(r.url), r.timeout, context.DeadlineExceeded)
 	}
@@ -123,11 +117,11 @@ type RejectedError struct {
 // Error implements error.
 func (e *RejectedError) Error() string { return "push to " + e.Ref + " rejected: " + e.Status }
 
-// Raced reports whether the remote refused the update because the ref no
+// raced reports whether the remote refused the update because the ref no
 // longer pointed at the commit the push built on (someone pushed first).
 // Any other rejection (missing objects, an unpacker error, a hook) may
 // come from a stale local clone.
-func (e *RejectedError) Raced() bool {
+func (e *RejectedError) raced() bool {
 	s := strings.ToLower(e.Status)
 	for _, race := range []string{"non-fast-forward", "fetch first", "failed to update ref", "failed to lock", "cannot lock ref", "stale info", "but expected", "incorrect old value"} {
 		if strings.Contains(s, race) {

@@ -19,11 +19,11 @@ type Signer interface {
 	Sign(message io.Reader) ([]byte, error)
 }
 
-// LoadSigner reads a signing key file: an armored OpenPGP private key
+// loadSigner reads a signing key file: an armored OpenPGP private key
 // ("-----BEGIN PGP PRIVATE KEY BLOCK-----") or an SSH private key (OpenSSH
 // or PEM), unlocked with passphrase when it is encrypted. An empty path
 // means no signing (nil, nil).
-func LoadSigner(path, passphrase string) (Signer, error) {
+func loadSigner(path, passphrase string) (Signer, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -31,15 +31,15 @@ func LoadSigner(path, passphrase string) (Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read signing key: %w", err)
 	}
-	s, err := ParseSigner(raw, passphrase)
+	s, err := parseSigner(raw, passphrase)
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// ParseSigner makes a Signer from the bytes of a key file (see LoadSigner).
-func ParseSigner(raw []byte, passphrase string) (Signer, error) {
+// parseSigner makes a Signer from the bytes of a key file (see loadSigner).
+func parseSigner(raw []byte, passphrase string) (Signer, error) {
 	if bytes.Contains(raw, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
 		return parseOpenPGPSigner(raw, passphrase)
 	}

@@ -104,13 +104,13 @@ func TestParseSignerPassphrases(t *testing.T) {
 	pgp, _, _ := openPGPKey(t, "open sesame")
 	key, _ := sshKey(t, "open sesame")
 	for name, raw := range map[string][]byte{"openpgp": pgp, "ssh": key} {
-		if _, err := ParseSigner(raw, ""); err == nil || !strings.Contains(err.Error(), "passphrase") {
+		if _, err := parseSigner(raw, ""); err == nil || !strings.Contains(err.Error(), "passphrase") {
 			t.Errorf("%s: encrypted key without passphrase: %v, want a passphrase error", name, err)
 		}
-		if _, err := ParseSigner(raw, "wrong"); err == nil {
+		if _, err := parseSigner(raw, "wrong"); err == nil {
 			t.Errorf("%s: wrong passphrase accepted", name)
 		}
-		s, err := ParseSigner(raw, "open sesame")
+		s, err := parseSigner(raw, "open sesame")
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -118,7 +118,7 @@ func TestParseSignerPassphrases(t *testing.T) {
 			t.Errorf("%s: signature %q, %v", name, sig, err)
 		}
 	}
-	if _, err := ParseSigner([]byte("not a key"), ""); err == nil {
+	if _, err := parseSigner([]byte("not a key"), ""); err == nil {
 		t.Error("garbage accepted as a key")
 	}
 }

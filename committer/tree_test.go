@@ -50,24 +50,8 @@ func TestSplitPath(t *testing.T) {
 // "-> target") and opens it with go-git's filesystem storage.
 func seedStore(t *testing.T, files map[string]string) (*testgit.Repo, *filesystem.Storage, plumbing.Hash) {
 	t.Helper()
-	src := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(src, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(content, "-> "); ok {
-			if err := os.Symlink(target, full); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	r := testgit.NewLocalRepo(t)
-	head := r.SeedDir(t, "main", src)
+	head := r.SeedFiles(t, "main", files)
 	st := filesystem.NewStorage(osfs.New(r.Dir), cache.NewObjectLRUDefault())
 	return r, st, plumbing.NewHash(head)
 }

@@ -86,7 +86,7 @@ func newWriter(repo Repo, cfg Config, m *metrics, log zerolog.Logger) (*writer, 
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: messageTemplate: %w", repo.Name, err)
 	}
-	signer, err := LoadSigner(repo.Commit.SigningKeyFile, repo.Commit.SigningKeyPassphrase)
+	signer, err := loadSigner(repo.Commit.SigningKeyFile, repo.Commit.SigningKeyPassphrase)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %w", repo.Name, err)
 	}
@@ -169,7 +169,7 @@ func (w *writer) commitUntil(ctx, retryCtx context.Context, rws []bus.Rewrite, k
 		var rej *RejectedError
 		ev := w.log.Warn().Err(err).Int("attempt", attempt)
 		switch {
-		case errors.As(err, &rej) && rej.Raced():
+		case errors.As(err, &rej) && rej.raced():
 			ev.Msg("push rejected: the branch moved; re-applying the batch on the new head")
 		case errors.As(err, &rej):
 			// Not a race: most likely the pack lacked objects the clone
@@ -231,13 +231,13 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 	defer sess.Close()
 	step(&tm.Refs)
 
-	tracked, ok := ar.References["refs/heads/"+w.repo.Branch]
+	tracked, ok := ar.References[plumbing.NewBranchReferenceName(w.repo.Branch).String()]
 	if !ok {
 		return Result{}, fmt.Errorf("branch %s not found on the remote", w.repo.Branch)
 	}
 	target, targetExists := tracked, true
 	if w.repo.PushBranch != "" {
-		target, targetExists = ar.References["refs/heads/"+w.repo.PushBranch]
+		target, targetExists = ar.References[plumbing.NewBranchReferenceName(w.repo.PushBranch).String()]
 	}
 	if u := w.unsure; !u.Commit.IsZero() {
 		w.unsure = Result{}
@@ -312,7 +312,7 @@ func (w *writer) attempt(ctx context.Context, rws []bus.Rewrite) (Result, error)
 		return Result{}, err
 	}
 	res.Commit = b.Commit
-	if err := w.rem.push(ctx, sess, ar, plumbing.ReferenceName("refs/heads/"+w.repo.target()), old, b.Commit, pack); err != nil {
+	if err := w.rem.push(ctx, sess, ar, plumbing.NewBranchReferenceName(w.repo.target()), old, b.Commit, pack); err != nil {
 		var rej *RejectedError
 		if !errors.As(err, &rej) {
 			w.unsure = res // no answer: the next attempt looks whether it landed

@@ -123,6 +123,7 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("runtime stage has no OCI label org.opencontainers.image.%s", l)
 		}
 	}
+	checkDockerVersionArgs(t, build, final)
 	if len(final.has("HEALTHCHECK")) > 0 {
 		t.Error("HEALTHCHECK in the runtime stage; Kubernetes probes /healthz and /readyz instead")
 	}
@@ -217,4 +218,37 @@ func ignored(patterns []string, path string) bool {
 		}
 	}
 	return false
+}
+
+// checkDockerVersionArgs (issue 15 item 10): the build context has no .git, so the version and
+// commit come in as the build arguments VERSION and REVISION (what `make image` passes): the
+// build stage stamps them into the binary through `make build`, and the runtime stage's OCI
+// labels carry the image tag (the version without its v, a Dockerfile 1.7 expansion) and the
+// commit.
+func checkDockerVersionArgs(t *testing.T, build, final dockerStage) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(string(data), "\n"); first != "# syntax=docker/dockerfile:1" {
+		t.Errorf("Dockerfile starts %q, want # syntax=docker/dockerfile:1 (1.7 or later expands ${VERSION#v})", first)
+	}
+	for _, st := range []dockerStage{build, final} {
+		args := strings.Join(st.has("ARG "), "\n")
+		for _, want := range []string{"ARG VERSION=dev", "ARG REVISION="} {
+			if !strings.Contains(args, want) {
+				t.Errorf("stage %s does not declare %s:\n%s", st.name, want, args)
+			}
+		}
+	}
+	if runs := strings.Join(build.has("RUN "), "\n"); !strings.Contains(runs, "make build VERSION=${VERSION} COMMIT=${REVISION}") {
+		t.Errorf("the build stage does not run `make build VERSION=${VERSION} COMMIT=${REVISION}`:\n%s", runs)
+	}
+	labels := strings.Join(final.has("LABEL "), " ")
+	for _, want := range []string{`org.opencontainers.image.version="${VERSION#v}"`, `org.opencontainers.image.revision="${REVISION}"`} {
+		if !strings.Contains(labels, want) {
+			t.Errorf("runtime stage labels lack %s:\n%s", want, labels)
+		}
+	}
 }

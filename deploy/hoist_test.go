@@ -29,8 +29,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// hoist builds ../cmd/hoist once (the deploy module cannot import the main module's
-// packages, but it can run its command) and returns the binary's path.
+// The version and commit the deploy tests' hoist is built with.
+const (
+	testBuildVersion = "v0.0.0-deploytest"
+	testBuildCommit  = "0123456789abcdef0123456789abcdef01234567"
+)
+
+// hoist builds ../cmd/hoist once with `make build`, as CI and the image do (the deploy module
+// cannot import the main module's packages, but it can run its command), and returns the
+// binary's path.
 func hoist(t *testing.T) string {
 	t.Helper()
 	hoistBin.once.Do(func() {
@@ -40,10 +47,9 @@ func hoist(t *testing.T) string {
 			return
 		}
 		hoistBin.path = filepath.Join(dir, "hoist")
-		cmd := exec.Command("go", "build", "-o", hoistBin.path, "./cmd/hoist")
-		cmd.Dir = repoRoot
+		cmd := makeCmd(repoRoot, "build", "BIN="+hoistBin.path, "VERSION="+testBuildVersion, "COMMIT="+testBuildCommit)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			hoistBin.err = errors.New("go build ./cmd/hoist: " + err.Error() + "\n" + string(out))
+			hoistBin.err = errors.New("make build: " + err.Error() + "\n" + string(out))
 		}
 	})
 	if hoistBin.err != nil {
@@ -132,15 +138,22 @@ type imageRow struct {
 
 // TestHoistImagesFindsOwnImages runs `hoist images deploy/` and expects hoist's own
 // image in the three kustomize Deployments and in the Flux HelmRelease of the chart,
-// each automated within semver ^0.1 and without problems.
+// each at the released version, automated within its minor version (semver ^0.1 for 0.1.0)
+// and without problems.
 func TestHoistImagesFindsOwnImages(t *testing.T) {
+	changelog, err := os.ReadFile(filepath.Join(repoRoot, "CHANGELOG.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := releasedVersion(changelog)
+	wantImage, wantFilter := "ghcr.io/hoist-gitops/hoist:"+released, selfUpdateFilter(released)
 	bin := hoist(t)
 	requireCommand(t, bin, "images")
 	cmd := exec.Command(bin, "images", "--output", "json", "deploy")
 	cmd.Dir = repoRoot
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	var rows []imageRow
 	if jerr := json.Unmarshal(stdout.Bytes(), &rows); jerr != nil {
 		t.Fatalf("hoist images --output json deploy: %v (exit %v)\n%s\n%s", jerr, err, stdout.String(), stderr.String())
@@ -157,11 +170,11 @@ func TestHoistImagesFindsOwnImages(t *testing.T) {
 			continue
 		}
 		delete(want, key)
-		if r.Image != "ghcr.io/hoist-gitops/hoist:0.1.0" {
-			t.Errorf("%s: image %q, want ghcr.io/hoist-gitops/hoist:0.1.0", key, r.Image)
+		if r.Image != wantImage {
+			t.Errorf("%s: image %q, want %s", key, r.Image, wantImage)
 		}
-		if !r.Automated || r.Locked || r.Filter != "semver:^0.1" || len(r.Problems) > 0 {
-			t.Errorf("%s: automated %v locked %v filter %q problems %q; want automated, semver:^0.1, no problems", key, r.Automated, r.Locked, r.Filter, r.Problems)
+		if !r.Automated || r.Locked || r.Filter != wantFilter || len(r.Problems) > 0 {
+			t.Errorf("%s: automated %v locked %v filter %q problems %q; want automated, %s, no problems", key, r.Automated, r.Locked, r.Filter, r.Problems, wantFilter)
 		}
 	}
 	for key := range want {

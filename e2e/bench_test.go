@@ -14,6 +14,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
 	"github.com/hoist-gitops/hoist/internal/gitopsgen"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
@@ -36,15 +37,7 @@ func benchRepo(t *testing.T) (dir string, st gitopsgen.Stats) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(rel, body string) {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, body string) { testgit.WriteFiles(t, dir, map[string]string{rel: body}) }
 	ann := automated + `    filter.fluxcd.io/chart-image: glob:*`
 	write("bench/target.yaml", release("target", benchHost+"/bench/app:t0000", ann))
 	for i := range benchBurstN {
@@ -184,10 +177,7 @@ func (p *pipeline) waitEvent(id string) {
 // burst of 1,000 pushes in one second with the default window, and the
 // memory of hoist serve with that repository indexed.
 func TestBenchReportPipeline(t *testing.T) {
-	report := os.Getenv("HOIST_BENCH_REPORT")
-	if report == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	report := testenv.BenchReport(t)
 	dir, st := benchRepo(t)
 	srv := testgit.NewServer(t)
 	repo := srv.NewRepo(t, "gitops")
@@ -204,12 +194,12 @@ func TestBenchReportPipeline(t *testing.T) {
 	}
 	small.SeedDir(t, "main", filepath.Join(root, "..", "examples", "gitops"))
 	sp := startPipeline(t, pipelineConfig{repo: small, window: "0s"})
-	smallRSS, _ := rss(t, sp.proc.cmd.Process.Pid)
-	sp.proc.stop(t)
+	smallRSS, _ := rss(t, sp.proc.Pid())
+	sp.proc.Stop()
 
 	// Latency, window 0: one push at a time, from POST to the head announcement.
 	p := startPipeline(t, pipelineConfig{repo: repo, window: "0s"})
-	pid := p.proc.cmd.Process.Pid
+	pid := p.proc.Pid()
 	idleRSS, _ := rss(t, pid)
 	var lat []time.Duration
 	for i := 1; i <= benchWarmup+benchLatencyN; i++ {
@@ -227,7 +217,7 @@ func TestBenchReportPipeline(t *testing.T) {
 	if got := p.file("bench/target.yaml"); !strings.Contains(got, fmt.Sprintf("bench/app:t%04d\n", benchWarmup+benchLatencyN)) {
 		t.Fatalf("target not at the last tag:\n%s", got)
 	}
-	p.proc.stop(t)
+	p.proc.Stop()
 	phases := committerPhases(t, p.proc.log)
 
 	// Baseline: the git CLI committing and pushing the same one-line change
@@ -295,7 +285,7 @@ func TestBenchReportPipeline(t *testing.T) {
 	bp.waitFor("all 1,000 burst changes in git", func() bool { return landed() == benchBurstN })
 	lastLanded := time.Now()
 	burstCommits := bp.commits() - before
-	bp.proc.stop(t)
+	bp.proc.Stop()
 	burstPhases := burstTimeline(t, bp.proc.log, burstStart)
 
 	// The figures.

@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
@@ -52,53 +49,19 @@ func TestChaos(t *testing.T) {
 	seed := repo.Head(t, "main")
 	outage := newGitOutage(t, gitSrv.URL)
 
-	natsURL, natsProc := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
-	nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js, natsProc := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
 
 	procs := map[string]*scaleProc{}
-	var names []string
+	var stages []*scaleProc
 	for _, name := range []string{"ingest-1", "ingest-2", "match-1", "commit-1"} {
 		stage, _, _ := strings.Cut(name, "-")
-		p := &scaleProc{name: name, bin: hoistBin, addr: testenv.FreeAddr(t), dir: filepath.Join(work, name)}
-		if err := os.MkdirAll(p.dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		cfg := filepath.Join(p.dir, "hoist.yaml")
-		if err := os.WriteFile(cfg, []byte(scaleConfig(natsURL, p.addr, outage.url+"/gitops.git")), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p.args = []string{stage, "--config", cfg}
-		procs[name] = p
-		names = append(names, name)
+		procs[name] = newScaleProc(t, hoistBin, work, name, stage, func(listen string) string {
+			return scaleConfig(natsURL, listen, outage.url+"/gitops.git")
+		})
+		stages = append(stages, procs[name])
 	}
-	all := []*scaleProc{natsProc}
-	for _, name := range names {
-		all = append(all, procs[name])
-	}
-	t.Cleanup(func() {
-		for _, name := range names {
-			procs[name].stop(t)
-		}
-		if t.Failed() {
-			for _, p := range all {
-				p.dumpLogs(t)
-			}
-		}
-	})
-	for _, name := range names {
-		procs[name].start(t)
-	}
-	for _, name := range names {
-		procs[name].waitReady(t, time.Minute)
-	}
+	all := append([]*scaleProc{natsProc}, stages...)
+	runScaleProcs(t, stages) // scaleStartNATS shows the NATS server's log
 
 	start := time.Now()
 	logf := func(format string, args ...any) {
@@ -170,17 +133,7 @@ func TestChaos(t *testing.T) {
 	logf("history checked")
 
 	// Graceful shutdown still works after all that: SIGTERM, and each exits 0.
-	codes := make([]int, len(names))
-	var stopping sync.WaitGroup
-	for i, name := range names {
-		stopping.Go(func() { codes[i] = procs[name].stop(t) })
-	}
-	stopping.Wait()
-	for i, name := range names {
-		if codes[i] != 0 {
-			t.Errorf("%s exited %d on SIGTERM, want 0", name, codes[i])
-		}
-	}
+	stopAllCleanly(t, stages)
 }
 
 // chaosSend posts every delivery with 8 concurrent senders, paced at chaosRate,
@@ -190,28 +143,9 @@ func TestChaos(t *testing.T) {
 // bug and fails the delivery at once. answered is called once per delivery that got
 // a 2xx.
 func chaosSend(deliveries []scaleDelivery, ingests []*scaleProc, answered func(), errs chan<- error) {
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				if err := chaosDeliver(client, ingests, i, deliveries[i].body); err != nil {
-					errs <- err
-					continue
-				}
-				answered()
-			}
-		})
-	}
-	pace := time.NewTicker(time.Second / chaosRate)
-	defer pace.Stop()
-	for i := range deliveries {
-		<-pace.C
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	scaleSendPaced(len(deliveries), chaosRate, func(client *http.Client, i int) error {
+		return chaosDeliver(client, ingests, i, deliveries[i].body)
+	}, answered, errs)
 }
 
 // chaosDeliver delivers one webhook as a registry would, retrying with back-off.

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,83 +76,29 @@ func TestMain(m *testing.M) {
 
 // hoistProc is one `hoist serve` process.
 type hoistProc struct {
-	cmd    *exec.Cmd
-	log    string
-	addr   string
-	exited chan struct{}
-	err    error
+	*testenv.Process
+	log string
 }
 
 // startHoist runs `hoist serve --config cfg` and waits until /readyz says ready.
 func startHoist(t testing.TB, cfg, addr, logPath string) *hoistProc {
 	t.Helper()
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &hoistProc{log: logPath, addr: addr, exited: make(chan struct{})}
-	p.cmd = exec.Command(hoistBinary(t), "serve", "--config", cfg)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	p.cmd.Env = append(testgit.Env(), "PATH="+os.Getenv("PATH"))
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); logFile.Close(); close(p.exited) }()
-	t.Cleanup(func() {
-		p.stop(t)
-		if t.Failed() {
-			t.Logf("hoist log (%s):\n%s", logPath, tailFile(logPath, 60))
-		}
-	})
+	cmd := exec.Command(hoistBinary(t), "serve", "--config", cfg)
+	cmd.Env = append(testgit.Env(), "PATH="+os.Getenv("PATH"))
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(waitLimit)
-	for {
+	ready := func() bool {
 		resp, err := client.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hoist not ready within %v\n%s", waitLimit, tailFile(logPath, 40))
-		}
-		select { // poll the external process's readiness with a deadline
-		case <-p.exited:
-			t.Fatalf("hoist exited: %v\n%s", p.err, tailFile(logPath, 40))
-		case <-time.After(50 * time.Millisecond):
-		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}
-}
-
-// stop sends SIGTERM and waits for the process to exit; it returns the
-// exit code (-1 when it had to be killed).
-func (p *hoistProc) stop(t testing.TB) int {
-	select {
-	case <-p.exited:
-	default:
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(60 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-			return -1
-		}
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
+	proc, err := testenv.StartProcess(t, "hoist", cmd, logPath, ready, waitLimit)
 	if err != nil {
-		return err.Error()
+		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return &hoistProc{Process: proc, log: logPath}
 }
 
 // pipeline is a running hoist serve on a git repository, with a NATS

@@ -127,29 +127,27 @@ func TestPipeline(t *testing.T) {
 		}
 	}
 
-	t.Run("semver moves to a newer tag, never older or non-matching", func(t *testing.T) {
-		reg.PushImage(t, "team/semver", "1.0.5")
-		p.waitFile("apps/semver.yaml", "tag: 1.0.5 # moved by hoist\n")
-		reg.PushImage(t, "team/semver", "1.0.3") // older
-		reg.PushImage(t, "team/semver", "1.1.0") // outside ~1.0
-		reg.PushImage(t, "team/semver", "not-a-version")
-		sentinel()
-		unchanged("apps/semver.yaml", "tag: 1.0.5 # moved by hoist\n")
-	})
-	t.Run("glob", func(t *testing.T) {
-		reg.PushImage(t, "team/glob", "main-002")
-		p.waitFile("apps/glob.yaml", "team/glob:main-002\n")
-		reg.PushImage(t, "team/glob", "dev-003")
-		sentinel()
-		unchanged("apps/glob.yaml", "team/glob:main-002\n")
-	})
-	t.Run("regexp", func(t *testing.T) {
-		reg.PushImage(t, "team/regexp", "build-2")
-		p.waitFile("apps/regexp.yaml", "team/regexp:build-2\n")
-		reg.PushImage(t, "team/regexp", "build-x")
-		sentinel()
-		unchanged("apps/regexp.yaml", "team/regexp:build-2\n")
-	})
+	// Each filter: a matching newer tag is written; the tags after it that
+	// are older or do not match change nothing.
+	for _, tc := range []struct {
+		name, image, file, tag, want string
+		ignored                      []string
+	}{
+		{"semver moves to a newer tag, never older or non-matching", "team/semver", "apps/semver.yaml", "1.0.5", "tag: 1.0.5 # moved by hoist\n",
+			[]string{"1.0.3" /* older */, "1.1.0" /* outside ~1.0 */, "not-a-version"}},
+		{"glob", "team/glob", "apps/glob.yaml", "main-002", "team/glob:main-002\n", []string{"dev-003"}},
+		{"regexp", "team/regexp", "apps/regexp.yaml", "build-2", "team/regexp:build-2\n", []string{"build-x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg.PushImage(t, tc.image, tc.tag)
+			p.waitFile(tc.file, tc.want)
+			for _, tag := range tc.ignored {
+				reg.PushImage(t, tc.image, tag)
+			}
+			sentinel()
+			unchanged(tc.file, tc.want)
+		})
+	}
 	t.Run("locked and not automated stay", func(t *testing.T) {
 		reg.PushImage(t, "team/shared", "1.5.0")
 		sentinel()
@@ -216,10 +214,10 @@ func TestPipeline(t *testing.T) {
 		}
 	}
 	repo.Fsck(t)
-	if code := p.proc.stop(t); code != 0 {
+	if code := p.proc.Stop(); code != 0 {
 		t.Errorf("hoist serve exited %d on SIGTERM, want 0", code)
 	}
-	if !strings.Contains(tailFile(p.proc.log, 5), "hoist serve stopped") {
-		t.Errorf("no clean shutdown in the log:\n%s", tailFile(p.proc.log, 5))
+	if !strings.Contains(testenv.TailFile(p.proc.log, 5), "hoist serve stopped") {
+		t.Errorf("no clean shutdown in the log:\n%s", testenv.TailFile(p.proc.log, 5))
 	}
 }

@@ -74,55 +74,19 @@ func TestScaleOut(t *testing.T) {
 	seed := repo.Head(t, "main")
 
 	// One external NATS server with JetStream.
-	natsURL, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
 
 	// Two processes of each stage, each with its own HTTP port and config file.
 	procs := map[string][]*scaleProc{}
 	for _, stage := range []string{"ingest", "match", "commit"} {
 		for i := range 2 {
-			p := &scaleProc{
-				name: fmt.Sprintf("%s-%d", stage, i+1),
-				bin:  hoistBin,
-				addr: testenv.FreeAddr(t), // a fixed port: a restarted process must listen where the senders send
-				dir:  filepath.Join(work, fmt.Sprintf("%s-%d", stage, i+1)),
-			}
-			if err := os.MkdirAll(p.dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			cfg := filepath.Join(p.dir, "hoist.yaml")
-			if err := os.WriteFile(cfg, []byte(scaleConfig(natsURL, p.addr, repo.URL)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			p.args = []string{stage, "--config", cfg}
-			procs[stage] = append(procs[stage], p)
+			procs[stage] = append(procs[stage], newScaleProc(t, hoistBin, work, fmt.Sprintf("%s-%d", stage, i+1), stage, func(listen string) string {
+				return scaleConfig(natsURL, listen, repo.URL)
+			}))
 		}
 	}
 	all := slices.Concat(procs["ingest"], procs["match"], procs["commit"])
-	t.Cleanup(func() {
-		for _, p := range all {
-			p.stop(t)
-		}
-		if t.Failed() {
-			for _, p := range all {
-				p.dumpLogs(t)
-			}
-		}
-	})
-	for _, p := range all {
-		p.start(t)
-	}
-	for _, p := range all {
-		p.waitReady(t, time.Minute)
-	}
+	runScaleProcs(t, all)
 
 	// 1,600 distinct pushes in a shuffled order (so a site's newer tag often arrives
 	// before its older one), and 400 repeats of earlier deliveries, as registries retry.
@@ -193,17 +157,7 @@ func TestScaleOut(t *testing.T) {
 	t.Logf("%6.1fs history checked", time.Since(start).Seconds())
 
 	// Graceful shutdown: SIGTERM to all at once, and each process exits 0.
-	codes := make([]int, len(all))
-	var stopping sync.WaitGroup
-	for i, p := range all {
-		stopping.Go(func() { codes[i] = p.stop(t) })
-	}
-	stopping.Wait()
-	for i, p := range all {
-		if codes[i] != 0 {
-			t.Errorf("%s exited %d on SIGTERM, want 0", p.name, codes[i])
-		}
-	}
+	stopAllCleanly(t, all)
 	t.Logf("%6.1fs all processes stopped", time.Since(start).Seconds())
 }
 
@@ -588,41 +542,46 @@ func scaleDeliveries() []scaleDelivery {
 // killed process, or a 5xx) delivers it again to the other ingest. answered is called
 // once per delivery that got a 2xx.
 func scaleSend(deliveries []scaleDelivery, ingests []*scaleProc, answered func(), errs chan<- error) {
+	// Registries deliver over time, not all at once: pace the deliveries so that the
+	// kills land while pushes, rewrites and commits are all in flight.
+	scaleSendPaced(len(deliveries), scaleRate, func(client *http.Client, i int) error {
+		var failures []string
+		for attempt := range 4 {
+			p := ingests[(i+attempt)%len(ingests)]
+			status, err := scalePost(client, "http://"+p.addr+"/hooks/ci", deliveries[i].body)
+			if err == nil && status/100 == 2 {
+				return nil
+			}
+			failures = append(failures, fmt.Sprintf("%s: status %d, %v", p.name, status, err))
+			if err == nil && status/100 == 4 {
+				break // a 4xx is a bug, not an outage: retrying will not help
+			}
+		}
+		return fmt.Errorf("delivery %d (%s) failed: %s", i, deliveries[i].body, strings.Join(failures, "; "))
+	}, answered, errs)
+}
+
+// scaleSendPaced has 8 concurrent senders deliver deliveries 0..n-1, starting rate a
+// second; answered is called once per delivery deliver made, errs gets the error of
+// each it gave up on.
+func scaleSendPaced(n, rate int, deliver func(client *http.Client, i int) error, answered func(), errs chan<- error) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range work {
-				var failures []string
-				ok := false
-				for attempt := range 4 {
-					p := ingests[(i+attempt)%len(ingests)]
-					status, err := scalePost(client, "http://"+p.addr+"/hooks/ci", deliveries[i].body)
-					if err == nil && status/100 == 2 {
-						ok = true
-						break
-					}
-					failures = append(failures, fmt.Sprintf("%s: status %d, %v", p.name, status, err))
-					if err == nil && status/100 == 4 {
-						break // a 4xx is a bug, not an outage: retrying will not help
-					}
-				}
-				if !ok {
-					errs <- fmt.Errorf("delivery %d (%s) failed: %s", i, deliveries[i].body, strings.Join(failures, "; "))
+				if err := deliver(client, i); err != nil {
+					errs <- err
 					continue
 				}
 				answered()
 			}
-		}()
+		})
 	}
-	// Registries deliver over time, not all at once: pace the deliveries so that the
-	// kills land while pushes, rewrites and commits are all in flight.
-	pace := time.NewTicker(time.Second / scaleRate)
+	pace := time.NewTicker(time.Second / time.Duration(rate))
 	defer pace.Stop()
-	for i := range deliveries {
+	for i := range n {
 		<-pace.C
 		work <- i
 	}
@@ -692,9 +651,10 @@ func scaleRequireCommands(t *testing.T, bin string, names ...string) {
 }
 
 // scaleStartNATS runs nats-server with JetStream on 127.0.0.1 until the test ends and
-// returns its URL once it accepts connections, and the process (to kill and restart:
-// it keeps its port and store directory).
-func scaleStartNATS(t *testing.T, bin, storeDir string) (string, *scaleProc) {
+// returns its URL once it accepts connections, a JetStream connection to it that
+// reconnects for as long as the test runs (the server may be killed and restarted),
+// and the process (to kill and restart: it keeps its port and store directory).
+func scaleStartNATS(t *testing.T, bin, storeDir string) (string, jetstream.JetStream, *scaleProc) {
 	t.Helper()
 	addr := testenv.FreeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
@@ -728,7 +688,16 @@ func scaleStartNATS(t *testing.T, bin, storeDir string) (string, *scaleProc) {
 	}) || p.exited() {
 		t.Fatalf("nats-server did not accept JetStream requests on %s", url)
 	}
-	return url, p
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, js, p
 }
 
 func scaleStreamInfo(ctx context.Context, js jetstream.JetStream, name string) (*jetstream.StreamInfo, error) {
@@ -752,6 +721,62 @@ func scalePoll(ctx context.Context, interval time.Duration, cond func() bool) bo
 		case <-ctx.Done():
 			return false
 		case <-tick.C:
+		}
+	}
+}
+
+// newScaleProc is the hoist process name running stage, in a directory of its own
+// under work, listening on a port of its own (fixed: a restarted process must listen
+// where the senders send) with the hoist.yaml config gives for that address.
+func newScaleProc(t *testing.T, bin, work, name, stage string, config func(listen string) string) *scaleProc {
+	t.Helper()
+	p := &scaleProc{name: name, bin: bin, addr: testenv.FreeAddr(t), dir: filepath.Join(work, name)}
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(p.dir, "hoist.yaml")
+	if err := os.WriteFile(cfg, []byte(config(p.addr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.args = []string{stage, "--config", cfg}
+	return p
+}
+
+// runScaleProcs starts procs and waits until each is ready; at the test's end it
+// stops them and, when the test failed, shows their logs.
+func runScaleProcs(t *testing.T, procs []*scaleProc) {
+	t.Helper()
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.stop(t)
+		}
+		if t.Failed() {
+			for _, p := range procs {
+				p.dumpLogs(t)
+			}
+		}
+	})
+	for _, p := range procs {
+		p.start(t)
+	}
+	for _, p := range procs {
+		p.waitReady(t, time.Minute)
+	}
+}
+
+// stopAllCleanly sends SIGTERM to every process at once and fails the test for each
+// that does not exit 0: graceful shutdown.
+func stopAllCleanly(t *testing.T, procs []*scaleProc) {
+	t.Helper()
+	codes := make([]int, len(procs))
+	var stopping sync.WaitGroup
+	for i, p := range procs {
+		stopping.Go(func() { codes[i] = p.stop(t) })
+	}
+	stopping.Wait()
+	for i, p := range procs {
+		if codes[i] != 0 {
+			t.Errorf("%s exited %d on SIGTERM, want 0", p.name, codes[i])
 		}
 	}
 }

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
@@ -63,57 +60,26 @@ func TestScanSharedByMatchers(t *testing.T) {
 
 	files := map[string]string{}
 	for i, r := range repos {
-		files[fmt.Sprintf("apps/%d.yaml", i)] = fmt.Sprintf(scanReleaseYAML, i, p.Host+"/"+r)
+		files[fmt.Sprintf("apps/%d.yaml", i)] = testenv.HelmRelease(fmt.Sprintf("app-%d", i), p.Host+"/"+r+":1.0.0", "semver:>=1.0")
 	}
 	gitSrv := testgit.NewServer(t)
 	repo := gitSrv.NewRepo(t, "gitops")
 	repo.SeedFiles(t, "main", files)
 
-	natsURL, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	natsURL, js, _ := scaleStartNATS(t, natsBin, filepath.Join(work, "nats"))
 
 	var procs []*scaleProc
 	for i := range 2 {
-		mp := &scaleProc{name: fmt.Sprintf("match-%d", i+1), bin: hoistBin, addr: testenv.FreeAddr(t), dir: filepath.Join(work, fmt.Sprintf("match-%d", i+1))}
-		if err := os.MkdirAll(mp.dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		cfg := filepath.Join(mp.dir, "hoist.yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`nats: {url: %s}
+		procs = append(procs, newScaleProc(t, hoistBin, work, fmt.Sprintf("match-%d", i+1), "match", func(listen string) string {
+			return fmt.Sprintf(`nats: {url: %s}
 listen: %s
 scan: {interval: %s}
 repositories:
   - {name: gitops, url: %s, branch: main}
-`, natsURL, mp.addr, scanInterval, repo.URL)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		mp.args = []string{"match", "--config", cfg}
-		procs = append(procs, mp)
+`, natsURL, listen, scanInterval, repo.URL)
+		}))
 	}
-	t.Cleanup(func() {
-		for _, mp := range procs {
-			mp.stop(t)
-		}
-		if t.Failed() {
-			for _, mp := range procs {
-				mp.dumpLogs(t)
-			}
-		}
-	})
-	for _, mp := range procs {
-		mp.start(t)
-	}
-	for _, mp := range procs {
-		mp.waitReady(t, time.Minute)
-	}
+	runScaleProcs(t, procs)
 
 	// Which replica holds the hanging scan: the claim names it, and each
 	// process logs its replica name at start.
@@ -179,22 +145,6 @@ repositories:
 		}
 	}
 }
-
-// scanReleaseYAML is an automated HelmRelease (index %[1]d) of image %[2]s at 1.0.0.
-const scanReleaseYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app-%[1]d
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:>=1.0
-spec:
-  values:
-    image:
-      repository: %[2]s
-      tag: 1.0.0
-`
 
 // readLogs is everything the process wrote, over all its starts.
 func readLogs(t *testing.T, p *scaleProc) string {

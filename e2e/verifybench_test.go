@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
@@ -26,10 +27,7 @@ const (
 // to the registry first (not timed), then announced to both, in alternating
 // order, so both see the same machine at the same moments.
 func TestBenchReportVerify(t *testing.T) {
-	report := os.Getenv("HOIST_BENCH_REPORT")
-	if report == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	report := testenv.BenchReport(t)
 	reg := testregistry.Start(t, testregistry.Options{})
 	srv := testgit.NewServer(t)
 	manifest := release("app", reg.Host+"/bench/app:t0000", automated+`    filter.fluxcd.io/chart-image: glob:t*`)

@@ -25,6 +25,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/benchmd"
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // benchBody is a distribution tag push whose tag is "b<i>", so every
@@ -220,10 +221,7 @@ func BenchmarkDeliveryBare(b *testing.B) {
 // turns every round, and a handler's ratio to the bare one is taken within
 // a round, where the drift cancels; the figure is the median over 24 rounds.
 func TestBenchReportIngest(t *testing.T) {
-	path := os.Getenv("HOIST_BENCH_REPORT")
-	if path == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the BENCHMARKS.md path (make bench)")
-	}
+	path := testenv.BenchReport(t)
 	const conc, rounds = 32, 24
 	dur := time.Second
 	tcpURL, bareURL, tcpTS := benchServers(t, false)

@@ -3,11 +3,12 @@ package ingest
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hoist-gitops/hoist/internal/names"
 )
 
 // DefaultBodyLimit is the largest webhook body accepted when Config.BodyLimit is 0 (1 MiB).
@@ -94,15 +95,12 @@ type Receiver struct {
 	RateBurst int
 }
 
-// receiverNameRE keeps receiver names usable as one URL path segment and metric label.
-var receiverNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-
 // Validate reports what is wrong with a receiver's configuration.
 func (r Receiver) Validate() error {
-	if !receiverNameRE.MatchString(r.Name) {
-		return fmt.Errorf("receiver name %q: want letters, digits, '.', '_' or '-'", r.Name)
+	if !names.Valid(r.Name) { // one URL path segment and metric label
+		return fmt.Errorf("receiver name %q: want %s", r.Name, names.Allowed)
 	}
-	if _, err := ParserFor(r.Kind); err != nil {
+	if _, err := parserFor(r.Kind); err != nil {
 		return fmt.Errorf("receiver %s: %w", r.Name, err)
 	}
 	switch {

@@ -76,8 +76,8 @@ func Kinds() []string {
 	return out
 }
 
-// ParserFor returns the parser of a kind.
-func ParserFor(k Kind) (Parser, error) {
+// parserFor returns the parser of a kind.
+func parserFor(k Kind) (Parser, error) {
 	p, ok := parsers[k]
 	if !ok {
 		return nil, fmt.Errorf("unknown receiver kind %q (known: %v)", k, Kinds())
@@ -90,7 +90,7 @@ func ParserFor(k Kind) (Parser, error) {
 // a tag that is really a digest becomes no tag, and a host, repository or tag
 // outside the reference grammar rejects the whole delivery.
 func Events(k Kind, in Input) ([]bus.PushEvent, error) {
-	p, err := ParserFor(k)
+	p, err := parserFor(k)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +99,8 @@ func Events(k Kind, in Input) ([]bus.PushEvent, error) {
 		return nil, fmt.Errorf("parse %s: %w", k, err)
 	}
 	for i := range evs {
-		evs[i] = Normalise(evs[i])
-		if err := Validate(evs[i]); err != nil {
+		evs[i] = normalise(evs[i])
+		if err := validateEvent(evs[i]); err != nil {
 			return nil, fmt.Errorf("%s event %d: %w", k, i, err)
 		}
 	}

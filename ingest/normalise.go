@@ -11,10 +11,10 @@ import (
 // maxNameLength is the longest host/path the reference grammar accepts.
 const maxNameLength = 255
 
-// Normalise applies the rules every kind shares: a digest that does not
+// normalise applies the rules every kind shares: a digest that does not
 // parse is unknown (""), and a tag that is a digest (Harbor and Gitea name
 // by-digest pushes that way) or equals the digest is no tag.
-func Normalise(ev bus.PushEvent) bus.PushEvent {
+func normalise(ev bus.PushEvent) bus.PushEvent {
 	if ev.Tag != "" && (ev.Tag == ev.Digest || digestShaped(ev.Tag)) {
 		ev.Tag = "" // a tag never has a ':'; a digest-shaped one is no tag
 	}
@@ -34,9 +34,9 @@ func digestShaped(tag string) bool {
 	return strings.IndexByte(tag, ':') >= 0 && (strings.HasPrefix(tag, "sha256:") || imageref.ValidateDigest(tag) == nil)
 }
 
-// Validate checks an event's host, repository and tag against the image
+// validateEvent checks an event's host, repository and tag against the image
 // reference grammar, so nothing that reaches a file can carry YAML or shell.
-func Validate(ev bus.PushEvent) error {
+func validateEvent(ev bus.PushEvent) error {
 	if ev.Registry == "" {
 		return fmt.Errorf("no registry host (set the receiver's host)")
 	}

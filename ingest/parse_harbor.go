@@ -42,7 +42,7 @@ type harborPayload struct {
 
 // parseHarbor reads a Harbor webhook: one event per resource of an artifact
 // push. A by-digest push names the digest as its tag and becomes untagged
-// (Normalise). The documentation's CloudEvents sample carries "//" comment
+// (normalise). The documentation's CloudEvents sample carries "//" comment
 // lines; a body that is not JSON is retried with those lines removed.
 func parseHarbor(in Input) ([]bus.PushEvent, error) {
 	var p harborPayload

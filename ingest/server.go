@@ -52,7 +52,7 @@ type receiver struct {
 }
 
 // New checks cfg and builds a Server that publishes to js (whose push
-// stream must exist: bus.EnsureStreamsReplicated) and registers its metrics on reg
+// stream must exist: a bus.Conn creates it) and registers its metrics on reg
 // (nil: not registered). Receivers without authentication are logged as a
 // warning here.
 func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Server, error) {

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/imageref"
 	"github.com/hoist-gitops/hoist/internal/manifest"
 	"github.com/hoist-gitops/hoist/internal/policy"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // benchRepo is a generated repository held in memory.
@@ -107,7 +109,7 @@ func BenchmarkMatch(b *testing.B) {
 	ev := sampleEvent(r.stats)
 	b.ReportAllocs()
 	for b.Loop() {
-		Match(x, ev, nil)
+		Match(context.Background(), x, ev, nil)
 	}
 }
 
@@ -127,7 +129,7 @@ func editFile(t testing.TB, r benchRepo) (string, []byte, bus.Rewrite) {
 		sites, _ := manifest.Parse(name, r.data[i])
 		for _, s := range sites {
 			c := policy.Candidate{Tag: "1.2.99", Digest: "sha256:" + strings.Repeat("ab", 32), PushedAt: time.Now()}
-			if d := policy.Decide(s, c, nil); d.Update && len(sites) >= 3 {
+			if d := policy.Decide(context.Background(), s, c, nil); d.Update && len(sites) >= 3 {
 				return name, r.data[i], bus.Rewrite{File: name, Resource: s.Resource.String(), Container: s.Container,
 					Image: s.Ref.Canonical(), Old: s.Ref.String(), New: d.New.String(), Tag: c.Tag, Digest: c.Digest, PushedAt: c.PushedAt}
 			}
@@ -142,7 +144,7 @@ func BenchmarkApplyRewrites(b *testing.B) {
 	name, data, rw := editFile(b, r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := policy.ApplyRewrites(name, data, []bus.Rewrite{rw}, nil); err != nil {
+		if _, _, err := policy.ApplyRewrites(context.Background(), name, data, []bus.Rewrite{rw}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -248,10 +250,7 @@ func loadAverage() string {
 // generated 10,000-file repository and writes the "manifest" section of
 // BENCHMARKS.md. It runs only when HOIST_BENCH_REPORT names that file.
 func TestBenchReportManifest(t *testing.T) {
-	out := os.Getenv("HOIST_BENCH_REPORT")
-	if out == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	out := testenv.BenchReport(t)
 	const files = 10000
 	r := loadBenchRepo(t, files)
 	debug.FreeOSMemory()
@@ -301,30 +300,30 @@ func TestBenchReportManifest(t *testing.T) {
 	for i, s := range sites {
 		canon[i] = s.Ref.Canonical()
 	}
-	if n := len(Match(x, ev, nil)); n != 1 {
+	if n := len(Match(context.Background(), x, ev, nil)); n != 1 {
 		t.Fatalf("sample push matches %d sites, want 1", n)
 	}
 	if n := len(linearScan(canon, sites, key)); n != 1 {
 		t.Fatalf("linear scan finds %d sites, want 1", n)
 	}
 	lookupW, lookupC := perOp(1_000_000, func() { x.Lookup(key) })
-	matchW, matchC := perOp(200_000, func() { Match(x, ev, nil) })
-	matchAllocs := allocsPerOp(func() { Match(x, ev, nil) })
+	matchW, matchC := perOp(200_000, func() { Match(context.Background(), x, ev, nil) })
+	matchAllocs := allocsPerOp(func() { Match(context.Background(), x, ev, nil) })
 	scanW, scanC := perOp(300, func() { linearScan(canon, sites, key) })
 	nginx := bus.PushEvent{Registry: "docker.io", Repository: "nginx", Tag: "1.99.0", PushedAt: time.Now()}
 	nginxSites := len(x.Lookup("docker.io/library/nginx"))
-	manyW, manyC := perOp(300, func() { Match(x, nginx, nil) })
+	manyW, manyC := perOp(300, func() { Match(context.Background(), x, nginx, nil) })
 
 	// One edit: re-check and rewrite one site of one file, against decoding
 	// and re-encoding the same file with yaml.v3 (what a writer that is not
 	// byte-precise does, losing comments and layout).
 	name, data, rw := editFile(t, r)
 	editW, editC := perOp(1000, func() {
-		if _, _, err := policy.ApplyRewrites(name, data, []bus.Rewrite{rw}, nil); err != nil {
+		if _, _, err := policy.ApplyRewrites(context.Background(), name, data, []bus.Rewrite{rw}, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
-	editAllocs := allocsPerOp(func() { policy.ApplyRewrites(name, data, []bus.Rewrite{rw}, nil) })
+	editAllocs := allocsPerOp(func() { policy.ApplyRewrites(context.Background(), name, data, []bus.Rewrite{rw}, nil) })
 	roundW, roundC := perOp(1000, func() {
 		var n yaml.Node
 		if err := yaml.Unmarshal(data, &n); err != nil {

@@ -17,14 +17,14 @@ type Config struct {
 	// Notifier, when set, is told of rejected pushes, of registries that
 	// cannot be asked and of held updates (see notify.go).
 	Notifier Notifier
-	// Workers is how many push events are handled at once (default 8).
+	// Workers is how many push events are handled at once (0: DefaultWorkers).
 	Workers int
 	// CompactEvery is how many fetches that changed a repository's head are
 	// taken before its in-memory clone is rebuilt from a fresh shallow clone,
-	// dropping the objects of old heads (default 64).
+	// dropping the objects of old heads (0: DefaultCompactEvery).
 	CompactEvery int
 	// FetchGap is the least time between two fetches of one repository
-	// (default 1 s): a busy branch announces a head per commit, and one
+	// (0: DefaultFetchGap): a busy branch announces a head per commit, and one
 	// fetch per gap covers them all without competing with the committer
 	// for the git server. Announcements during the gap are not lost.
 	FetchGap time.Duration
@@ -37,8 +37,8 @@ type Config struct {
 	// ImageRules say per image repository whether its tags are verified; nil: all are.
 	ImageRules *imagerules.Rules
 	// ProgressEvery is how many files a full index reads between two
-	// progress lines in the log (default DefaultProgressEvery; a line is
-	// also written every 5 s).
+	// progress lines in the log (0: DefaultProgressEvery; a line is also
+	// written every progressInterval).
 	ProgressEvery int
 	// Scan lists image repositories' tags periodically (scan.go); zero: off.
 	Scan ScanConfig
@@ -69,6 +69,11 @@ type Repo struct {
 	GitTimeout time.Duration
 	// Auth holds the credentials for URL.
 	Auth Auth
+	// MergedWrites is set when hoist's commits reach Branch only through a
+	// person's merge (pull-request mode, or a push branch other than
+	// Branch): the committer records no tag written there, so none is
+	// rebuilt from the branch's history either, and nothing is held.
+	MergedWrites bool
 }
 
 // gitTimeout is the repository's bound on one clone or fetch.
@@ -81,6 +86,13 @@ func (r Repo) gitTimeout() time.Duration {
 
 // Auth is how the matcher authenticates to a remote (read access is enough).
 type Auth = gitauth.Credentials
+
+// Defaults of the service's Config fields left zero.
+const (
+	DefaultWorkers      = 8
+	DefaultCompactEvery = 64
+	DefaultFetchGap     = time.Second
+)
 
 // DefaultFetchInterval is how often the matcher fetches a branch to notice
 // commits made by people.

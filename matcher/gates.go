@@ -69,7 +69,7 @@ func (g Gates) Apply(ctx context.Context, repo, branch string, ev bus.PushEvent,
 		if !o.Decision.Update {
 			continue
 		}
-		s := bus.Site{Repo: repo, Branch: branch, File: o.Site.File, Resource: o.Site.Resource.String(), Container: o.Site.Container}
+		s := SiteOf(repo, branch, o.Site)
 		cand := policy.Candidate{Tag: o.Decision.New.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}
 		if !g.rollbackGate(ctx, s, o, cand, &res) {
 			g.ageGate(ctx, s, o, cand, &res)
@@ -99,10 +99,10 @@ func (g Gates) rollbackGate(ctx context.Context, s bus.Site, o *Outcome, cand po
 		res.Retry = true
 		return true
 	}
-	if !ok || !rec.Held || !rec.For(site.Ref.Canonical()) || !policy.RolledBack(site, site.Ref, rec.Written, g.Times) {
+	if !ok || !rec.Held || !rec.For(site.Ref.Canonical()) || !policy.RolledBack(ctx, site, site.Ref, rec.Written, g.Times) {
 		return false
 	}
-	pass, why := policy.PassesHold(site, cand, rec.Written, g.Times)
+	pass, why := policy.PassesHold(ctx, site, cand, rec.Written, g.Times)
 	if pass {
 		return false
 	}
@@ -130,7 +130,7 @@ func (g Gates) ageGate(ctx context.Context, s bus.Site, o *Outcome, cand policy.
 	var seen time.Time
 	known := false
 	if g.Times != nil {
-		seen, known = g.Times.FirstSeen(site.Ref.Canonical(), cand.Tag)
+		seen, known = g.Times.FirstSeen(ctx, site.Ref.Canonical(), cand.Tag)
 	}
 	age := policy.CheckAge(cand.Tag, minAge, seen, known, g.Now())
 	if !age.Held {
@@ -171,7 +171,7 @@ func (g Gates) notePending(ctx context.Context, s bus.Site, site manifest.Site, 
 	}
 	for range 3 { // compare and swap, retried when another push won
 		p, rev, ok, err := g.Holds.Pending(ctx, s)
-		if err != nil || ok && (p.Tag == tag || policy.NewerTag(site, p.Tag, tag, g.Times)) {
+		if err != nil || ok && (p.Tag == tag || policy.NewerTag(ctx, site, p.Tag, tag, g.Times)) {
 			return
 		}
 		if set, err := g.Holds.SetPending(ctx, bus.Pending{Site: s, Tag: tag, Until: until}, rev); set || err != nil {
@@ -194,7 +194,7 @@ func (g Gates) superseded(ctx context.Context, s bus.Site, site manifest.Site, t
 	case p.Tag == tag:
 		_ = g.Holds.ClearPending(ctx, s, rev)
 		return ""
-	case policy.NewerTag(site, p.Tag, tag, g.Times):
+	case policy.NewerTag(ctx, site, p.Tag, tag, g.Times):
 		why := "superseded by " + p.Tag + ", a newer tag held for its minimum age"
 		if !p.Until.IsZero() {
 			why += " until " + p.Until.UTC().Format(time.RFC3339)

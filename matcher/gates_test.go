@@ -10,31 +10,19 @@ import (
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/imagerules"
 	"github.com/hoist-gitops/hoist/internal/policy"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
 // memTimes are first-seen times held in memory.
 type memTimes map[string]time.Time
 
-func (m memTimes) FirstSeen(repo, tag string) (time.Time, bool) {
+func (m memTimes) FirstSeen(_ context.Context, repo, tag string) (time.Time, bool) {
 	t, ok := m[repo+":"+tag]
 	return t, ok
 }
 
 func gateRelease(annotation string) string {
-	return `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:*
-` + annotation + `spec:
-  values:
-    image:
-      repository: registry.example/team/app
-      tag: 1.0.0
-`
+	return testenv.HelmRelease("app", "registry.example/team/app:1.0.0", "semver:*", annotation)
 }
 
 // TestMinimumAgeGate: the images[] rule's minimum age holds a young tag
@@ -57,16 +45,16 @@ func TestMinimumAgeGate(t *testing.T) {
 		retry            bool
 	}{
 		{"rule", "", times, policy.CodeTooYoung, now.Add(50 * time.Minute), true},
-		{"annotation wins", "    hoist.dev/min-age.chart-image: 5m\n", times, policy.CodeUpdate, time.Time{}, false},
-		{"annotation 0", "    hoist.dev/min-age.chart-image: \"0\"\n", times, policy.CodeUpdate, time.Time{}, false},
-		{"annotation longer", "    hoist.dev/min-age.chart-image: 2h\n", times, policy.CodeTooYoung, now.Add(110 * time.Minute), true},
-		{"bad annotation", "    hoist.dev/min-age.chart-image: soon\n", times, policy.CodeTooYoung, time.Time{}, false},
+		{"annotation wins", "hoist.dev/min-age.chart-image: 5m", times, policy.CodeUpdate, time.Time{}, false},
+		{"annotation 0", "hoist.dev/min-age.chart-image: \"0\"", times, policy.CodeUpdate, time.Time{}, false},
+		{"annotation longer", "hoist.dev/min-age.chart-image: 2h", times, policy.CodeTooYoung, now.Add(110 * time.Minute), true},
+		{"bad annotation", "hoist.dev/min-age.chart-image: soon", times, policy.CodeTooYoung, time.Time{}, false},
 		{"unknown first-seen", "", memTimes{}, policy.CodeTooYoung, time.Time{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			idx := NewIndex()
 			idx.SetFile("app.yaml", []byte(gateRelease(tc.annotation)))
-			outs := Match(idx, ev, nil)
+			outs := Match(context.Background(), idx, ev, nil)
 			g := Gates{Rules: rules, Times: tc.times, Now: func() time.Time { return now }}
 			res := g.Apply(context.Background(), "gitops", "main", ev, outs)
 			if len(outs) != 1 {
@@ -96,11 +84,11 @@ func TestNewerHeldTagReplacesOlder(t *testing.T) {
 	times := memTimes{"registry.example/team/app:1.1.0": t0, "registry.example/team/app:1.2.0": t0.Add(5 * time.Minute),
 		"registry.example/team/app:1.0.5": t0.Add(6 * time.Minute)}
 	idx := NewIndex()
-	idx.SetFile("app.yaml", []byte(gateRelease("    hoist.dev/min-age.chart-image: 1h\n")))
+	idx.SetFile("app.yaml", []byte(gateRelease("hoist.dev/min-age.chart-image: 1h")))
 	decide := func(tag string, at time.Time) Outcome {
 		t.Helper()
 		ev := bus.PushEvent{Registry: "registry.example", Repository: "team/app", Tag: tag, PushedAt: times["registry.example/team/app:"+tag]}
-		outs := Match(idx, ev, times)
+		outs := Match(context.Background(), idx, ev, times)
 		g := Gates{Times: times, Holds: holds, Now: func() time.Time { return at }}
 		g.Apply(context.Background(), "gitops", "main", ev, outs)
 		if len(outs) != 1 {

@@ -3,7 +3,6 @@ package matcher
 import (
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -41,47 +40,6 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
 	return p
-}
-
-// hungServer accepts connections on 127.0.0.1 and never answers; it
-// returns the base URL.
-func hungServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				<-done
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); close(done) })
-	return "http://" + ln.Addr().String()
-}
-
-// closedURL is an http URL on 127.0.0.1 where nothing listens.
-func closedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
 }
 
 // treeNode is a tree crafted with git plumbing: a name maps to a blob's

@@ -126,7 +126,7 @@ func (s *Service) checkHolds(ctx context.Context, r *repoState, old, head plumbi
 		if !changed[site.File] || !site.Policy.Automated {
 			continue
 		}
-		bs := bus.Site{Repo: r.Name, Branch: r.Branch, File: site.File, Resource: site.Resource.String(), Container: site.Container}
+		bs := SiteOf(r.Name, r.Branch, &site)
 		rec, ok, err := h.Get(ctx, bs)
 		if err != nil {
 			s.log.Warn().Err(err).Str("repo", r.Name).Msg("cannot read the holds of changed sites; they are checked again at the next push")
@@ -135,7 +135,7 @@ func (s *Service) checkHolds(ctx context.Context, r *repoState, old, head plumbi
 		if !ok {
 			continue
 		}
-		if !rec.For(site.Ref.Canonical()) || !policy.RolledBack(site, site.Ref, rec.Written, s.times) {
+		if !rec.For(site.Ref.Canonical()) || !policy.RolledBack(ctx, site, site.Ref, rec.Written, s.times) {
 			if rec.Held {
 				if err := h.Unhold(ctx, bs); err == nil {
 					s.log.Info().Str("repo", r.Name).Str("file", site.File).Str("resource", bs.Resource).

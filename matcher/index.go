@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -241,30 +240,18 @@ func (x *Index) AddFiles(fsys fs.FS, files []string) error {
 		err error
 	}
 	results := make([]parsed, len(files))
-	workers := min(runtime.GOMAXPROCS(0), len(files))
-	var next sync.Mutex
-	i := 0
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				next.Lock()
-				k := i
-				i++
-				next.Unlock()
-				if k >= len(files) {
-					return
-				}
-				data, err := fs.ReadFile(fsys, files[k])
-				if err != nil {
-					results[k].err = fmt.Errorf("read manifest %s: %w", files[k], err)
-					continue
-				}
-				results[k].e = parseFile(files[k], data)
-			}
-		})
+	add, wait := onCores(len(files), func(k int) {
+		data, err := fs.ReadFile(fsys, files[k])
+		if err != nil {
+			results[k].err = fmt.Errorf("read manifest %s: %w", files[k], err)
+			return
+		}
+		results[k].e = parseFile(files[k], data)
+	})
+	for k := range files {
+		add(k)
 	}
-	wg.Wait()
+	wait()
 	for _, r := range results {
 		if r.err != nil {
 			return r.err

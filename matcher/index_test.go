@@ -11,26 +11,14 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/gitopsgen"
 	"github.com/hoist-gitops/hoist/internal/manifest"
+	"github.com/hoist-gitops/hoist/internal/testgit"
 )
-
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func TestManifestFiles(t *testing.T) {
 	outside := t.TempDir()
-	writeFiles(t, outside, map[string]string{"secret.yaml": "kind: Secret\n"})
+	testgit.WriteFiles(t, outside, map[string]string{"secret.yaml": "kind: Secret\n"})
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	testgit.WriteFiles(t, dir, map[string]string{
 		"a.yaml": "", "b.yml": "", "notes.txt": "", "x.yaml.orig": "", "deep/er/c.yaml": "",
 		".git/config.yaml": "", "sub/.git/HEAD.yaml": "", ".github/ci.yml": "",
 	})

@@ -1,17 +1,14 @@
 package matcher
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
-	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
@@ -20,22 +17,7 @@ import (
 func startLogged(t *testing.T, cfg Config) (*harness, *testenv.LogBuffer) {
 	t.Helper()
 	logs := &testenv.LogBuffer{}
-	conn := bustest.Start(t).Conn
-	reg := prometheus.NewRegistry()
-	svc, err := New(cfg, conn.JS, reg, zerolog.New(logs).Level(zerolog.DebugLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{conn: conn, svc: svc, reg: reg, done: make(chan error, 1), stop: cancel}
-	go func() { h.done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-h.done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return h, logs
+	return startServiceLogging(t, cfg, zerolog.New(logs).Level(zerolog.DebugLevel)), logs
 }
 
 // appRelease is an automated HelmRelease named name using image at 1.2.3.

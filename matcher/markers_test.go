@@ -1,35 +1,20 @@
 package matcher
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/policy"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
+// fluxObjectsYAML is the ImageRepository and ImagePolicy "app" the marked
+// release names, the repository of image, the policy semver >=1.0.0.
 func fluxObjectsYAML(image string) []byte {
-	return []byte(`apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: app
-  namespace: flux-system
-spec:
-  image: ` + image + `
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata:
-  name: app
-  namespace: flux-system
-spec:
-  imageRepositoryRef:
-    name: app
-  policy:
-    semver:
-      range: ">=1.0.0"
-`)
+	return []byte(testenv.FluxImageObjects(image, ">=1.0.0"))
 }
 
 const markedRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
@@ -63,7 +48,7 @@ func TestIndexFluxV2Markers(t *testing.T) {
 	if containers != want {
 		t.Fatalf("Lookup(%s) = %v, want %s", app, containers, want)
 	}
-	outs := Match(x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.3.0", PushedAt: time.Now()}, nil)
+	outs := Match(context.Background(), x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.3.0", PushedAt: time.Now()}, nil)
 	for _, o := range outs {
 		if o.Site.Flux == nil {
 			continue // the Flux v1 reading of the same values, not automated
@@ -75,7 +60,7 @@ func TestIndexFluxV2Markers(t *testing.T) {
 			t.Fatalf("rewrite carries policy %q", rw.Policy)
 		}
 	}
-	older := Match(x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.1.0"}, nil)
+	older := Match(context.Background(), x, bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "1.1.0"}, nil)
 	for _, o := range older {
 		if o.Site.Flux != nil && o.Site.Container == "marker:flux-system:app@spec.values.image" && o.Decision.Code != policy.CodeNotNewer {
 			t.Fatalf("older tag: %+v", o.Decision)

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"context"
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
@@ -28,20 +29,21 @@ type Outcome struct {
 // same repository — and decides each by its policy (automation, lock,
 // filter, newer-never-older). Skips are included, with their reasons; only
 // outcomes with Decision.Update become rewrites. times
-// may be nil (no push history: the pushed tag counts as the newest).
-func Match(idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
-	return MatchRules(idx, ev, times, nil)
+// may be nil (no push history: the pushed tag counts as the newest); ctx
+// bounds its lookups.
+func Match(ctx context.Context, idx *Index, ev bus.PushEvent, times policy.TagTimes) []Outcome {
+	return MatchRules(ctx, idx, ev, times, nil)
 }
 
 // MatchRules is Match with the images[] rules: a site whose image's rule
 // pins digests (pinDigest) is decided as if it pinned one. A Flux v2 marker
 // site follows its ImagePolicy instead. rules may be nil (no rules).
-func MatchRules(idx *Index, ev bus.PushEvent, times policy.TagTimes, rules *imagerules.Rules) []Outcome {
+func MatchRules(ctx context.Context, idx *Index, ev bus.PushEvent, times policy.TagTimes, rules *imagerules.Rules) []Outcome {
 	c := policy.Candidate{Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt}
 	decide := func(s *manifest.Site) Outcome {
 		c := c
 		c.PinDigest = s.Flux == nil && rules.For(s.Ref.Canonical()).PinDigest
-		return Outcome{Site: s, Decision: policy.Decide(*s, c, times), PinDigest: c.PinDigest}
+		return Outcome{Site: s, Decision: policy.Decide(ctx, *s, c, times), PinDigest: c.PinDigest}
 	}
 	primary := imageref.Canonical(ev.Registry, ev.Repository)
 	sites := idx.Lookup(primary)

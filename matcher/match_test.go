@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"context"
 	"os"
 	"slices"
 	"testing"
@@ -88,7 +89,7 @@ func TestMatchExamples(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.ev.PushedAt = now
-			got := outcomeLines(Match(x, tt.ev, nil))
+			got := outcomeLines(Match(context.Background(), x, tt.ev, nil))
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Match:\n got %q\nwant %q", got, tt.want)
 			}
@@ -99,19 +100,22 @@ func TestMatchExamples(t *testing.T) {
 // history is push history held in memory, for one repository.
 type history map[string]time.Time
 
-func (h history) FirstSeen(_, tag string) (time.Time, bool) { t, ok := h[tag]; return t, ok }
+func (h history) FirstSeen(_ context.Context, _, tag string) (time.Time, bool) {
+	t, ok := h[tag]
+	return t, ok
+}
 
 func TestMatchUsesPushHistory(t *testing.T) {
 	x := exampleIndex(t)
 	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	ev := bus.PushEvent{Registry: "127.0.0.1:5000", Repository: "team/shop", Tag: "main-0000001", PushedAt: t0}
 	// Without history a delayed old push counts as the newest ...
-	if got := Match(x, ev, nil); len(got) != 1 || got[0].Decision.Code != policy.CodeUpdate {
+	if got := Match(context.Background(), x, ev, nil); len(got) != 1 || got[0].Decision.Code != policy.CodeUpdate {
 		t.Fatalf("no history: %v", outcomeLines(got))
 	}
 	// ... with history it is older than the tag in git, and skipped.
 	h := history{"main-1a2b3c4": t0.Add(time.Minute), "main-0000001": t0}
-	if got := Match(x, ev, h); len(got) != 1 || got[0].Decision.Code != policy.CodeNotNewer {
+	if got := Match(context.Background(), x, ev, h); len(got) != 1 || got[0].Decision.Code != policy.CodeNotNewer {
 		t.Fatalf("with history: %v", outcomeLines(got))
 	}
 }

@@ -64,3 +64,15 @@ func TestMetricsPeopleAlertOnMatcherAtZero(t *testing.T) {
 		t.Error("registering the matcher's metrics twice: no error")
 	}
 }
+
+// Registering the scan series where they are registered already is an
+// error, not a panic.
+func TestMetricRegistrationErrorsReturnedScan(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := newScanMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newScanMetrics(reg); err == nil {
+		t.Error("registering the scan metrics twice: no error")
+	}
+}

@@ -2,17 +2,14 @@ package matcher
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
+	"github.com/hoist-gitops/hoist/internal/testnotify"
 	"github.com/hoist-gitops/hoist/notify"
 )
 
@@ -20,49 +17,31 @@ import (
 // registry that cannot be asked, a hold) reach a real webhook with what a
 // person needs: the image, the tag, why, and no credentials.
 func TestNotifyMatcherEvents(t *testing.T) {
-	got := make(chan notify.Event, 10)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev notify.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			t.Errorf("%s: %v", body, err)
-		}
-		got <- ev
-	}))
-	defer srv.Close()
-	d, err := notify.New([]notify.Target{{URL: srv.URL}}, notify.Options{}, nil, zerolog.Nop())
+	sink := testnotify.Start(t, false)
+	d, err := notify.New([]notify.Target{{URL: sink.URL}}, notify.Options{}, nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close(context.Background())
 	s := &Service{cfg: Config{Notifier: d}}
 	push := bus.PushEvent{ID: "ev-7", Registry: "registry.example", Repository: "team/api", Tag: "6.6.6", Digest: "sha256:abc", Receiver: "reg"}
-	next := func() notify.Event {
-		select {
-		case ev := <-got:
-			return ev
-		case <-time.After(time.Minute):
-			t.Fatal("no notification")
-			return notify.Event{}
-		}
-	}
 
 	s.notifyRejected(push, "the tag is not in the registry")
-	ev := next()
+	ev := sink.Next(t)
 	if r := ev.Rejected; ev.Kind != notify.KindRejected || r == nil || r.Image != "registry.example/team/api" || r.Tag != "6.6.6" ||
 		r.Receiver != "reg" || r.EventID != "ev-7" || r.Reason != "the tag is not in the registry" {
 		t.Fatalf("rejected %+v", ev)
 	}
 
 	s.notifyRegistryFailure(push, errors.New(`GET "https://hoist:t0ken@registry.example/v2/": 503`), time.Minute)
-	ev = next()
+	ev = sink.Next(t)
 	if f := ev.Failure; ev.Kind != notify.KindFailure || f == nil || f.Stage != "match" || f.Registry != "registry.example" ||
 		f.Tag != "6.6.6" || f.RetryAt.IsZero() || f.Reason != `GET "https://xxxxx@registry.example/v2/": 503` {
 		t.Fatalf("failure %+v", ev.Failure)
 	}
 
 	s.notifyHold(Repo{Name: "gitops", Branch: "main"}, notify.Hold{File: "apps/api.yaml", Image: "registry.example/team/api", Tag: "1.3.0", Reason: "minimum age"})
-	ev = next()
+	ev = sink.Next(t)
 	if ev.Kind != notify.KindHold || ev.Repo != "gitops" || ev.Branch != "main" || ev.Hold == nil || ev.Hold.Tag != "1.3.0" {
 		t.Fatalf("hold %+v", ev)
 	}

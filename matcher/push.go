@@ -15,6 +15,7 @@ import (
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/manifest"
 	"github.com/hoist-gitops/hoist/internal/policy"
 )
 
@@ -100,7 +101,7 @@ func (s *Service) handle(m jetstream.Msg) {
 	}
 	var d decision
 	if verdict != verdictNotFound && verdict != verdictUnsigned && verdict != verdictBadSignature { // never written
-		d = s.rewrites(ev, done, log)
+		d = s.rewrites(ctx, ev, done, log)
 	}
 	if err := s.publish(ctx, ev, d.rewrites); err != nil {
 		s.handBack(m, delivered, "failed", log.Warn().Err(err), "cannot publish rewrites; push handed back")
@@ -225,18 +226,22 @@ type decision struct {
 
 // rewrites matches the event against the index of every repository not in
 // done; a repository not indexed yet is waited for instead.
-func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.Logger) decision {
+func (s *Service) rewrites(ctx context.Context, ev bus.PushEvent, done map[string]bool, log zerolog.Logger) decision {
 	var d decision
 	for _, r := range s.repos {
 		switch {
 		case done[r.Name]:
 			continue
-		case !r.indexed.Load():
+		case !r.indexed.Load() || !r.holdsKnown.Load():
 			d.waiting = append(d.waiting, r.Name)
 			continue
 		}
-		outs := semverOnly(ev, MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules))
-		if g := s.gates.Apply(context.Background(), r.Name, r.Branch, ev, outs); g.Retry {
+		outs := semverOnly(ev, MatchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules))
+		if approves(outs) && !s.holdsRecorded(ctx, r) {
+			d.waiting = append(d.waiting, r.Name) // decided once its records are rebuilt
+			continue
+		}
+		if g := s.gates.Apply(ctx, r.Name, r.Branch, ev, outs); g.Retry {
 			d.gate = d.gate.merge(g) // decided again later: not done
 		} else {
 			d.decided = append(d.decided, r.Name)
@@ -255,6 +260,16 @@ func (s *Service) rewrites(ev bus.PushEvent, done map[string]bool, log zerolog.L
 		}
 	}
 	return d
+}
+
+// approves reports whether any outcome is an update.
+func approves(outs []Outcome) bool {
+	for _, o := range outs {
+		if o.Decision.Update {
+			return true
+		}
+	}
+	return false
 }
 
 // NewRewrite is the rewrite message for an approved outcome of push ev in
@@ -279,6 +294,11 @@ func NewRewrite(repo, branch string, ev bus.PushEvent, o Outcome) bus.Rewrite {
 	}
 }
 
+// SiteOf is the site a manifest's image site is in a repository branch.
+func SiteOf(repo, branch string, s *manifest.Site) bus.Site {
+	return bus.Site{Repo: repo, Branch: branch, File: s.File, Resource: s.Resource.String(), Container: s.Container}
+}
+
 // RewriteMsgID is the JetStream message id of a rewrite: derived from the
 // push event and the site, so the rewrites of a redelivered push are
 // stored once.
@@ -287,7 +307,7 @@ func RewriteMsgID(ev bus.PushEvent, rw bus.Rewrite) string {
 	if id == "" {
 		id = ev.DedupeID()
 	}
-	h := sha256.Sum256([]byte(id + "\x00" + rw.SiteKey() + "\x00" + rw.New))
+	h := sha256.Sum256([]byte(id + "\x00" + rw.Site().Key() + "\x00" + rw.New))
 	return "rw-" + hex.EncodeToString(h[:16])
 }
 

@@ -69,20 +69,7 @@ func TestRetryDelaysFarBeyondWhatTheDocsSay(t *testing.T) {
 	}
 }
 
-const globYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: glob:build-*
-spec:
-  values:
-    image:
-      repository: 127.0.0.1:5000/team/app
-      tag: build-1
-`
+var globYAML = testenv.HelmRelease("app", "127.0.0.1:5000/team/app:build-1", "glob:build-*")
 
 // One push with a forged time far in the future must not make its tag the
 // newest for ever: the first-seen time stored is bounded by the receipt.
@@ -97,7 +84,7 @@ func TestForgedPushTimeFreezesGlobSites(t *testing.T) {
 	before := time.Now()
 	h.push(t, bus.PushEvent{ID: "ev-forged", Registry: "127.0.0.1:5000", Repository: "team/app", Tag: "build-1", PushedAt: forged, ReceivedAt: forged})
 	testenv.Eventually(t, "forged push handled", func() bool { return h.pendingPushes(t) == 0 })
-	seen, ok := h.svc.times.FirstSeen("127.0.0.1:5000/team/app", "build-1")
+	seen, ok := h.svc.times.FirstSeen(context.Background(), "127.0.0.1:5000/team/app", "build-1")
 	if !ok || seen.After(time.Now().Add(maxClockSkew)) || seen.Before(before.Add(-time.Second)) {
 		t.Fatalf("first seen of the forged push = %v, %v", seen, ok)
 	}

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -153,26 +151,18 @@ func setFiles(idx *Index, files []file) {
 // n workers); wait returns once every file added is indexed. Each indexed
 // file is reported to p (nil: not reported).
 func indexer(idx *Index, n int, p *progress) (add func(file), wait func()) {
-	workers := max(min(runtime.GOMAXPROCS(0), n), 1)
-	next := make(chan file, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for f := range next {
-				switch {
-				case f.Problem != "":
-					idx.RemoveFile(f.Path)
-					idx.AddProblem(manifest.Problem{File: f.Path, Message: f.Problem})
-				case f.Link:
-					idx.RemoveFile(f.Path)
-					idx.AddProblem(manifest.Problem{File: f.Path, Message: "symbolic link not followed"})
-				default:
-					p.indexed(idx.setFileCount(f.Path, f.Data))
-				}
-			}
-		})
-	}
-	return func(f file) { next <- f }, func() { close(next); wg.Wait() }
+	return onCores(n, func(f file) {
+		switch {
+		case f.Problem != "":
+			idx.RemoveFile(f.Path)
+			idx.AddProblem(manifest.Problem{File: f.Path, Message: f.Problem})
+		case f.Link:
+			idx.RemoveFile(f.Path)
+			idx.AddProblem(manifest.Problem{File: f.Path, Message: "symbolic link not followed"})
+		default:
+			p.indexed(idx.setFileCount(f.Path, f.Data))
+		}
+	})
 }
 
 // countProblems is every file-level and site-level problem of the index.

@@ -38,7 +38,7 @@ func TestOneBrokenRepositoryStopsAllOfThem(t *testing.T) {
 	h := startService(t, Config{Repos: []Repo{
 		{Name: "a", URL: a.URL, Branch: "main"},
 		{Name: "late", URL: late.URL, Branch: "prod"},
-		{Name: "gone", URL: closedURL(t) + "/gone.git", Branch: "main"},
+		{Name: "gone", URL: "http://" + testenv.FreeAddr(t) + "/gone.git", Branch: "main"},
 	}})
 	testenv.Eventually(t, "pushes consumed", h.svc.Consuming)
 	now := time.Now().UTC()
@@ -107,25 +107,19 @@ func TestIndexCanStayStaleForever(t *testing.T) {
 	testenv.Eventually(t, "service ready", h.svc.Ready)
 
 	px.Fail.Store(1)
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: a.Head(t, "main")}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", a.Head(t, "main"))
 	testenv.Eventually(t, "the rebuild failed", func() bool {
 		return testutil.ToFloat64(h.svc.m.reindexes.WithLabelValues("a", "compact", "failed")) == 1
 	})
 	head := a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", head)
 	testenv.Eventually(t, "the new file indexed", func() bool { return h.svc.Index("a").Len() == 1 })
 	testenv.Eventually(t, "ready again", h.svc.Ready)
 
 	// A server that keeps failing: the index is stale, and readiness says so.
 	px.Fail.Store(1 << 40)
 	head = a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML, "b.yaml": lockedYAML})
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", head)
 	testenv.Eventually(t, "stale", func() bool { return state(t, h.svc, "a").State == StateStale })
 	if err := h.svc.Readiness(t.Context()); err == nil || !strings.Contains(err.Error(), "repository a (branch main) stale") ||
 		!strings.Contains(err.Error(), "502") {
@@ -167,7 +161,7 @@ func TestNoTimeoutsOnGit(t *testing.T) {
 	a := srv.NewRepo(t, "a")
 	a.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
 	keys := testgit.NewSSHServer(t, t.TempDir()) // for a client key and a known_hosts file
-	hung := hungServer(t)
+	hung := "http://" + testenv.SilentAddr(t)
 	h := startService(t, Config{Repos: []Repo{
 		{Name: "a", URL: a.URL, Branch: "main"},
 		{Name: "hung", URL: hung + "/hung.git", Branch: "main", GitTimeout: 300 * time.Millisecond},

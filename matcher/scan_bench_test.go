@@ -42,10 +42,7 @@ const (
 // matcher's heap with those tags recorded. NATS runs as its own process,
 // so the heap is the matcher's (and the test's registry client's).
 func TestBenchReportScan(t *testing.T) {
-	path := os.Getenv("HOIST_BENCH_REPORT")
-	if path == "" {
-		t.Skip("set HOIST_BENCH_REPORT (make bench) to measure")
-	}
+	path := testenv.BenchReport(t)
 	reg := testregistry.Start(t, testregistry.Options{})
 	reg.PushImage(t, "base/app", "1.0.0")
 	tags := make([]string, benchScanTags)
@@ -155,18 +152,13 @@ func TestBenchReportScan(t *testing.T) {
 // buckets in place.
 func startNATSProcess(t *testing.T) *bus.Conn {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testenv.FreeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(testenv.Tool(t, "nats-server"), "-a", host, "-p", port, "-js", "-sd", filepath.Join(t.TempDir(), "js"))
-	if err := cmd.Start(); err != nil {
+	ready := func() bool { return testenv.Dials(addr) }
+	if _, err := testenv.StartProcess(t, "nats-server", cmd, filepath.Join(t.TempDir(), "nats.log"), ready, testenv.WaitLimit); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn, err := bus.Connect(ctx, bus.Options{URL: "nats://" + addr, Name: t.Name(), Replicas: 1})

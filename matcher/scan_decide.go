@@ -62,7 +62,7 @@ func (s *Service) decidedElsewhere(ctx context.Context, ev bus.PushEvent) (strin
 		return "", nil // a first scan's choice for semver: sites, always decided
 	}
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
-	seen, ok := s.times.FirstSeen(repo, ev.Tag)
+	seen, ok := s.times.FirstSeen(ctx, repo, ev.Tag)
 	own := !ok || seen.Equal(ev.PushedAt)
 	if ev.Source == wire.SourceScan && !own {
 		return "the tag was seen before the scan found it (a webhook)", nil
@@ -93,7 +93,7 @@ func (s *Service) markDecided(ctx context.Context, ev bus.PushEvent, log zerolog
 	}
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
 	if ev.Source != wire.SourceScan {
-		if seen, ok := s.times.FirstSeen(repo, ev.Tag); !ok || seen.Equal(ev.PushedAt) {
+		if seen, ok := s.times.FirstSeen(ctx, repo, ev.Tag); !ok || seen.Equal(ev.PushedAt) {
 			return
 		}
 	}

@@ -62,7 +62,7 @@ func (s *Service) listRepo(ctx context.Context, repo string, baselined bool) (sc
 			}
 			if !baselined {
 				for _, b := range best {
-					b.offer(tag)
+					b.offer(ctx, tag)
 				}
 				if !seen {
 					fresh = append(fresh, tag)
@@ -172,13 +172,13 @@ type semverBest struct {
 // offer keeps tag when the site would move to it from the best so far.
 // The site's digest is left out: the event is verified (which gives the
 // digest) before any digest-pinned site is written.
-func (b *semverBest) offer(tag string) {
+func (b *semverBest) offer(ctx context.Context, tag string) {
 	cur := b.site
 	cur.Ref.Digest = ""
 	if b.tag != "" {
 		cur.Ref.Tag = b.tag
 	}
-	if policy.Decide(cur, policy.Candidate{Tag: tag}, nil).Update {
+	if policy.Decide(ctx, cur, policy.Candidate{Tag: tag}, nil).Update {
 		b.tag = tag
 	}
 }

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -20,8 +21,9 @@ type scanMetrics struct {
 	lastOK   *prometheus.GaugeVec
 }
 
-// newScanMetrics registers the scan series on reg (nil: not exported).
-func newScanMetrics(reg prometheus.Registerer) *scanMetrics {
+// newScanMetrics registers the scan series on reg (nil: not exported); a
+// series registered already is an error.
+func newScanMetrics(reg prometheus.Registerer) (*scanMetrics, error) {
 	m := &scanMetrics{
 		scans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hoist", Subsystem: "matcher", Name: "scans_total",
@@ -48,10 +50,15 @@ func newScanMetrics(reg prometheus.Registerer) *scanMetrics {
 			Help: "Unix time of the last successful scan of a repository on each registry host.",
 		}, []string{"host"}),
 	}
-	if reg != nil {
-		reg.MustRegister(m.scans, m.tags, m.newTags, m.events, m.requests, m.lastOK)
+	if reg == nil {
+		return m, nil
 	}
-	return m
+	for _, c := range []prometheus.Collector{m.scans, m.tags, m.newTags, m.events, m.requests, m.lastOK} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register matcher scan metrics: %w", err)
+		}
+	}
+	return m, nil
 }
 
 // request counts one tag list page answered with status.

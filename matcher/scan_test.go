@@ -67,15 +67,7 @@ func (h *scanHarness) pushes(outcome string) float64 {
 // rewriteCount is how many rewrites the stream holds.
 func (h *scanHarness) rewriteCount(t *testing.T) uint64 {
 	t.Helper()
-	st, err := h.conn.JS.Stream(context.Background(), bus.RewriteStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
+	return h.streamMsgs(t, bus.RewriteStream)
 }
 
 func (h *scanHarness) webhook(t *testing.T, tag, digest string, at time.Time) bus.PushEvent {
@@ -150,7 +142,7 @@ func TestScanFirstScanLeavesGlobSites(t *testing.T) {
 	if n := h.rewriteCount(t); n != 0 {
 		t.Fatalf("the first scan published %d rewrites for a glob: site", n)
 	}
-	if _, ok := h.svc.times.FirstSeen(h.repo, "0.9"); !ok {
+	if _, ok := h.svc.times.FirstSeen(context.Background(), h.repo, "0.9"); !ok {
 		t.Error("the first scan did not record the first-seen time of 0.9")
 	}
 	h.reg.PushImage(t, "team/app", "1.3.0")

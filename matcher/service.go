@@ -22,7 +22,7 @@ import (
 // rewrites are stored.
 type Service struct {
 	cfg   Config
-	js    jetstream.JetStream
+	js    JetStream
 	log   zerolog.Logger
 	m     *metrics
 	repos []*repoState
@@ -46,14 +46,17 @@ type Service struct {
 // repoState is one repository branch: its git copy, its index and the head
 // the index was built from. Only the repository's maintain goroutine
 // touches src and head; idx is swapped atomically and safe for concurrent
-// use; indexed is set once idx holds the repository's manifests.
+// use; indexed is set once idx holds the repository's manifests, and
+// holdsKnown while the holds bucket has the branch's records (see
+// ensureHolds): pushes are decided for the repository only when both are.
 type repoState struct {
 	Repo
-	src     *source
-	idx     atomic.Pointer[Index]
-	indexed atomic.Bool
-	head    plumbing.Hash
-	kick    chan struct{}
+	src        *source
+	idx        atomic.Pointer[Index]
+	indexed    atomic.Bool
+	holdsKnown atomic.Bool
+	head       plumbing.Hash
+	kick       chan struct{}
 
 	mu     sync.Mutex
 	status RepoStatus // guarded by mu
@@ -61,7 +64,7 @@ type repoState struct {
 
 // New checks cfg and prepares the service; nothing talks to NATS or git
 // until Run. Metrics are registered on reg (nil: none).
-func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Service, error) {
+func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger) (*Service, error) {
 	if js == nil {
 		return nil, errors.New("matcher: no JetStream")
 	}
@@ -69,19 +72,23 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		return nil, fmt.Errorf("matcher: %w", err)
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.CompactEvery <= 0 {
-		cfg.CompactEvery = 64
+		cfg.CompactEvery = DefaultCompactEvery
 	}
 	if cfg.FetchGap <= 0 {
-		cfg.FetchGap = time.Second
+		cfg.FetchGap = DefaultFetchGap
 	}
 	m, err := newMetrics(reg, repoNames(cfg.Repos))
 	if err != nil {
 		return nil, fmt.Errorf("matcher: %w", err)
 	}
-	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m, sm: newScanMetrics(reg)}
+	sm, err := newScanMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("matcher: %w", err)
+	}
+	s := &Service{cfg: cfg, js: js, log: log.With().Str("component", "matcher").Logger(), m: m, sm: sm}
 	if cfg.Scan.enabled() && s.cfg.Scan.Replica == "" {
 		s.cfg.Scan.Replica = replicaName()
 	}
@@ -92,7 +99,7 @@ func New(cfg Config, js jetstream.JetStream, reg prometheus.Registerer, log zero
 		}
 		rs := &repoState{Repo: r, src: src, kick: make(chan struct{}, 1)}
 		rs.idx.Store(NewIndex())
-		rs.status = RepoStatus{Name: r.Name, Branch: r.Branch}
+		rs.status = RepoStatus{Name: r.Name, Branch: r.Branch, Holds: "holds not read yet"}
 		s.setState(rs, StateIndexing)
 		s.repos = append(s.repos, rs)
 	}
@@ -263,8 +270,21 @@ func (s *Service) maintain(ctx context.Context, r *repoState, onIndexed func()) 
 			delay = min(2*delay, retryMax)
 			continue
 		}
-		delay, attempt = retryMin, 0
 		onIndexed()
+		if err := s.ensureHolds(ctx, r); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			attempt++
+			s.log.Warn().Err(err).Str("repo", r.Name).Str("branch", r.Branch).Int("attempt", attempt).Dur("retry_in", delay).
+				Msg("cannot make sure the holds bucket has the branch's records; its pushes wait; retrying")
+			if !sleep(ctx, delay) {
+				return
+			}
+			delay, trigger = min(2*delay, retryMax), "retry"
+			continue
+		}
+		delay, attempt = retryMin, 0
 		if !sleep(ctx, s.cfg.FetchGap) { // a head announced meanwhile waits in r.kick
 			return
 		}

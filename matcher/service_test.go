@@ -18,20 +18,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
-const releaseYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:~1.2
-spec:
-  values:
-    image:
-      repository: 127.0.0.1:5000/team/app
-      tag: 1.2.3
-`
+var releaseYAML = testenv.HelmRelease("app", "127.0.0.1:5000/team/app:1.2.3", "semver:~1.2")
 
 const lockedYAML = `apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
@@ -55,9 +42,17 @@ type harness struct {
 
 func startService(t *testing.T, cfg Config) *harness {
 	t.Helper()
+	return startServiceLogging(t, cfg, zerolog.New(zerolog.NewTestWriter(t)))
+}
+
+// startServiceLogging runs a matcher Service with cfg on a NATS server of
+// its own, logging to log, until the test ends (failing it when Run
+// returns an error).
+func startServiceLogging(t *testing.T, cfg Config, log zerolog.Logger) *harness {
+	t.Helper()
 	conn := bustest.Start(t).Conn
 	reg := prometheus.NewRegistry()
-	svc, err := New(cfg, conn.JS, reg, zerolog.New(zerolog.NewTestWriter(t)))
+	svc, err := New(cfg, conn.JS, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,10 +111,25 @@ func (h *harness) rewritesWithin(t *testing.T, repo, branch string, n int, withi
 	return out
 }
 
+// announce announces commit as the head of repo's branch, as the
+// committer does after a push.
+func (h *harness) announce(t *testing.T, repo, branch, commit string) {
+	t.Helper()
+	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: repo, Branch: branch, Commit: commit}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // pendingPushes is how many push events are not yet acknowledged.
 func (h *harness) pendingPushes(t *testing.T) uint64 {
 	t.Helper()
-	st, err := h.conn.JS.Stream(context.Background(), bus.PushStream)
+	return h.streamMsgs(t, bus.PushStream)
+}
+
+// streamMsgs is how many messages the stream holds.
+func (h *harness) streamMsgs(t *testing.T, stream string) uint64 {
+	t.Helper()
+	st, err := h.conn.JS.Stream(context.Background(), stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +190,7 @@ func TestServiceTwoRepositories(t *testing.T) {
 		t.Errorf("index sites of a = %v, want 2", got)
 	}
 	// The tag's first-seen time is stored under its canonical name.
-	if seen, ok := h.svc.times.FirstSeen("127.0.0.1:5000/team/app", "1.2.4"); !ok || !seen.Equal(now) {
+	if seen, ok := h.svc.times.FirstSeen(context.Background(), "127.0.0.1:5000/team/app", "1.2.4"); !ok || !seen.Equal(now) {
 		t.Errorf("first seen = %v, %v", seen, ok)
 	}
 }
@@ -199,9 +209,7 @@ func TestServiceReindexesOnAnnouncedHead(t *testing.T) {
 	moved := []byte(releaseYAML)
 	moved = []byte(string(moved[:len(moved)-len("1.2.3\n")]) + "1.2.9\n")
 	head := a.SeedFiles(t, "main", map[string]string{"app.yaml": string(moved)})
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", head)
 	testenv.Eventually(t, "reindex after the head", func() bool {
 		sites := h.svc.Index("a").Lookup("127.0.0.1:5000/team/app")
 		return len(sites) == 1 && sites[0].Ref.Tag == "1.2.9"

@@ -3,7 +3,6 @@ package matcher
 import (
 	"context"
 	"errors"
-	"regexp"
 	"sync"
 	"time"
 
@@ -56,7 +55,7 @@ func signatureRule(s imagerules.Signature) registry.SignatureRule {
 func (s *Service) checkSignature(ctx context.Context, ev bus.PushEvent, done map[string]bool, now time.Time, log zerolog.Logger) (verdict, error) {
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
 	rule := s.cfg.ImageRules.For(repo)
-	if !rule.Signature.Set() || ev.Tag == "" || !s.wouldRewrite(ev, done) {
+	if !rule.Signature.Set() || ev.Tag == "" || !s.wouldRewrite(ctx, ev, done) {
 		return verdictSkipped, nil
 	}
 	var err error
@@ -164,11 +163,6 @@ func (c *sigCache) check(ctx context.Context, v SignatureVerifier, repo, digest 
 	return err
 }
 
-// sigTagRE matches the tags cosign writes for an image digest: the legacy
-// signature tag sha256-<hex>.sig, and the OCI referrers tag sha256-<hex>
-// under which registries without the referrers API list Sigstore bundles.
-var sigTagRE = regexp.MustCompile(`^sha256-([0-9a-f]{64})(\.sig)?$`)
-
 // sigKey is the key of a push waiting for its signature: repository@digest.
 func sigKey(ev bus.PushEvent) string {
 	return imageref.Canonical(ev.Registry, ev.Repository) + "@" + ev.Digest
@@ -217,12 +211,15 @@ func (w *sigWaiters) take(key string) (sigWaiter, bool) {
 // acknowledges the push. A signature that does not verify (yet) leaves
 // the push to its retry.
 func (s *Service) signatureArrived(ctx context.Context, ev bus.PushEvent, log zerolog.Logger) {
-	m := sigTagRE.FindStringSubmatch(ev.Tag)
-	if m == nil {
+	// The legacy signature tag sha256-<hex>.sig, or the referrers tag
+	// sha256-<hex> under which registries without the referrers API list
+	// Sigstore bundles.
+	digest, kind, ok := imageref.CosignTag(ev.Tag)
+	if !ok || kind != "sig" && kind != "" {
 		return
 	}
 	held := ev
-	held.Digest = "sha256:" + m[1]
+	held.Digest = digest
 	w, ok := s.sigWait.take(sigKey(held))
 	if !ok {
 		return
@@ -235,7 +232,7 @@ func (s *Service) signatureArrived(ctx context.Context, ev bus.PushEvent, log ze
 		}
 		return
 	}
-	d := s.rewrites(w.ev, done, log)
+	d := s.rewrites(ctx, w.ev, done, log)
 	if err := s.publish(ctx, w.ev, d.rewrites); err != nil {
 		log.Warn().Err(err).Msg("cannot publish the rewrites of a push whose signature arrived; its retry will")
 		return

@@ -8,8 +8,6 @@ import (
 	"path"
 	"strings"
 
-	git "github.com/go-git/go-git/v5"
-	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -17,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/go-git/go-git/v5/utils/merkletrie"
 
+	"github.com/hoist-gitops/hoist/internal/gitfetch"
 	"github.com/hoist-gitops/hoist/internal/redact"
 )
 
@@ -50,11 +49,6 @@ func newSource(r Repo) (*source, error) {
 	return &source{repo: r, auth: auth, st: memory.NewStorage()}, nil
 }
 
-// trackingRef is where the fetched head of the branch is kept.
-func (s *source) trackingRef() plumbing.ReferenceName {
-	return plumbing.ReferenceName("refs/remotes/origin/" + s.repo.Branch)
-}
-
 // fetch brings the branch head into the store and returns it, giving up
 // after the repository's git timeout. The first
 // fetch is shallow (depth 1: the head's objects only); later ones ask for
@@ -63,55 +57,42 @@ func (s *source) trackingRef() plumbing.ReferenceName {
 // send the head's whole tree every time: seconds on a 10,000-file
 // repository instead of milliseconds.)
 func (s *source) fetch(ctx context.Context) (plumbing.Hash, error) {
-	before, _ := s.st.Reference(s.trackingRef())
+	before, _ := s.st.Reference(gitfetch.TrackingRef(s.repo.Branch))
 	depth := 0
 	if before == nil {
 		depth = 1
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.repo.gitTimeout())
 	defer cancel()
-	err := s.fetchWithin(ctx, depth)
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+	head, err := s.fetchWithin(ctx, depth)
+	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within the git timeout (%s): %w", s.repo.gitTimeout(), err)
 		}
 		return plumbing.ZeroHash, fmt.Errorf("fetch %s %s: %w", redact.URL(s.repo.URL), s.repo.Branch, err)
 	}
-	ref, err := s.st.Reference(s.trackingRef())
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("fetch %s: branch %s not found: %w", redact.URL(s.repo.URL), s.repo.Branch, err)
-	}
-	if before == nil || before.Hash() != ref.Hash() {
+	if before == nil || before.Hash() != head {
 		s.updates++
 	}
-	return ref.Hash(), nil
+	return head, nil
 }
 
-// fetchWithin runs one fetch until ctx ends. Not every transport obeys
-// ctx (go-git's SSH handshake waits for the server's banner for ever), so
-// the fetch runs on its own goroutine: when ctx ends first it is left to
-// finish against the store it started with, and the source starts over
-// with an empty one.
-func (s *source) fetchWithin(ctx context.Context, depth int) error {
+// fetchWithin runs one fetch until ctx ends. A fetch given up on when ctx
+// ends may still write to the store it started with, so the source starts
+// over with an empty one.
+func (s *source) fetchWithin(ctx context.Context, depth int) (plumbing.Hash, error) {
 	st := s.st
-	done := make(chan error, 1)
-	go func() {
-		rem := git.NewRemote(st, &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.repo.URL}})
-		done <- rem.FetchContext(ctx, &git.FetchOptions{
-			RemoteName: "origin",
-			RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec("+refs/heads/" + s.repo.Branch + ":" + s.trackingRef().String())},
-			Depth:      depth,
-			Auth:       s.auth,
-			Tags:       git.NoTags,
-		})
-	}()
-	select {
-	case err := <-done:
+	var head plumbing.Hash
+	err := gitfetch.Run(ctx, func(ctx context.Context) error {
+		heads, err := gitfetch.Fetch(ctx, st, s.repo.URL, s.auth, []string{s.repo.Branch}, depth)
+		head = heads[s.repo.Branch]
 		return err
-	case <-ctx.Done():
+	})
+	if ctx.Err() != nil {
 		s.reset()
-		return ctx.Err()
+		return plumbing.ZeroHash, ctx.Err()
 	}
+	return head, err
 }
 
 // reset drops every object, so the next fetch is a fresh shallow clone.

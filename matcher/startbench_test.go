@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -19,6 +20,50 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testgit"
 )
 
+// bigRepo serves gitopsgen's repository of n files (seed 1) over HTTP as
+// branch main of "gitops", with the commits more adds on top (nil: none),
+// packed.
+func bigRepo(t *testing.T, n int, more func(*testgit.Repo)) (*testgit.Repo, gitopsgen.Stats) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := gitopsgen.Generate(dir, n, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := testgit.NewServer(t).NewRepo(t, "gitops")
+	repo.SeedDir(t, "main", dir)
+	if more != nil {
+		more(repo)
+	}
+	testgit.Git(t, repo.Dir, "gc", "--quiet") // a server keeps its objects packed
+	return repo, st
+}
+
+// timeToReady runs a matcher of branch main of the repository at url
+// from New until it is ready, stops it and returns the time it took, the
+// service (its index) and its log.
+func timeToReady(t *testing.T, js jetstream.JetStream, url string) (time.Duration, *Service, *testenv.LogBuffer) {
+	t.Helper()
+	logs := &testenv.LogBuffer{}
+	t0 := time.Now()
+	svc, err := New(Config{Repos: []Repo{{Name: "gitops", URL: url, Branch: "main"}}}, js, prometheus.NewRegistry(), zerolog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	for !svc.Ready() {
+		time.Sleep(5 * time.Millisecond) // a measurement's resolution, not a synchronisation
+	}
+	d := time.Since(t0)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return d, svc, logs
+}
+
 // TestBenchReportStartup measures a matcher's start on the generated
 // 10,000-file repository, from New to ready (cloned over HTTP, every file
 // parsed, consuming pushes), against `git clone --depth 1` of the same
@@ -26,20 +71,9 @@ import (
 // "matcher-startup" section of BENCHMARKS.md. It runs only when
 // HOIST_BENCH_REPORT names that file.
 func TestBenchReportStartup(t *testing.T) {
-	out := os.Getenv("HOIST_BENCH_REPORT")
-	if out == "" {
-		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md")
-	}
+	out := testenv.BenchReport(t)
 	const files, runs = 10000, 3
-	dir := t.TempDir()
-	st, err := gitopsgen.Generate(dir, files, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedDir(t, "main", dir)
-	testgit.Git(t, repo.Dir, "gc", "--quiet") // a server keeps its objects packed
+	repo, st := bigRepo(t, files, nil)
 	nats := bustest.Start(t)
 
 	// Alternate the two, best of each: the machine is shared.
@@ -59,24 +93,7 @@ func TestBenchReportStartup(t *testing.T) {
 		}
 		os.RemoveAll(into)
 
-		logs := &testenv.LogBuffer{}
-		t0 = time.Now()
-		svc, err := New(Config{Repos: []Repo{{Name: "gitops", URL: repo.URL, Branch: "main"}}}, nats.JS,
-			prometheus.NewRegistry(), zerolog.New(logs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- svc.Run(ctx) }()
-		for !svc.Ready() {
-			time.Sleep(5 * time.Millisecond) // a measurement's resolution, not a synchronisation
-		}
-		d := time.Since(t0)
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		d, svc, logs := timeToReady(t, nats.JS, repo.URL)
 		if got := svc.Index("gitops").Len(); got != st.Sites {
 			t.Fatalf("index has %d sites, generator wrote %d", got, st.Sites)
 		}

@@ -46,6 +46,10 @@ type RepoStatus struct {
 	LastError string
 	// Warnings name configured paths that match no manifest or do not exist.
 	Warnings []string
+	// Holds says why the holds bucket's records of the branch are not
+	// known yet ("" when they are): they are being rebuilt from git
+	// history, or cannot be read. Pushes wait for them.
+	Holds string
 }
 
 // staleAfter is how long without a successful fetch makes an index stale
@@ -84,7 +88,7 @@ func (s *Service) Readiness(context.Context) error {
 		bad = append(bad, "not consuming push events (no repository indexed yet)")
 	}
 	for _, st := range s.Status() {
-		if st.State != StateReady {
+		if st.State != StateReady || st.Holds != "" {
 			bad = append(bad, st.describe())
 		}
 	}
@@ -103,6 +107,9 @@ func (st RepoStatus) describe() string {
 	}
 	if st.Failures > 0 {
 		fmt.Fprintf(&b, ", %d failed attempts, last: %s", st.Failures, st.LastError)
+	}
+	if st.Holds != "" {
+		fmt.Fprintf(&b, ", %s", st.Holds)
 	}
 	return b.String()
 }
@@ -148,4 +155,11 @@ func (r *repoState) setWarnings(w []string) (changed bool) {
 	changed = strings.Join(w, "\n") != strings.Join(r.status.Warnings, "\n")
 	r.status.Warnings = w
 	return changed
+}
+
+// setHolds records why r's holds are not known yet ("" when they are).
+func (r *repoState) setHolds(why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.Holds = why
 }

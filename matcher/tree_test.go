@@ -66,9 +66,7 @@ func TestCraftedTreeEntry(t *testing.T) {
 		"new":     treeNode{".git": treeNode{"c.yaml": releaseYAML}, "n.yaml": releaseYAML},
 		"ok.yaml": okYAML,
 	})
-	if err := bus.AnnounceHead(h.conn.NC, bus.Head{Repo: "a", Branch: "main", Commit: head}); err != nil {
-		t.Fatal(err)
-	}
+	h.announce(t, "a", "main", head)
 	testenv.Eventually(t, "reindexed", func() bool {
 		return slices.Equal(h.svc.Index("a").Files(), []string{"..", "new/.git", "new/n.yaml", "ok.yaml"})
 	})

@@ -68,12 +68,12 @@ func newVerifyMetric() *prometheus.CounterVec {
 // wouldRewrite reports whether the push would change a file, or would if it
 // carried a digest, in the repositories rewrites would decide it for (those
 // indexed and not in done): only such a push is worth a registry call.
-func (s *Service) wouldRewrite(ev bus.PushEvent, done map[string]bool) bool {
+func (s *Service) wouldRewrite(ctx context.Context, ev bus.PushEvent, done map[string]bool) bool {
 	for _, r := range s.repos {
 		if done[r.Name] || !r.indexed.Load() {
 			continue
 		}
-		for _, o := range MatchRules(r.idx.Load(), ev, s.times, s.cfg.ImageRules) {
+		for _, o := range MatchRules(ctx, r.idx.Load(), ev, s.times, s.cfg.ImageRules) {
 			if o.Decision.Update || o.Decision.Code == policy.CodeNoDigest {
 				return true
 			}
@@ -89,7 +89,7 @@ func (s *Service) wouldRewrite(ev bus.PushEvent, done map[string]bool) bool {
 // handed back and tried again.
 func (s *Service) verify(ctx context.Context, ev bus.PushEvent, done map[string]bool, log zerolog.Logger) (bus.PushEvent, verdict, error) {
 	repo := imageref.Canonical(ev.Registry, ev.Repository)
-	if s.cfg.Verifier == nil || ev.Tag == "" || s.cfg.ImageRules.For(repo).Verify == imagerules.VerifyNone || !s.wouldRewrite(ev, done) {
+	if s.cfg.Verifier == nil || ev.Tag == "" || s.cfg.ImageRules.For(repo).Verify == imagerules.VerifyNone || !s.wouldRewrite(ctx, ev, done) {
 		return ev, verdictSkipped, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)

@@ -172,7 +172,7 @@ func TestNotifyChatMessagesShapedForEachService(t *testing.T) {
 			t.Fatal(err)
 		}
 		text, params := c.message(ev)
-		titled := params["title"] == Title(ev) || name == "matrix" && strings.HasPrefix(text, Title(ev)+"\n")
+		titled := params["title"] == renderTitle(ev) || name == "matrix" && strings.HasPrefix(text, renderTitle(ev)+"\n")
 		if !titled || !strings.Contains(text, "apps/api.yaml") {
 			t.Errorf("%s: message %q params %v", name, text, params)
 		}
@@ -201,14 +201,14 @@ func TestNotifyChatMessagesShapedForEachService(t *testing.T) {
 	if err := json.Unmarshal(body, &sp); err != nil {
 		t.Fatal(err)
 	}
-	if sp.Text != Title(ev) || len(sp.Attachments) != 5 ||
+	if sp.Text != renderTitle(ev) || len(sp.Attachments) != 5 ||
 		sp.Attachments[2].Text != "- apps/api.yaml: apps:deployment/api api: registry.example/team/api:1.2.3 → registry.example/team/api:1.2.4" {
 		t.Fatalf("slack payload %s", body)
 	}
 
 	// Discord: the service splits the text into items and titles the embed.
 	items := discord.CreateItemsFromPlain(text, false)
-	dp, err := discord.CreatePayloadFromItems(items[0], Title(ev), [5]uint{})
+	dp, err := discord.CreatePayloadFromItems(items[0], renderTitle(ev), [5]uint{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestNotifyGenericShoutrrrWebhookIsNotHoists(t *testing.T) {
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		t.Fatalf("%s: %v", r.body, err)
 	}
-	if body.Title != Title(commitEvent()) || body.Message != Text(commitEvent()) || body.Event != "" || r.header.Get(EventHeader) != "" {
+	if body.Title != renderTitle(commitEvent()) || body.Message != renderText(commitEvent()) || body.Event != "" || r.header.Get(eventHeader) != "" {
 		t.Fatalf("generic body %s, headers %v", r.body, r.header)
 	}
 }
@@ -281,7 +281,7 @@ func TestNotifyMatrixReachesTheRoom(t *testing.T) {
 	ev := commitEvent()
 	d.Notify(ev)
 	body := <-sent
-	if !strings.HasPrefix(body, Title(ev)+"\n") || !strings.Contains(body, "- apps/api.yaml: apps:deployment/api api: registry.example/team/api:1.2.3 → registry.example/team/api:1.2.4") {
+	if !strings.HasPrefix(body, renderTitle(ev)+"\n") || !strings.Contains(body, "- apps/api.yaml: apps:deployment/api api: registry.example/team/api:1.2.3 → registry.example/team/api:1.2.4") {
 		t.Fatalf("matrix message %q", body)
 	}
 	testenv.Eventually(t, "sent", func() bool { return count(t, reg, "0-matrix", KindCommit, outcomeSent) == 1 })

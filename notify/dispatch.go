@@ -14,38 +14,44 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Options bound the sending; zero values take the defaults.
+// Options bound the sending; a zero field takes the value of DefaultOptions.
 type Options struct {
-	// QueueSize is how many events wait per notifier (default 256); when
-	// full, the oldest is dropped to make room.
+	// QueueSize is how many events wait per notifier; when full, the
+	// oldest is dropped to make room.
 	QueueSize int
-	// Attempts is how often one event is tried (default 5).
+	// Attempts is how often one event is tried.
 	Attempts int
 	// Backoff is the wait before the second attempt, doubled before each
-	// further one up to MaxBackoff (defaults 1 s and 30 s).
+	// further one up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
-	// Timeout bounds one attempt (default 10 s).
+	// Timeout bounds one attempt.
 	Timeout time.Duration
 	// Client posts the JSON webhooks; nil: a client of its own.
 	Client *http.Client
 }
 
+// DefaultOptions are the bounds of a Dispatcher whose Options leave fields zero.
+func DefaultOptions() Options {
+	return Options{QueueSize: 256, Attempts: 5, Backoff: time.Second, MaxBackoff: 30 * time.Second, Timeout: 10 * time.Second}
+}
+
 func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.QueueSize <= 0 {
-		o.QueueSize = 256
+		o.QueueSize = d.QueueSize
 	}
 	if o.Attempts <= 0 {
-		o.Attempts = 5
+		o.Attempts = d.Attempts
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = time.Second
+		o.Backoff = d.Backoff
 	}
 	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 30 * time.Second
+		o.MaxBackoff = d.MaxBackoff
 	}
 	o.MaxBackoff = max(o.MaxBackoff, o.Backoff)
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = d.Timeout
 	}
 	return o
 }
@@ -83,13 +89,18 @@ type notifier struct {
 }
 
 // New checks the targets and starts a worker per target; Close stops them.
-// Metrics are registered on reg (nil: none).
+// Metrics are registered on reg (nil: none); a series registered already is
+// an error.
 func New(targets []Target, opts Options, reg prometheus.Registerer, log zerolog.Logger) (*Dispatcher, error) {
 	opts = opts.withDefaults()
-	d := &Dispatcher{m: newMetrics(reg), log: log.With().Str("component", "notify").Logger()}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dispatcher{m: m, log: log.With().Str("component", "notify").Logger()}
 	var ns []*notifier
 	for i, t := range targets {
-		name := Name(i, t)
+		name := notifierName(i, t)
 		if err := t.Validate(); err != nil {
 			return nil, fmt.Errorf("notify[%d] (%s): %w", i, name, err)
 		}

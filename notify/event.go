@@ -26,8 +26,8 @@ const (
 // Kinds are every kind of event, in the order the docs list them.
 func Kinds() []Kind { return []Kind{KindCommit, KindHold, KindFailure, KindRejected} }
 
-// ValidKind reports whether s names a kind of event.
-func ValidKind(s string) bool {
+// validKind reports whether s names a kind of event.
+func validKind(s string) bool {
 	for _, k := range Kinds() {
 		if string(k) == s {
 			return true

@@ -1,6 +1,10 @@
 package notify
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // The outcomes of a notification, the values of the outcome label.
 const (
@@ -13,15 +17,19 @@ type metrics struct {
 	total *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the notification series on reg (nil: not exported);
+// a series registered already is an error.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{total: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hoist", Name: "notifications_total",
 		Help: "Notifications by notifier (its index in notify and its scheme), event and outcome: sent, failed (after every retry), dropped (out of a full queue, or at shutdown).",
 	}, []string{"notifier", "event", "outcome"})}
 	if reg != nil {
-		reg.MustRegister(m.total)
+		if err := reg.Register(m.total); err != nil {
+			return nil, fmt.Errorf("register notification metrics: %w", err)
+		}
 	}
-	return m
+	return m, nil
 }
 
 // zero makes a notifier's series visible before its first event.

@@ -9,9 +9,9 @@ import (
 // shortSHA is how much of a commit hash a title shows.
 const shortSHA = 12
 
-// Title is the one-line summary of an event: a chat message's title, an
+// renderTitle is the one-line summary of an event: a chat message's title, an
 // e-mail's subject.
-func Title(ev Event) string {
+func renderTitle(ev Event) string {
 	where := ev.Repo
 	if ev.Branch != "" {
 		where += "/" + ev.Branch
@@ -38,9 +38,9 @@ func Title(ev Event) string {
 	return "hoist: " + string(ev.Kind)
 }
 
-// Text is the plain-text body of an event, for chat and e-mail: one line
+// renderText is the plain-text body of an event, for chat and e-mail: one line
 // per change, the commit's link, the event ids.
-func Text(ev Event) string {
+func renderText(ev Event) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	switch ev.Kind {

@@ -86,7 +86,7 @@ func takesTitle(scheme string) bool {
 // service without a title (the logger, Google Chat, Zulip...) gets it at
 // the head of the text.
 func (c *chat) message(ev Event) (string, types.Params) {
-	title, text := Title(ev), Text(ev)
+	title, text := renderTitle(ev), renderText(ev)
 	if !c.title {
 		return title + "\n" + text, nil
 	}

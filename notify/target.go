@@ -43,9 +43,9 @@ func (t Target) Scheme() string {
 	return strings.ToLower(scheme)
 }
 
-// Name is how logs and metrics name the target: its index and scheme
+// notifierName is how logs and metrics name the target: its index and scheme
 // ("0-https", "1-slack"), never its URL, which may hold a token.
-func Name(i int, t Target) string {
+func notifierName(i int, t Target) string {
 	s := t.Scheme()
 	if s == "" {
 		s = "invalid"
@@ -64,7 +64,7 @@ func (t Target) Validate() error {
 		return errors.New("the url contains a space or a control character")
 	}
 	for _, k := range t.Events {
-		if !ValidKind(string(k)) {
+		if !validKind(string(k)) {
 			return fmt.Errorf("unknown event %q (one of %s)", k, kindList())
 		}
 	}

@@ -95,10 +95,10 @@ func TestNotifyTitlesAndTexts(t *testing.T) {
 			"hoist: rejected a push of registry.example/team/api:6.6.6", "Why: the tag is not in the registry"},
 	}
 	for _, c := range cases {
-		if got := Title(c.ev); got != c.title {
+		if got := renderTitle(c.ev); got != c.title {
 			t.Errorf("title %q, want %q", got, c.title)
 		}
-		if got := Text(c.ev); !strings.Contains(got, c.body) {
+		if got := renderText(c.ev); !strings.Contains(got, c.body) {
 			t.Errorf("%s text %q lacks %q", c.ev.Kind, got, c.body)
 		}
 	}

@@ -26,7 +26,7 @@ func TestNotifyTitleOnlyWhereTheServiceHasOne(t *testing.T) {
 		}
 		text, params := c.message(ev)
 		_, hasTitle := params["title"]
-		headed := len(text) > len(Title(ev)) && text[:len(Title(ev))] == Title(ev)
+		headed := len(text) > len(renderTitle(ev)) && text[:len(renderTitle(ev))] == renderTitle(ev)
 		switch {
 		case inParams && (!hasTitle || headed):
 			t.Errorf("%s: want the title as a parameter: %q %v", u, text, params)

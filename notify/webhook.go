@@ -19,10 +19,10 @@ const (
 	// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the body
 	// under the notifier's secret, as GitHub's X-Hub-Signature-256 does.
 	SignatureHeader = "X-Hoist-Signature-256"
-	// EventHeader names the event's kind; DeliveryHeader its id, the same
+	// eventHeader names the event's kind; deliveryHeader its id, the same
 	// on every retry.
-	EventHeader    = "X-Hoist-Event"
-	DeliveryHeader = "X-Hoist-Delivery"
+	eventHeader    = "X-Hoist-Event"
+	deliveryHeader = "X-Hoist-Delivery"
 )
 
 // Sign is the SignatureHeader value of body under secret.
@@ -62,8 +62,8 @@ func (w *webhook) send(ctx context.Context, ev Event) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "hoist")
-	req.Header.Set(EventHeader, string(ev.Kind))
-	req.Header.Set(DeliveryHeader, ev.ID)
+	req.Header.Set(eventHeader, string(ev.Kind))
+	req.Header.Set(deliveryHeader, ev.ID)
 	if len(w.secret) > 0 {
 		req.Header.Set(SignatureHeader, Sign(w.secret, body))
 	}

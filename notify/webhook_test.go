@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,14 +91,14 @@ func TestNotifyWebhookSignedWithHMAC(t *testing.T) {
 	if Sign([]byte("other"), r.body) == want {
 		t.Fatal("the signature does not depend on the secret")
 	}
-	if r.header.Get(EventHeader) != "commit" || r.header.Get(DeliveryHeader) == "" || r.header.Get("Content-Type") != "application/json" {
+	if r.header.Get(eventHeader) != "commit" || r.header.Get(deliveryHeader) == "" || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("headers %v", r.header)
 	}
 	var ev Event
 	if err := json.Unmarshal(r.body, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.Kind != KindCommit || ev.ID != r.header.Get(DeliveryHeader) || ev.Time.IsZero() || ev.Commit == nil ||
+	if ev.Kind != KindCommit || ev.ID != r.header.Get(deliveryHeader) || ev.Time.IsZero() || ev.Commit == nil ||
 		len(ev.Commit.Changes) != 2 || ev.Commit.Changes[0].New != "registry.example/team/api:1.2.4" || ev.Commit.URL == "" {
 		t.Fatalf("body %s", r.body)
 	}
@@ -135,7 +136,7 @@ func TestNotifyRetriesAfterServerError(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests, want 2 (500, then 200)", len(reqs))
 	}
-	if string(reqs[0].body) != string(reqs[1].body) || reqs[0].header.Get(DeliveryHeader) != reqs[1].header.Get(DeliveryHeader) {
+	if string(reqs[0].body) != string(reqs[1].body) || reqs[0].header.Get(deliveryHeader) != reqs[1].header.Get(deliveryHeader) {
 		t.Fatal("the retry is not the same delivery")
 	}
 	if f := count(t, reg, "0-http", KindCommit, outcomeFailed); f != 0 {
@@ -170,7 +171,7 @@ func TestNotifyFullQueueDropsOldest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan string, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- r.Header.Get(DeliveryHeader)
+		arrived <- r.Header.Get(deliveryHeader)
 		<-release
 	}))
 	defer srv.Close()
@@ -249,4 +250,21 @@ func TestNotifyCloseDropsWhatIsLeftAtTheDeadline(t *testing.T) {
 		t.Fatalf("failed %v + dropped %v, want 2", f, dr)
 	}
 	d.Notify(commitEvent()) // after Close: dropped, never blocks
+}
+
+// Registering the notification series where they are registered already
+// (a second dispatcher on one registry) is an error New returns, not a
+// panic.
+func TestMetricRegistrationErrorsReturnedNotify(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	d, err := New(nil, fastOptions(), reg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNow(t, d)
+	_, err = New(nil, fastOptions(), reg, testLogger(t))
+	var dup prometheus.AlreadyRegisteredError
+	if !errors.As(err, &dup) {
+		t.Fatalf("second registration: %v, want the registration's error", err)
+	}
 }

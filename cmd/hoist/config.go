@@ -21,6 +21,9 @@ type stageFlag []string
 func (f *stageFlag) String() string     { return strings.Join(*f, ",") }
 func (f *stageFlag) Set(v string) error { *f = append(*f, v); return nil }
 
+// defaultConfigPath is the configuration file of every command's --config flag.
+const defaultConfigPath = "hoist.yaml"
+
 func runConfig(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "check" {
 		fmt.Fprintln(stderr, "usage: hoist config check [--config hoist.yaml] [--stage ingest|match|commit]... [--output text|json]")
@@ -28,7 +31,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("hoist config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "hoist.yaml", "configuration file")
+	path := fs.String("config", defaultConfigPath, "configuration file")
 	output := fs.String("output", "text", "text or json")
 	var stageNames stageFlag
 	fs.Var(&stageNames, "stage", "check only what this stage uses: ingest, match or commit (repeatable, or a comma list; default: all)")

@@ -89,8 +89,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		defer dep.close()
 		times = dep.times
 	}
-	outcomes := matcher.Match(tree.idx, ev, times)
-	explainGates(dep, ev, outcomes)
+	// The first-seen and hold lookups of all sites share one bound, as a
+	// hold command's conversation with NATS does.
+	lookups, cancelLookups := context.WithTimeout(context.Background(), holdTimeout)
+	defer cancelLookups()
+	outcomes := matcher.Match(lookups, tree.idx, ev, times)
+	explainGates(lookups, dep, ev, outcomes)
 	rows := make([]explainRow, 0, len(outcomes))
 	for _, o := range outcomes {
 		r := explainRow{
@@ -116,7 +120,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		// The files were re-checked as the committer would; a dropped
 		// rewrite turns its row into a skip with the committer's reason.
 		for i, o := range outcomes {
-			if res, ok := results[outcomeKey(o)]; ok && !res.Applied {
+			if res, ok := results[matcher.SiteOf("", "", o.Site)]; ok && !res.Applied {
 				rows[i].Decision, rows[i].New, rows[i].Reason = "skip", "", res.Reason
 			}
 		}
@@ -165,7 +169,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 }
 
 // writeResults are the committer's results by site, and the files changed.
-type writeResults map[string]policy.Result
+type writeResults map[bus.Site]policy.Result
 
 func (w writeResults) files() map[string]bool {
 	out := map[string]bool{}
@@ -175,10 +179,6 @@ func (w writeResults) files() map[string]bool {
 		}
 	}
 	return out
-}
-
-func outcomeKey(o matcher.Outcome) string {
-	return o.Site.File + "\x00" + o.Site.Resource.String() + "\x00" + o.Site.Container
 }
 
 // writeUpdates turns the approved outcomes into rewrites and applies them
@@ -195,11 +195,8 @@ func writeUpdates(tree *manifestTree, ev bus.PushEvent, outcomes []matcher.Outco
 		if _, ok := byFile[f]; !ok {
 			files = append(files, f)
 		}
-		byFile[f] = append(byFile[f], bus.Rewrite{
-			File: f, Resource: o.Site.Resource.String(), Container: o.Site.Container,
-			Image: o.Site.Ref.Canonical(), Old: o.Decision.Current.String(), New: o.Decision.New.String(),
-			Tag: ev.Tag, Digest: ev.Digest, PushedAt: ev.PushedAt, Policy: policy.MarkerPolicyJSON(o.Site),
-		})
+		// The matcher's own rewrite, so the files read what a commit of it would make them read.
+		byFile[f] = append(byFile[f], matcher.NewRewrite("", "", ev, o))
 	}
 	out := writeResults{}
 	for _, f := range files {
@@ -207,12 +204,12 @@ func writeUpdates(tree *manifestTree, ev bus.PushEvent, outcomes []matcher.Outco
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", f, err)
 		}
-		edited, results, err := policy.ApplyRewrites(f, data, byFile[f], nil)
+		edited, results, err := policy.ApplyRewrites(context.Background(), f, data, byFile[f], nil) // no history: no lookups
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range results {
-			out[r.Rewrite.File+"\x00"+r.Rewrite.Resource+"\x00"+r.Rewrite.Container] = r
+			out[r.Rewrite.Site()] = r
 		}
 		if string(edited) != string(data) {
 			if err := tree.write(f, edited); err != nil {

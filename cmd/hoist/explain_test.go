@@ -18,21 +18,13 @@ func TestExplainTable(t *testing.T) {
 		{"explain-latest.golden", "127.0.0.1:5000/team/shop:latest"},
 		{"explain-unknown.golden", "ghcr.io/nobody/nothing:1.0"},
 	} {
-		code, out, errOut := runHoist(t, "explain", tc.image)
-		if code != 0 || errOut != "" {
-			t.Errorf("explain %s: exit %d, stderr %q", tc.image, code, errOut)
-		}
-		checkGolden(t, tc.golden, out)
+		runGolden(t, tc.golden, "explain", tc.image)
 	}
 }
 
 func TestExplainJSON(t *testing.T) {
 	t.Chdir(examplesDir)
-	code, out, _ := runHoist(t, "explain", "--output", "json", "127.0.0.1:5000/team/app:1.2.4", ".")
-	if code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	checkGolden(t, "explain-app-1.2.4.json.golden", out)
+	out := runGolden(t, "explain-app-1.2.4.json.golden", "explain", "--output", "json", "127.0.0.1:5000/team/app:1.2.4", ".")
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)

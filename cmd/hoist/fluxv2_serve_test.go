@@ -7,26 +7,9 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
-const serveFluxObjects = `apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: app
-  namespace: flux-system
-spec:
-  image: 127.0.0.1:5000/team/app
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata:
-  name: app
-  namespace: flux-system
-spec:
-  imageRepositoryRef:
-    name: app
-  policy:
-    semver:
-      range: ">=1.0.0 <2.0.0"
-`
+// serveFluxObjects are the ImageRepository and ImagePolicy "app" that
+// serveMarked's setter markers name: 127.0.0.1:5000/team/app, semver 1.x.
+var serveFluxObjects = testenv.FluxImageObjects("127.0.0.1:5000/team/app", ">=1.0.0 <2.0.0")
 
 const serveMarked = `apiVersion: apps/v1
 kind: Deployment

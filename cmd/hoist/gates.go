@@ -88,8 +88,8 @@ type pushedNow struct {
 	now   time.Time
 }
 
-func (p pushedNow) FirstSeen(repo, tag string) (time.Time, bool) {
-	if at, ok := p.times.FirstSeen(repo, tag); ok {
+func (p pushedNow) FirstSeen(ctx context.Context, repo, tag string) (time.Time, bool) {
+	if at, ok := p.times.FirstSeen(ctx, repo, tag); ok {
 		return at, true
 	}
 	return p.now, true
@@ -97,8 +97,9 @@ func (p pushedNow) FirstSeen(repo, tag string) (time.Time, bool) {
 
 // explainGates runs the gates on explain's outcomes: with a deployment,
 // the images[] minimum ages, first-seen times and holds; without one, only
-// the annotations' minimum ages, whose times are unknown.
-func explainGates(d *deployment, ev bus.PushEvent, outs []matcher.Outcome) {
+// the annotations' minimum ages, whose times are unknown. ctx bounds the
+// lookups.
+func explainGates(ctx context.Context, d *deployment, ev bus.PushEvent, outs []matcher.Outcome) {
 	g := matcher.Gates{Now: func() time.Time { return ev.PushedAt }}
 	repo, branch := "", ""
 	if d != nil {
@@ -106,7 +107,7 @@ func explainGates(d *deployment, ev bus.PushEvent, outs []matcher.Outcome) {
 		g.Times = pushedNow{times: d.times, now: ev.PushedAt}
 		repo, branch = d.repo, d.branch
 	}
-	g.Apply(context.Background(), repo, branch, ev, outs)
+	g.Apply(ctx, repo, branch, ev, outs)
 	if d != nil {
 		return
 	}
@@ -141,11 +142,12 @@ func addHolds(cfgPath, repo string, rows []imageRow) error {
 	defer d.close()
 	for i := range rows {
 		r := &rows[i]
-		rec, ok, err := d.holds.Get(ctx, bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container})
+		site := bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container}
+		rec, ok, err := d.holds.Get(ctx, site)
 		if err != nil {
 			return err
 		}
-		p, _, pending, err := d.holds.Pending(ctx, bus.Site{Repo: d.repo, Branch: d.branch, File: r.File, Resource: r.Resource, Container: r.Container})
+		p, _, pending, err := d.holds.Pending(ctx, site)
 		if err != nil {
 			return err
 		}

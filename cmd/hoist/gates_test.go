@@ -5,90 +5,47 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testnotify"
 	"github.com/hoist-gitops/hoist/notify"
 )
 
-// gateStage runs some of hoist's stages in-process against the test's
-// NATS server until the test ends or stop is called.
-type gateStage struct {
-	logs   *testenv.LogBuffer
-	base   string
-	cancel context.CancelFunc
-	done   chan error
+// startGateStage runs some of hoist's stages in-process with the
+// configuration file cfgFile (the test's NATS server and repository) until
+// the test ends or stop is called.
+func startGateStage(t *testing.T, cfgFile string, st stages) *served {
+	t.Helper()
+	return startServe(t, serveOpts{config: cfgFile, name: "gates", stages: &st})
 }
 
-func startGateStage(t *testing.T, cfgFile string, st stages) *gateStage {
+// gateSetup is what the gate tests run hoist against: a NATS server, a
+// repository seeded with serveRelease, a sink for hold notifications, and
+// a hoist.yaml naming the three.
+type gateSetup struct {
+	bus     *bustest.Bus
+	repo    *testgit.Repo
+	seed    string // the repository's first commit
+	holds   *testnotify.Sink
+	cfgFile string
+}
+
+// newGateSetup makes a gateSetup whose hoist.yaml has images as its one
+// images: rule.
+func newGateSetup(t *testing.T, images string) *gateSetup {
 	t.Helper()
-	cfg, problems := loadConfig(cfgFile, st.config())
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	cfg.Listen = testenv.FreeAddr(t)
-	g := &gateStage{logs: &testenv.LogBuffer{}, base: "http://" + cfg.Listen, done: make(chan error, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	g.cancel = cancel
-	go func() { g.done <- serveStages(ctx, "gates", st, cfg, zerolog.New(g.logs)) }()
-	t.Cleanup(g.stop)
-	testenv.Eventually(t, "/readyz of "+cfg.Listen, func() bool { code, _ := httpGet(g.base + "/readyz"); return code == 200 })
+	g := &gateSetup{bus: bustest.Start(t), repo: testgit.NewServer(t).NewRepo(t, "gitops"), holds: testnotify.Start(t, false)}
+	g.seed = g.repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
+	g.cfgFile = gateConfig(t, g.bus.URL, g.repo.URL, images, g.holds.URL)
 	return g
-}
-
-// stop cancels the stages and waits for them to return (once).
-func (g *gateStage) stop() {
-	if g.cancel == nil {
-		return
-	}
-	g.cancel()
-	g.cancel = nil
-	<-g.done
-}
-
-// holdEvents is a JSON webhook on 127.0.0.1 that collects the hold events
-// hoist sends it.
-type holdEvents struct {
-	url    string
-	events chan notify.Event
-}
-
-func newHoldEvents(t *testing.T) *holdEvents {
-	t.Helper()
-	h := &holdEvents{events: make(chan notify.Event, 100)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev notify.Event
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			t.Errorf("notification: %v", err)
-		}
-		h.events <- ev
-	}))
-	t.Cleanup(srv.Close)
-	h.url = srv.URL
-	return h
-}
-
-// next waits for the next hold event.
-func (h *holdEvents) next(t *testing.T) notify.Event {
-	t.Helper()
-	select {
-	case ev := <-h.events:
-		return ev
-	case <-time.After(60 * time.Second):
-		t.Fatal("no hold notification")
-		return notify.Event{}
-	}
 }
 
 // gateConfig writes a hoist.yaml for the test's NATS server and repository,
@@ -119,80 +76,61 @@ repositories:
 	return p
 }
 
-// webhook announces image:tag to the generic receiver at base.
-func webhook(t *testing.T, base, image string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/ci", strings.NewReader(`{"image":"`+image+`"}`))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("webhook for %s answered %d", image, resp.StatusCode)
-	}
-}
-
 // TestMinimumAgeHeldThenCommitted: a tag younger than images[].minAge is
 // held — the push goes back to JetStream until the tag is old enough, and
 // nothing is committed — and a matcher restarted meanwhile commits it once
 // it is old enough, without the webhook being sent again.
 func TestMinimumAgeHeldThenCommitted(t *testing.T) {
-	b := bustest.Start(t)
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	holds := newHoldEvents(t)
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none, minAge: 12s}`, holds.url)
-	front := startGateStage(t, cfgFile, stages{ingest: true, commit: true})
-	match := startGateStage(t, cfgFile, stages{match: true})
+	g := newGateSetup(t, `{match: "**", verify: none, minAge: 12s}`)
+	front := startGateStage(t, g.cfgFile, stages{ingest: true, commit: true})
+	match := startGateStage(t, g.cfgFile, stages{match: true})
 
-	webhook(t, front.base, "127.0.0.1:5000/team/app:1.2.4")
+	front.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")
 	testenv.Eventually(t, "the push held for its minimum age", func() bool {
 		return strings.Contains(match.logs.String(), "push held for its minimum age")
 	})
 	if !strings.Contains(match.logs.String(), "held until") {
 		t.Errorf("the hold does not say until when:\n%s", match.logs.String())
 	}
-	if ev := holds.next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
+	if ev := g.holds.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || ev.Hold.Until.IsZero() {
 		t.Errorf("hold notification %+v", ev)
 	}
-	match.stop() // the push is held in JetStream, not in the matcher
-	if head := repo.Head(t, "main"); head != seed {
+	if err := match.stop(); err != nil { // the push is held in JetStream, not in the matcher
+		t.Fatal(err)
+	}
+	if head := g.repo.Head(t, "main"); head != g.seed {
 		t.Fatalf("a tag younger than its minimum age was committed")
 	}
 	// hoist images and hoist explain, given the deployment's configuration, say until when.
 	work := filepath.Join(t.TempDir(), "work")
-	testgit.Git(t, "", "clone", "--quiet", repo.URL, work)
+	testgit.Git(t, "", "clone", "--quiet", g.repo.URL, work)
 	t.Chdir(work)
 	var out, errOut bytes.Buffer
-	if code := run([]string{"images", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 ||
+	if code := run([]string{"images", "--config", g.cfgFile, "--output", "json"}, &out, &errOut); code != 0 ||
 		!strings.Contains(out.String(), `"waiting": "1.2.4 held for its minimum age until `) {
 		t.Errorf("hoist images --config: %d\n%s%s", code, out.String(), errOut.String())
 	}
 	out.Reset()
-	if code := run([]string{"explain", "--config", cfgFile, "127.0.0.1:5000/team/app:1.2.4"}, &out, &errOut); code != 0 ||
+	if code := run([]string{"explain", "--config", g.cfgFile, "127.0.0.1:5000/team/app:1.2.4"}, &out, &errOut); code != 0 ||
 		!strings.Contains(out.String(), "held until ") {
 		t.Errorf("hoist explain --config: %d\n%s%s", code, out.String(), errOut.String())
 	}
 
-	match = startGateStage(t, cfgFile, stages{match: true})
-	testenv.Eventually(t, "the commit once the tag is old enough", func() bool { return repo.Head(t, "main") != seed })
-	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
+	match = startGateStage(t, g.cfgFile, stages{match: true})
+	testenv.Eventually(t, "the commit once the tag is old enough", func() bool { return g.repo.Head(t, "main") != g.seed })
+	if got := g.repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.4\n") {
 		t.Fatalf("apps/app.yaml after the commit:\n%s", got)
 	}
 	// The commit was made only once the tag was old enough.
-	tt, err := bus.OpenTagTimes(context.Background(), b.JS)
+	tt, err := bus.OpenTagTimes(context.Background(), g.bus.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen, ok := tt.FirstSeen("127.0.0.1:5000/team/app", "1.2.4")
+	seen, ok := tt.FirstSeen(context.Background(), "127.0.0.1:5000/team/app", "1.2.4")
 	if !ok {
 		t.Fatal("no first-seen time for the tag")
 	}
-	if at := commitTime(t, repo, "main"); at.Before(seen.Add(12 * time.Second).Truncate(time.Second)) {
+	if at := commitTime(t, g.repo, "main"); at.Before(seen.Add(12 * time.Second).Truncate(time.Second)) {
 		t.Errorf("committed at %s, before the tag (first seen %s) was 12s old", at, seen)
 	}
 }
@@ -238,14 +176,9 @@ func rollBack(t *testing.T, repo *testgit.Repo, tag string) string {
 // committer's re-check; a newer tag is, and ends the hold; hoist hold list
 // shows a hold and hoist hold release lifts one.
 func TestRollbackHoldsTheSite(t *testing.T) {
-	b := bustest.Start(t)
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	seed := repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": serveRelease})
-	notified := newHoldEvents(t)
-	cfgFile := gateConfig(t, b.URL, repo.URL, `{match: "**", verify: none}`, notified.url)
-	hoist := startGateStage(t, cfgFile, stages{ingest: true, match: true, commit: true})
-	holds, err := bus.OpenHolds(context.Background(), b.JS)
+	g := newGateSetup(t, `{match: "**", verify: none}`)
+	hoist := startGateStage(t, g.cfgFile, stages{ingest: true, match: true, commit: true})
+	holds, err := bus.OpenHolds(context.Background(), g.bus.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,56 +191,33 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 		return rec
 	}
 	const image = "127.0.0.1:5000/team/app"
-	pushes := 0
-	// pushAndWait sends a webhook, waits until the matcher has decided it
-	// and returns the matcher's line saying how.
-	pushAndWait := func(tag string) string {
-		t.Helper()
-		pushes++
-		webhook(t, hoist.base, image+":"+tag)
-		var last string
-		testenv.Eventually(t, "the push of "+tag+" decided", func() bool {
-			var n int
-			for _, l := range strings.Split(hoist.logs.String(), "\n") {
-				if strings.Contains(l, `"message":"push matched"`) {
-					n, last = n+1, l
-				}
-			}
-			return n == pushes
-		})
-		return last
-	}
+	pushAndWait := func(tag string) string { t.Helper(); return hoist.pushDecided(t, image+":"+tag) }
 
 	pushAndWait("1.2.4")
-	testenv.Eventually(t, "hoist's commit of 1.2.4", func() bool { return repo.Head(t, "main") != seed })
+	testenv.Eventually(t, "hoist's commit of 1.2.4", func() bool { return g.repo.Head(t, "main") != g.seed })
 	testenv.Eventually(t, "the tag written recorded", func() bool { return record().Written == "1.2.4" })
 
-	rolled := rollBack(t, repo, "1.2.3")
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, hoist)
-		}
-	})
+	rolled := rollBack(t, g.repo, "1.2.3")
 	testenv.Eventually(t, "the matcher to hold the rolled-back site", func() bool { return record().Held })
 	if rec := record(); rec.RolledBackTo != "1.2.3" {
 		t.Errorf("held record %+v, want rolled back to 1.2.3", rec)
 	}
-	if ev := notified.next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || !ev.Hold.Until.IsZero() ||
+	if ev := g.holds.Next(t); ev.Kind != notify.KindHold || ev.Hold == nil || ev.Hold.Tag != "1.2.4" || !ev.Hold.Until.IsZero() ||
 		!strings.Contains(ev.Hold.Reason, "rolled back from 1.2.4 to 1.2.3") {
 		t.Errorf("hold notification %+v", ev)
 	}
 	var out, errOut bytes.Buffer
 	work := filepath.Join(t.TempDir(), "images")
-	testgit.Git(t, "", "clone", "--quiet", repo.URL, work)
+	testgit.Git(t, "", "clone", "--quiet", g.repo.URL, work)
 	t.Chdir(work)
-	if code := run([]string{"images", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
+	if code := run([]string{"images", "--config", g.cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist images: %d %s", code, errOut.String())
 	}
 	if !strings.Contains(out.String(), "rolled back from 1.2.4 to 1.2.3 by a person") {
 		t.Errorf("hoist images --config does not show the hold:\n%s", out.String())
 	}
 	out.Reset()
-	if code := run([]string{"hold", "list", "--config", cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
+	if code := run([]string{"hold", "list", "--config", g.cfgFile, "--output", "json"}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist hold list: %d %s", code, errOut.String())
 	}
 	var listed []bus.SiteRecord
@@ -320,7 +230,7 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	if line := pushAndWait("1.2.4@sha256:" + strings.Repeat("a", 64)); !strings.Contains(line, `"rewrites":0`) {
 		t.Fatalf("the matcher approved the tag rolled back from: %s", line)
 	}
-	if head := repo.Head(t, "main"); head != rolled {
+	if head := g.repo.Head(t, "main"); head != rolled {
 		t.Fatalf("the re-push of the tag rolled back from was committed over the person's rollback")
 	}
 	// A rewrite the matcher decided before it saw the rollback: the
@@ -328,35 +238,33 @@ func TestRollbackHoldsTheSite(t *testing.T) {
 	late := bus.Rewrite{EventIDs: []string{"late"}, Repo: "gitops", Branch: "main", File: site.File, Resource: site.Resource,
 		Container: site.Container, Image: image, Old: image + ":1.2.3", New: image + ":1.2.4", Tag: "1.2.4", PushedAt: time.Now()}
 	data, _ := json.Marshal(late)
-	if _, err := b.JS.Publish(context.Background(), bus.RewriteSubject("gitops", "main"), data); err != nil {
+	if _, err := g.bus.JS.Publish(context.Background(), bus.RewriteSubject("gitops", "main"), data); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, "the committer to drop the late rewrite", func() bool {
 		return strings.Contains(hoist.logs.String(), `"event_id":"late"`) && strings.Contains(hoist.logs.String(), "rolled back from 1.2.4")
 	})
-	if head := repo.Head(t, "main"); head != rolled {
+	if head := g.repo.Head(t, "main"); head != rolled {
 		t.Fatalf("the committer wrote a held tag over the person's rollback")
 	}
 
 	pushAndWait("1.2.5") // strictly newer: applied, and the hold ends
-	testenv.Eventually(t, "the commit of 1.2.5", func() bool { return repo.Head(t, "main") != rolled })
-	if got := repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
+	testenv.Eventually(t, "the commit of 1.2.5", func() bool { return g.repo.Head(t, "main") != rolled })
+	if got := g.repo.Show(t, "main", "apps/app.yaml"); !strings.Contains(got, "tag: 1.2.5\n") {
 		t.Fatalf("apps/app.yaml:\n%s", got)
 	}
 	testenv.Eventually(t, "the hold ended", func() bool { rec := record(); return rec.Written == "1.2.5" && !rec.Held })
 
 	// Rolled back again, then released by hand: the tag comes back.
-	rolled = rollBack(t, repo, "1.2.3")
+	rolled = rollBack(t, g.repo, "1.2.3")
 	testenv.Eventually(t, "the second hold", func() bool { return record().Held })
 	out.Reset()
-	if code := run([]string{"hold", "release", "--config", cfgFile, "gitops", site.Resource, site.Container}, &out, &errOut); code != 0 {
+	if code := run([]string{"hold", "release", "--config", g.cfgFile, "gitops", site.Resource, site.Container}, &out, &errOut); code != 0 {
 		t.Fatalf("hoist hold release: %d %s", code, errOut.String())
 	}
 	pushAndWait("1.2.5@sha256:" + strings.Repeat("b", 64))
-	testenv.Eventually(t, "the commit of 1.2.5 after the release", func() bool { return repo.Head(t, "main") != rolled })
+	testenv.Eventually(t, "the commit of 1.2.5 after the release", func() bool { return g.repo.Head(t, "main") != rolled })
 }
-
-func dumpLogs(t *testing.T, g *gateStage) { t.Log(g.logs.String()) }
 
 // TestExplainSaysHeldUntil: hoist explain holds a tag younger than its
 // minimum age; with a deployment's --config it reads the first-seen time

@@ -53,7 +53,7 @@ func runHold(args []string, stdout, stderr io.Writer) int {
 func runHoldList(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("hoist hold list", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", "hoist.yaml", "configuration file (its nats section)")
+	cfgPath := fl.String("config", defaultConfigPath, "configuration file (its nats section)")
 	all := fl.Bool("all", false, "list every site hoist wrote, held or not")
 	output := fl.String("output", "table", "output format: table or json")
 	pos, err := parseArgs(fl, args)
@@ -115,7 +115,7 @@ func writeHoldsTable(w io.Writer, recs []bus.SiteRecord) {
 func runHoldRelease(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("hoist hold release", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	cfgPath := fl.String("config", "hoist.yaml", "configuration file (its nats section)")
+	cfgPath := fl.String("config", defaultConfigPath, "configuration file (its nats section)")
 	branch := fl.String("branch", "", "the branch, when the repository's site is held on several")
 	file := fl.String("file", "", "the file, when the resource is held in several")
 	pos, err := parseArgs(fl, args)
@@ -173,8 +173,8 @@ func openHoldsFromConfig(ctx context.Context, path string) (*bus.Holds, func(), 
 }
 
 // openBusFromConfig connects as openHoldsFromConfig does and also returns
-// the configuration and the JetStream context.
-func openBusFromConfig(ctx context.Context, path string) (*config.Config, *bus.Holds, func(), jetstream.JetStream, error) {
+// the configuration and the buckets of the JetStream context.
+func openBusFromConfig(ctx context.Context, path string) (*config.Config, *bus.Holds, func(), jetstream.KeyValueManager, error) {
 	cfg, problems := loadConfig(path, config.StageMatch)
 	if len(problems) > 0 {
 		return nil, nil, nil, nil, problems

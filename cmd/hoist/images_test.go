@@ -21,6 +21,18 @@ func runHoist(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
+// runGolden runs hoist with args, which must exit 0 with nothing on
+// stderr, compares its stdout with testdata/golden, and returns it.
+func runGolden(t *testing.T, golden string, args ...string) string {
+	t.Helper()
+	code, out, errOut := runHoist(t, args...)
+	if code != 0 || errOut != "" {
+		t.Errorf("hoist %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
+	}
+	checkGolden(t, golden, out)
+	return out
+}
+
 // checkGolden compares got with testdata/name, or rewrites it with -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
@@ -55,11 +67,7 @@ func mustAbs(p string) string {
 
 func TestImagesTable(t *testing.T) {
 	t.Chdir(examplesDir)
-	code, out, errOut := runHoist(t, "images")
-	if code != 0 || errOut != "" {
-		t.Fatalf("exit %d, stderr %q", code, errOut)
-	}
-	checkGolden(t, "images.golden", out)
+	runGolden(t, "images.golden", "images")
 	// The same, named as a folder and as files.
 	t.Chdir("..")
 	code, out2, _ := runHoist(t, "images", "gitops/apps", "gitops/monitoring/mongodb.yaml")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,7 +47,7 @@ func onlyEnv(t *testing.T, set ...string) {
 	t.Helper()
 	for _, v := range []string{"HOIST_REGISTRY_SECRET", "HOIST_GIT_PASSWORD"} {
 		t.Setenv(v, "x")
-		if !contains(set, v) {
+		if !slices.Contains(set, v) {
 			os.Unsetenv(v)
 		}
 	}

@@ -2,44 +2,23 @@ package main
 
 import (
 	"crypto/hmac"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hoist-gitops/hoist/internal/config"
 	"github.com/hoist-gitops/hoist/internal/testenv"
+	"github.com/hoist-gitops/hoist/internal/testnotify"
 	"github.com/hoist-gitops/hoist/notify"
 )
-
-// signedEvent is one notification a test webhook received, with whether
-// its signature was valid for the secret.
-type signedEvent struct {
-	ev    notify.Event
-	valid bool
-}
 
 // Item (gates and people): hoist tells the repository's owners what it
 // did. A webhook becomes a commit through hoist serve, and the notify
 // webhook receives the commit notification, signed, with the change.
 func TestNotifyServeWebhookToCommitNotification(t *testing.T) {
 	const secret = "n0tify-secret"
-	got := make(chan signedEvent, 10)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev notify.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			t.Errorf("notification %s: %v", body, err)
-		}
-		valid := hmac.Equal([]byte(r.Header.Get(notify.SignatureHeader)), []byte(notify.Sign([]byte(secret), body)))
-		got <- signedEvent{ev, valid}
-	}))
-	t.Cleanup(hook.Close) // after hoist serve stops: cleanups run last first
+	hook := testnotify.Start(t, false) // stops after hoist serve: cleanups run last first
 
 	h := startServe(t, serveOpts{files: map[string]string{"apps/app.yaml": serveRelease}, extra: fmt.Sprintf(`notify:
   - url: %s/hoist
@@ -50,20 +29,15 @@ func TestNotifyServeWebhookToCommitNotification(t *testing.T) {
 		t.Errorf("the notification series are not present at zero:\n%s", metrics)
 	}
 	h.mustPush(t, "127.0.0.1:5000/team/app:1.2.4")
-	var se signedEvent
-	select {
-	case se = <-got:
-	case <-time.After(testenv.WaitLimit):
-		t.Fatal("no notification")
-	}
+	got := hook.NextReceived(t)
 	head := h.repo.Head(t, "main")
 	if head == h.seed {
 		t.Fatal("notified, but no commit")
 	}
-	if !se.valid {
+	if !hmac.Equal([]byte(got.Header.Get(notify.SignatureHeader)), []byte(notify.Sign([]byte(secret), got.Body))) {
 		t.Error("the notification's signature is not valid for the secret")
 	}
-	ev := se.ev
+	ev := got.Event
 	if ev.Kind != notify.KindCommit || ev.Repo != "gitops" || ev.Branch != "main" || ev.Commit == nil || ev.Commit.SHA != head ||
 		len(ev.Commit.Changes) != 1 || len(ev.Commit.EventIDs) != 1 {
 		t.Fatalf("notification %+v (head %s)", ev, head)

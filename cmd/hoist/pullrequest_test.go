@@ -13,35 +13,25 @@ import (
 // sample data, and a branch template that names an invalid branch is an error
 // at its line.
 func TestConfigCheckPullRequest(t *testing.T) {
+	for _, tc := range []struct{ line, key, want string }{
+		{`      branchTemplate: "hoist/{{ .Image }}..x"`, "branchTemplate", "not a valid branch name"},
+		{`      title: "Bump {{ .Nope }}"`, "title", "Nope"},
+	} {
+		p := writeConfig(t, `repositories:
+  - name: gitops
+    url: https://git.example.com/team/gitops.git
+    pullRequest:
+      provider: gitea
+      apiURL: https://git.example.com/api/v1
+      token: t0ken
+`+tc.line+"\n")
+		code, out, _ := runHoist(t, "config", "check", p)
+		if code != 1 || !strings.Contains(out, p+":8: repositories[0].pullRequest."+tc.key) || !strings.Contains(out, tc.want) {
+			t.Fatalf("exit %d, stdout %q; want %q at line 8 (%s)", code, out, tc.want, tc.key)
+		}
+	}
+
 	p := writeConfig(t, `repositories:
-  - name: gitops
-    url: https://git.example.com/team/gitops.git
-    pullRequest:
-      provider: gitea
-      apiURL: https://git.example.com/api/v1
-      token: t0ken
-      branchTemplate: "hoist/{{ .Image }}..x"
-`)
-	code, out, _ := runHoist(t, "config", "check", p)
-	if code != 1 || !strings.Contains(out, p+":8: repositories[0].pullRequest.branchTemplate") || !strings.Contains(out, "not a valid branch name") {
-		t.Fatalf("exit %d, stdout %q; want the invalid branch name at line 8", code, out)
-	}
-
-	p = writeConfig(t, `repositories:
-  - name: gitops
-    url: https://git.example.com/team/gitops.git
-    pullRequest:
-      provider: gitea
-      apiURL: https://git.example.com/api/v1
-      token: t0ken
-      title: "Bump {{ .Nope }}"
-`)
-	code, out, _ = runHoist(t, "config", "check", p)
-	if code != 1 || !strings.Contains(out, p+":8: repositories[0].pullRequest.title") || !strings.Contains(out, "Nope") {
-		t.Fatalf("exit %d, stdout %q; want the unknown field at line 8", code, out)
-	}
-
-	p = writeConfig(t, `repositories:
   - name: gitops
     url: https://github.com/team/gitops.git
     pullRequest:

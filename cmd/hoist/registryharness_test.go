@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -31,22 +30,5 @@ func startRegistryServe(t *testing.T, reg *testregistry.Registry, files map[stri
 // its digest as registries send it (a re-push of a tag is then a new event).
 func (s *registryServe) hook(t *testing.T, repo, tag, digest string) {
 	t.Helper()
-	body := fmt.Sprintf(`{"image":"%s/%s:%s","digest":"%s"}`, s.reg.Host, repo, tag, digest)
-	req, _ := http.NewRequest(http.MethodPost, s.base+"/hooks/ci", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("webhook for %s answered %d", tag, resp.StatusCode)
-	}
-}
-
-// metric reports whether /metrics has the line.
-func (s *registryServe) metric(line string) bool {
-	_, m := httpGet(s.base + "/metrics")
-	return strings.Contains(m, line)
+	s.mustPost(t, tag, fmt.Sprintf(`{"image":"%s/%s:%s","digest":"%s"}`, s.reg.Host, repo, tag, digest))
 }

@@ -11,12 +11,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
 	"github.com/hoist-gitops/hoist/internal/testenv"
-	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
 
@@ -69,30 +67,14 @@ func TestScanWorksAsTheMatchNATSUser(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	reg.PushImage(t, "team/app", "1.2.3")
 	reg.PushImage(t, "team/app", "1.2.4")
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": release("app", reg.Host+"/team/app:1.2.3", "semver:~1.2", false)})
-	addr := testenv.FreeAddr(t)
-	cfg := parseConfig(t, fmt.Sprintf(`
-nats: {url: "%s", user: hoist-match, password: m4tch}
-listen: %s
-scan: {interval: 1s}
-repositories:
-  - {name: gitops, url: %s}
-`, s.ClientURL(), addr, repo.URL))
-	logs := &testenv.LogBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveStages(ctx, "match", stages{match: true}, cfg, zerolog.New(logs)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("hoist log:\n%s", logs.String())
-		}
+	h := startServe(t, serveOpts{
+		name: "match", stages: &stages{match: true},
+		nats:          fmt.Sprintf(`{url: "%s", user: hoist-match, password: m4tch}`, s.ClientURL()),
+		files:         map[string]string{"apps/app.yaml": release("app", reg.Host+"/team/app:1.2.3", "semver:~1.2", false)},
+		defaultImages: true,
+		extra:         "scan: {interval: 1s}\n",
 	})
+	logs := h.logs
 
 	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo("admin", "admin"))
 	if err != nil {

@@ -1,130 +1,32 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/hoist-gitops/hoist/internal/config"
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
-
-// scanServe is hoist serve running in-process: its base URL, its log, and
-// stop (also called at the end of the test).
-type scanServe struct {
-	base string
-	logs *testenv.LogBuffer
-	stop func()
-}
-
-// startScanServe runs hoist serve with the configuration text, listening
-// on addr, and waits until it is ready.
-func startScanServe(t *testing.T, addr, yaml string) *scanServe {
-	t.Helper()
-	cfg, problems := config.Parse("hoist.yaml", []byte(yaml), config.AllStages)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	logs := &testenv.LogBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serveStages(ctx, "serve", stages{ingest: true, match: true, commit: true, embedded: true}, cfg, zerolog.New(logs))
-	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop after cancel")
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("hoist log:\n%s", logs.String())
-		}
-	})
-	s := &scanServe{base: "http://" + addr, logs: logs, stop: stop}
-	testenv.Eventually(t, "/readyz", func() bool { code, _ := httpGet(s.base + "/readyz"); return code == 200 })
-	return s
-}
-
-// metric is the value of one series of /metrics (0 when absent).
-func (s *scanServe) metric(series string) float64 {
-	_, body := httpGet(s.base + "/metrics")
-	for _, line := range strings.Split(body, "\n") {
-		if strings.HasPrefix(line, series+" ") {
-			v, _ := strconv.ParseFloat(strings.TrimPrefix(line, series+" "), 64)
-			return v
-		}
-	}
-	return 0
-}
-
-// webhook posts a generic webhook announcing image.
-func (s *scanServe) webhook(t *testing.T, image string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.base+"/hooks/ci", strings.NewReader(`{"image":"`+image+`"}`))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("webhook for %s answered %d", image, resp.StatusCode)
-	}
-}
 
 // tagLists are the tag list requests the proxy saw for repo.
 func tagLists(p *testregistry.Proxy, repo string) []testregistry.Seen {
 	return p.Requests("/v2/" + repo + "/tags/list")
 }
 
-const scanRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: %[1]s
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    %[4]s
-    filter.fluxcd.io/chart-image: %[3]s
-spec:
-  values:
-    image:
-      repository: %[2]s
-`
-
-// release is a HelmRelease of image (repository:tag split into keys) with a filter.
+// release is an automated HelmRelease of image (repository:tag) with a
+// filter, locked or not.
 func release(name, image, filter string, locked bool) string {
-	repo, tag, _ := strings.Cut(image[strings.LastIndex(image, "/"):], ":")
-	repo = image[:strings.LastIndex(image, "/")] + repo
 	lock := ""
 	if locked {
 		lock = `fluxcd.io/locked: "true"`
 	}
-	return fmt.Sprintf(scanRelease, name, repo, filter, lock) + "      tag: " + tag + "\n"
+	return testenv.HelmRelease(name, image, filter, lock)
 }
 
 var tagLine = regexp.MustCompile(`(?m)^      tag: (\S+)$`)
@@ -137,22 +39,6 @@ func tagIn(t *testing.T, repo *testgit.Repo, file string) string {
 		return ""
 	}
 	return m[1]
-}
-
-// scanConfig is a hoist.yaml for the scan tests: a generic receiver, the
-// repository, and extra (scan:, images:...) as given.
-func scanConfig(dir, addr, repoURL, extra string) string {
-	return fmt.Sprintf(`
-nats: {dataDir: %[1]s/nats}
-dataDir: %[1]s/data
-listen: %[2]s
-receivers:
-  - {name: ci, kind: generic, secret: s3cret}
-repositories:
-  - name: gitops
-    url: %[3]s
-    commit: {window: 0s}
-%[4]s`, dir, addr, repoURL, extra)
 }
 
 // Items "what is scanned" and "events like webhooks": with no webhook at
@@ -170,22 +56,19 @@ func TestScanFindsTagsWithoutWebhooks(t *testing.T) {
 	} {
 		reg.PushImage(t, it.repo, it.tag)
 	}
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedFiles(t, "main", map[string]string{
-		"apps/app.yaml":    release("app", p.Host+"/team/app:1.2.3", "semver:~1.2", false),
-		"apps/web.yaml":    release("web", p.Host+"/team/web:v1", "glob:v*", false),
-		"apps/web2.yaml":   release("web2", p.Host+"/team/web:v1", "glob:v*", false),
-		"apps/locked.yaml": release("locked", p.Host+"/team/locked:1.0", "glob:*", true),
-		"apps/noscan.yaml": release("noscan", p.Host+"/team/noscan:1.0", "semver:*", false),
-	})
 	const interval = 2 * time.Second
-	addr := testenv.FreeAddr(t)
-	s := startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, fmt.Sprintf(`
-scan: {interval: %s}
-images:
-  - {match: "%s/team/noscan", scan: false}
-`, interval, p.Host)))
+	s := startServe(t, serveOpts{
+		files: map[string]string{
+			"apps/app.yaml":    release("app", p.Host+"/team/app:1.2.3", "semver:~1.2", false),
+			"apps/web.yaml":    release("web", p.Host+"/team/web:v1", "glob:v*", false),
+			"apps/web2.yaml":   release("web2", p.Host+"/team/web:v1", "glob:v*", false),
+			"apps/locked.yaml": release("locked", p.Host+"/team/locked:1.0", "glob:*", true),
+			"apps/noscan.yaml": release("noscan", p.Host+"/team/noscan:1.0", "semver:*", false),
+		},
+		images: fmt.Sprintf("\n  - {match: \"%s/team/noscan\", scan: false}", p.Host),
+		extra:  fmt.Sprintf("scan: {interval: %s}\n", interval),
+	})
+	repo := s.repo
 	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
 
 	testenv.Eventually(t, "the first scan's semver update", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
@@ -234,23 +117,27 @@ func TestScanRecoversWebhookDroppedWhileDown(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.Options{})
 	p := testregistry.NewProxy(t, reg.Host, nil)
 	reg.PushImage(t, "team/web", "v1")
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedFiles(t, "main", map[string]string{"apps/web.yaml": release("web", p.Host+"/team/web:v1", "glob:v*", false)})
-	dir := t.TempDir()
-	addr := testenv.FreeAddr(t)
-	cfg := scanConfig(dir, addr, repo.URL, "scan: {interval: 2s}\n")
-	s := startScanServe(t, addr, cfg)
+	o := serveOpts{
+		files:         map[string]string{"apps/web.yaml": release("web", p.Host+"/team/web:v1", "glob:v*", false)},
+		defaultImages: true,
+		extra:         "scan: {interval: 2s}\n",
+		dir:           t.TempDir(), // the restarted serve's too: its JetStream store survives
+	}
+	s := startServe(t, o)
+	repo := s.repo
 	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
 	testenv.Eventually(t, "the first scan", func() bool { return s.metric(okScans) >= 1 })
 
 	reg.PushImage(t, "team/web", "v2")
-	s.webhook(t, p.Host+"/team/web:v2")
+	s.mustPush(t, p.Host+"/team/web:v2")
 	testenv.Eventually(t, "v2 committed (webhook)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v2" })
-	s.stop()
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
 
 	reg.PushImage(t, "team/web", "v3") // its webhook is lost: hoist is down
-	s = startScanServe(t, addr, cfg)
+	o.files, o.repo = nil, repo
+	s = startServe(t, o)
 	testenv.Eventually(t, "v3 committed (scan)", func() bool { return tagIn(t, repo, "apps/web.yaml") == "v3" })
 	if !strings.Contains(s.logs.String(), `"message":"scan found a new tag"`) {
 		t.Error("v3 was not found by a scan")
@@ -266,26 +153,23 @@ func TestScanSkipsRepositoriesWithWebhooks(t *testing.T) {
 	p := testregistry.NewProxy(t, reg.Host, nil)
 	reg.PushImage(t, "team/web", "v1")
 	reg.PushImage(t, "team/app", "1.0.0")
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedFiles(t, "main", map[string]string{
-		"apps/web.yaml": release("web", p.Host+"/team/web:v1", "glob:v*", false),
-		"apps/app.yaml": release("app", p.Host+"/team/app:1.0.0", "semver:*", false),
-	})
 	const interval = 3 * time.Second
-	addr := testenv.FreeAddr(t)
-	// The webhooks announce tags that are not in the registry (and match no filter).
-	s := startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, fmt.Sprintf(`
-scan: {interval: %s}
-images: [{match: "%s/team/web", verify: none}]
-`, interval, p.Host)))
+	s := startServe(t, serveOpts{
+		files: map[string]string{
+			"apps/web.yaml": release("web", p.Host+"/team/web:v1", "glob:v*", false),
+			"apps/app.yaml": release("app", p.Host+"/team/app:1.0.0", "semver:*", false),
+		},
+		// The webhooks announce tags that are not in the registry (and match no filter).
+		images: fmt.Sprintf(`[{match: "%s/team/web", verify: none}]`, p.Host),
+		extra:  fmt.Sprintf("scan: {interval: %s}\n", interval),
+	})
 	okScans := fmt.Sprintf(`hoist_matcher_scans_total{host="%s",result="ok"}`, p.Host)
 	testenv.Eventually(t, "the first scans", func() bool { return s.metric(okScans) >= 2 })
 
 	hook := 0
 	send := func() {
 		hook++
-		s.webhook(t, fmt.Sprintf("%s/team/web:hook-%d", p.Host, hook))
+		s.mustPush(t, fmt.Sprintf("%s/team/web:hook-%d", p.Host, hook))
 	}
 	send()
 	testenv.Eventually(t, "the webhook handled", func() bool { return strings.Contains(s.logs.String(), `"tag":"hook-1"`) })
@@ -325,12 +209,12 @@ func TestScanWaitsForRetryAfter(t *testing.T) {
 		}
 		return answered
 	})
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedFiles(t, "main", map[string]string{"apps/app.yaml": release("app", p.Host+"/team/app:1.2.3", "semver:~1.2", false)})
-	addr := testenv.FreeAddr(t)
-	startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, "scan: {interval: 1m}\n"))
-	testenv.Eventually(t, "1.2.4 committed", func() bool { return tagIn(t, repo, "apps/app.yaml") == "1.2.4" })
+	s := startServe(t, serveOpts{
+		files:         map[string]string{"apps/app.yaml": release("app", p.Host+"/team/app:1.2.3", "semver:~1.2", false)},
+		defaultImages: true,
+		extra:         "scan: {interval: 1m}\n",
+	})
+	testenv.Eventually(t, "1.2.4 committed", func() bool { return tagIn(t, s.repo, "apps/app.yaml") == "1.2.4" })
 	lists := tagLists(p, "team/app")
 	if len(lists) < 2 {
 		t.Fatalf("tag lists: %v", lists)
@@ -359,14 +243,14 @@ func TestScanHangingRegistrySlowsNoOther(t *testing.T) {
 		return true
 	})
 	good := testregistry.NewProxy(t, reg.Host, nil)
-	srv := testgit.NewServer(t)
-	repo := srv.NewRepo(t, "gitops")
-	repo.SeedFiles(t, "main", map[string]string{
-		"apps/bad.yaml":  release("bad", bad.Host+"/team/app:1.0.0", "semver:*", false),
-		"apps/good.yaml": release("good", good.Host+"/team/app:1.0.0", "semver:*", false),
+	startServe(t, serveOpts{
+		files: map[string]string{
+			"apps/bad.yaml":  release("bad", bad.Host+"/team/app:1.0.0", "semver:*", false),
+			"apps/good.yaml": release("good", good.Host+"/team/app:1.0.0", "semver:*", false),
+		},
+		defaultImages: true,
+		extra:         "scan: {interval: 1s}\n",
 	})
-	addr := testenv.FreeAddr(t)
-	startScanServe(t, addr, scanConfig(t.TempDir(), addr, repo.URL, "scan: {interval: 1s}\n"))
 	testenv.Eventually(t, "the hanging listing", func() bool { return len(tagLists(bad, "team/app")) >= 1 })
 	testenv.Eventually(t, "three listings of the other host", func() bool { return len(tagLists(good, "team/app")) >= 3 })
 	if n := len(tagLists(bad, "team/app")); n != 1 {

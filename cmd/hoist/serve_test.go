@@ -10,20 +10,7 @@ import (
 	"github.com/hoist-gitops/hoist/internal/testenv"
 )
 
-const serveRelease = `apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-  namespace: apps
-  annotations:
-    fluxcd.io/automated: "true"
-    filter.fluxcd.io/chart-image: semver:~1.2
-spec:
-  values:
-    image:
-      repository: 127.0.0.1:5000/team/app
-      tag: 1.2.3
-`
+var serveRelease = testenv.HelmRelease("app", "127.0.0.1:5000/team/app:1.2.3", "semver:~1.2")
 
 // hoist serve in-process: a webhook becomes a commit, the end-to-end
 // latency histogram sees it, and cancelling (what SIGTERM does) shuts

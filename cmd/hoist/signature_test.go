@@ -24,8 +24,8 @@ func TestSignatureRequiredEndToEnd(t *testing.T) {
 	unsigned := reg.PushImage(t, "team/app", "1.2.4")
 	s.hook(t, "team/app", "1.2.4", unsigned)
 	testenv.Eventually(t, "the unsigned push dropped", func() bool {
-		return s.metric(`hoist_matcher_registry_checks_total{result="unsigned"} 1`) &&
-			s.metric(`hoist_matcher_pushes_total{outcome="unsigned"} 1`)
+		return s.hasMetric(`hoist_matcher_registry_checks_total{result="unsigned"} 1`) &&
+			s.hasMetric(`hoist_matcher_pushes_total{outcome="unsigned"} 1`)
 	})
 	if !strings.Contains(s.logs.String(), `"reason":"unsigned"`) {
 		t.Errorf("no log line gives the reason unsigned:\n%s", s.logs.String())
@@ -46,8 +46,8 @@ func TestSignatureRequiredEndToEnd(t *testing.T) {
 	late := reg.PushImage(t, "team/web", "1.2.4")
 	s.hook(t, "team/web", "1.2.4", late)
 	testenv.Eventually(t, "the push waiting for its signature", func() bool {
-		return s.metric(`hoist_matcher_registry_checks_total{result="signature_pending"}`) &&
-			!s.metric(`hoist_matcher_registry_checks_total{result="signature_pending"} 0`)
+		return s.hasMetric(`hoist_matcher_registry_checks_total{result="signature_pending"}`) &&
+			!s.hasMetric(`hoist_matcher_registry_checks_total{result="signature_pending"} 0`)
 	})
 	if strings.Contains(s.repo.Show(t, "main", "apps/web.yaml"), "1.2.4") {
 		t.Fatal("the image was written before it was signed")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hoist-gitops/hoist/committer"
@@ -42,9 +43,9 @@ func checkStages(c *config.Config, found config.Problems) config.Problems {
 			p := fmt.Sprintf("receivers[%d]", i)
 			switch {
 			case found.Under(p) || r.Kind == "":
-			case !contains(kinds, r.Kind):
+			case !slices.Contains(kinds, r.Kind):
 				ps = append(ps, c.Problem(p+".kind", fmt.Sprintf("%s.kind: unknown kind %q%s (one of %s)",
-					p, r.Kind, didYouMean(r.Kind, kinds), strings.Join(kinds, ", "))))
+					p, r.Kind, suggest.DidYouMean(r.Kind, kinds), strings.Join(kinds, ", "))))
 			default:
 				ps = appendErr(ps, c, p, ingestReceiver(r).Validate())
 			}
@@ -90,11 +91,7 @@ func appendErr(ps config.Problems, c *config.Config, prefix string, err error) c
 
 // ingestConfig maps the receivers and ingest limits onto ingest's configuration.
 func ingestConfig(c *config.Config) ingest.Config {
-	out := ingest.Config{BodyLimit: c.Ingest.BodyLimit, PublishTimeout: c.Ingest.PublishTimeout}
-	for _, r := range c.Receivers {
-		out.Receivers = append(out.Receivers, ingestReceiver(r))
-	}
-	return out
+	return ingest.Config{BodyLimit: c.Ingest.BodyLimit, PublishTimeout: c.Ingest.PublishTimeout, Receivers: mapAll(c.Receivers, ingestReceiver)}
 }
 
 // ingestReceiver maps one receiver. A receiver runs without authentication
@@ -116,11 +113,7 @@ func ingestReceiver(r config.Receiver) ingest.Receiver {
 
 // matcherConfig maps the repositories onto the matcher's configuration.
 func matcherConfig(c *config.Config) matcher.Config {
-	var out matcher.Config
-	for _, r := range c.Repositories {
-		out.Repos = append(out.Repos, matcherRepo(r))
-	}
-	return out
+	return matcher.Config{Repos: mapAll(c.Repositories, matcherRepo)}
 }
 
 func matcherRepo(r config.Repository) matcher.Repo {
@@ -129,10 +122,11 @@ func matcherRepo(r config.Repository) matcher.Repo {
 		URL:           r.URL,
 		Branch:        r.Branch,
 		Paths:         r.Paths,
-		FetchInterval: r.FetchInterval,
+		FetchInterval: orDefault(r.FetchInterval, matcher.DefaultFetchInterval),
 		Exclude:       r.Exclude,
 		GitTimeout:    r.GitTimeout,
 		Auth:          gitCredentials(r.Auth),
+		MergedWrites:  r.PullRequest != nil || r.PushBranch != "" && r.PushBranch != r.Branch,
 	}
 }
 
@@ -151,11 +145,7 @@ func gitCredentials(a config.Auth) gitauth.Credentials {
 // committerConfig maps the repositories onto the committer's
 // configuration; its clones live in <dataDir>/git.
 func committerConfig(c *config.Config) committer.Config {
-	out := committer.Config{DataDir: filepath.Join(c.DataDir, "git")}
-	for _, r := range c.Repositories {
-		out.Repos = append(out.Repos, committerRepo(r))
-	}
-	return out
+	return committer.Config{DataDir: filepath.Join(c.DataDir, "git"), Repos: mapAll(c.Repositories, committerRepo)}
 }
 
 func committerRepo(r config.Repository) committer.Repo {
@@ -172,8 +162,8 @@ func committerRepo(r config.Repository) committer.Repo {
 			CommitterName:        r.Commit.CommitterName,
 			CommitterEmail:       r.Commit.CommitterEmail,
 			MessageTemplate:      r.Commit.MessageTemplate,
-			Window:               r.Commit.Window,
-			MaxWait:              r.Commit.MaxWait,
+			Window:               orDefault(r.Commit.Window, committer.DefaultWindow),
+			MaxWait:              orDefault(r.Commit.MaxWait, committer.DefaultMaxWait),
 			SigningKeyFile:       r.Commit.SigningKeyFile,
 			SigningKeyPassphrase: r.Commit.SigningKeyPassphrase,
 		},
@@ -216,25 +206,20 @@ func committerPullRequest(p *config.PullRequest) *committer.PullRequest {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+// mapAll maps each configured entry onto a stage's type.
+func mapAll[C, S any](entries []C, f func(C) S) []S {
+	var out []S
+	for _, e := range entries {
+		out = append(out, f(e))
 	}
-	return false
+	return out
 }
 
-// didYouMean names the word of list closest to s, if one is close.
-func didYouMean(s string, list []string) string {
-	best, bestDist := "", 3
-	for _, w := range list {
-		if d := suggest.Distance(strings.ToLower(s), strings.ToLower(w)); d < bestDist || d == bestDist && w < best {
-			best, bestDist = w, d
-		}
+// orDefault is what a key the file may leave out says: its value when
+// set, otherwise the default of the stage that owns it.
+func orDefault[T any](v *T, def T) T {
+	if v != nil {
+		return *v
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return def
 }

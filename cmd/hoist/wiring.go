@@ -55,6 +55,16 @@ func (st stages) config() config.Stages {
 // shutdownTimeout bounds how long in-flight webhooks get to finish.
 const shutdownTimeout = 15 * time.Second
 
+// Every connection to the HTTP server is bounded in time: its headers, the
+// whole request (ingest cuts a webhook's body off sooner, at its read
+// timeout), and an idle keep-alive connection (registries' HTTP clients
+// drop theirs at about that age).
+const (
+	httpHeaderTimeout  = 10 * time.Second
+	httpRequestTimeout = 30 * time.Second
+	httpIdleTimeout    = 90 * time.Second
+)
+
 // runService is the body of serve, ingest, match and commit: load the
 // config, connect to NATS (or start the embedded server), run the stages
 // and the HTTP server until SIGTERM or SIGINT, then shut down in pipeline
@@ -63,7 +73,7 @@ const shutdownTimeout = 15 * time.Second
 func runService(name string, st stages, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hoist "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "hoist.yaml", "configuration file")
+	cfgPath := fs.String("config", defaultConfigPath, "configuration file")
 	what := "/metrics, /healthz and /readyz"
 	if st.ingest {
 		what = "webhooks (/hooks/...), " + what
@@ -155,11 +165,7 @@ func serveStagesOn(ctx context.Context, name string, st stages, cfg *config.Conf
 	}
 	root.set(serviceMux(reg, startingHooks, []readiness{{"nats", waiting.check}}))
 	ready.set([]readiness{{"nats", waiting.check}})
-	// Every connection is bounded in time: headers within 10 s, the whole
-	// request within 30 s (ingest cuts a webhook's body off sooner, at its
-	// read timeout), and an idle keep-alive connection is closed after 90 s
-	// (registries' HTTP clients drop theirs at about that age).
-	srv := &http.Server{Handler: &root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second}
+	srv := &http.Server{Handler: &root, ReadHeaderTimeout: httpHeaderTimeout, ReadTimeout: httpRequestTimeout, IdleTimeout: httpIdleTimeout}
 	failed := make(chan error, 3)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -59,13 +59,13 @@ type Client interface {
 	// Close comments on a pull request and closes it without merging.
 	Close(ctx context.Context, number int64, comment string) error
 	// Automerge asks the forge to merge the pull request once its checks
-	// pass; ErrAutomergeUnsupported when the forge cannot.
+	// pass; errAutomergeUnsupported when the forge cannot.
 	Automerge(ctx context.Context, number int64) error
 }
 
-// ErrAutomergeUnsupported is Automerge on a forge or setup that cannot merge
+// errAutomergeUnsupported is Automerge on a forge or setup that cannot merge
 // on its own.
-var ErrAutomergeUnsupported = errors.New("the forge cannot merge a pull request once its checks pass")
+var errAutomergeUnsupported = errors.New("the forge cannot merge a pull request once its checks pass")
 
 // The providers.
 const (
@@ -74,8 +74,8 @@ const (
 	GitLab = "gitlab"
 )
 
-// Providers lists the provider names Config accepts (Forgejo speaks Gitea's API).
-func Providers() []string { return []string{Gitea, GitHub, GitLab} }
+// providers lists the provider names Config accepts (Forgejo speaks Gitea's API).
+func providers() []string { return []string{Gitea, GitHub, GitLab} }
 
 // Config says how to reach one repository's forge.
 type Config struct {
@@ -124,7 +124,7 @@ func New(cfg Config) (Client, error) {
 	case GitLab:
 		return newGitLab(api, cfg.Token, path, hc)
 	}
-	return nil, fmt.Errorf("pullRequest: unknown provider %q (one of %s)", cfg.Provider, strings.Join(Providers(), ", "))
+	return nil, fmt.Errorf("pullRequest: unknown provider %q (one of %s)", cfg.Provider, strings.Join(providers(), ", "))
 }
 
 func cmpDuration(d, def time.Duration) time.Duration {
@@ -141,9 +141,9 @@ func DefaultAPIURL(provider, apiURL, repoURL string) (string, error) {
 	switch provider {
 	case Gitea, GitHub, GitLab:
 	case "":
-		return "", fmt.Errorf("pullRequest: provider is missing (one of %s)", strings.Join(Providers(), ", "))
+		return "", fmt.Errorf("pullRequest: provider is missing (one of %s)", strings.Join(providers(), ", "))
 	default:
-		return "", fmt.Errorf("pullRequest: unknown provider %q (one of %s)", provider, strings.Join(Providers(), ", "))
+		return "", fmt.Errorf("pullRequest: unknown provider %q (one of %s)", provider, strings.Join(providers(), ", "))
 	}
 	if apiURL != "" {
 		u, err := url.Parse(apiURL)

@@ -70,10 +70,7 @@ func TestGiteaDriverRecordedExchanges(t *testing.T) {
 		exchange{method: "POST", path: "/api/v1/repos/team/gitops/pulls/5/merge", body: map[string]any{"Do": "merge", "merge_when_checks_succeed": true},
 			status: 200, response: ``},
 	)
-	c, err := New(Config{Provider: Gitea, APIURL: r.url("/api/v1"), Token: "gitea_secret", RepoURL: "https://git.example.com/team/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustNew(t, Config{Provider: Gitea, APIURL: r.url("/api/v1"), Token: "gitea_secret", RepoURL: "https://git.example.com/team/gitops.git"})
 	ctx := context.Background()
 	prs, err := c.Find(ctx, branch, "main")
 	if err != nil {
@@ -89,19 +86,11 @@ func TestGiteaDriverRecordedExchanges(t *testing.T) {
 	if prs, err := c.Find(ctx, "fresh", "main"); err != nil || len(prs) != 0 {
 		t.Fatalf("found %+v, %v; want none", prs, err)
 	}
-	pr, err := c.Create(ctx, NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "dependencies"}})
-	if err != nil || pr.Number != 4 || pr.URL != "http://git.example.com/team/gitops/pulls/4" {
-		t.Fatalf("created %+v, %v", pr, err)
-	}
-	if err := c.Update(ctx, 4, "t2", "b2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(ctx, 4, "bye"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Automerge(ctx, 5); err != nil {
-		t.Fatal(err)
-	}
+	proposal{
+		create: NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "dependencies"}},
+		number: 4, created: func(pr PR) bool { return pr.URL == "http://git.example.com/team/gitops/pulls/4" },
+		title: "t2", body: "b2", comment: "bye", automerge: 5,
+	}.drive(t, c)
 }
 
 func TestGiteaDriverErrors(t *testing.T) {
@@ -109,11 +98,8 @@ func TestGiteaDriverErrors(t *testing.T) {
 		exchange{method: "GET", path: "/api/v1/repos/team/gitops/pulls", status: 403,
 			response: `{"message": "token does not have at least one of required scope(s): [read:repository]", "url": "http://git.example.com/api/swagger"}`},
 	)
-	c, err := New(Config{Provider: Gitea, APIURL: r.url("/api/v1"), Token: "gitea_secret", RepoURL: "git@git.example.com:team/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Find(context.Background(), "hoist/x", "main")
+	c := mustNew(t, Config{Provider: Gitea, APIURL: r.url("/api/v1"), Token: "gitea_secret", RepoURL: "git@git.example.com:team/gitops.git"})
+	_, err := c.Find(context.Background(), "hoist/x", "main")
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Status != 403 || !fe.Permanent() {
 		t.Fatalf("find: %v, want a permanent 403", err)

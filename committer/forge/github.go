@@ -132,7 +132,7 @@ func (g *githubClient) Automerge(ctx context.Context, number int64) error {
 	}
 	if len(out.Errors) > 0 {
 		return wrap(fmt.Sprintf("enable auto-merge of pull request %d", number), 0,
-			fmt.Errorf("%w: %s", ErrAutomergeUnsupported, out.Errors[0].Message))
+			fmt.Errorf("%w: %s", errAutomergeUnsupported, out.Errors[0].Message))
 	}
 	return nil
 }

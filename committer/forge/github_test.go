@@ -40,11 +40,7 @@ func githubPullJSON(number, state, mergedAt, head string) string {
 
 func newGitHubForTest(t *testing.T, r *replay) Client {
 	t.Helper()
-	c, err := New(Config{Provider: GitHub, APIURL: r.url("/"), Token: "ghp_secret", RepoURL: "https://github.com/octocat/Hello-World.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return mustNew(t, Config{Provider: GitHub, APIURL: r.url("/"), Token: "ghp_secret", RepoURL: "https://github.com/octocat/Hello-World.git"})
 }
 
 func TestGitHubDriverRecordedExchanges(t *testing.T) {
@@ -84,19 +80,11 @@ func TestGitHubDriverRecordedExchanges(t *testing.T) {
 		prs[0].URL != "https://github.com/octocat/Hello-World/pull/1347" || prs[0].Head != branch {
 		t.Fatalf("found %+v, want the open 1347 first, then the merged 1346", prs)
 	}
-	pr, err := c.Create(ctx, NewPR{Head: branch, Base: "main", Title: "Update registry.example/team/api to 1.2.4", Body: "changes", Labels: []string{"hoist"}})
-	if err != nil || pr.Number != 1348 || pr.State != Open {
-		t.Fatalf("created %+v, %v", pr, err)
-	}
-	if err := c.Update(ctx, 1348, "Update registry.example/team/api to 1.2.5", "more changes"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(ctx, 1348, "Closed by hoist."); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Automerge(ctx, 1349); err != nil {
-		t.Fatal(err)
-	}
+	proposal{
+		create: NewPR{Head: branch, Base: "main", Title: "Update registry.example/team/api to 1.2.4", Body: "changes", Labels: []string{"hoist"}},
+		number: 1348, created: func(pr PR) bool { return pr.State == Open },
+		title: "Update registry.example/team/api to 1.2.5", body: "more changes", comment: "Closed by hoist.", automerge: 1349,
+	}.drive(t, c)
 }
 
 func TestGitHubDriverErrors(t *testing.T) {
@@ -122,16 +110,13 @@ func TestGitHubDriverErrors(t *testing.T) {
 		t.Fatalf("find: %v, want a permanent 401", err)
 	}
 	noToken(t, err, "ghp_secret")
-	if err := c.Automerge(ctx, 7); !errors.Is(err, ErrAutomergeUnsupported) {
-		t.Fatalf("automerge: %v, want ErrAutomergeUnsupported", err)
+	if err := c.Automerge(ctx, 7); !errors.Is(err, errAutomergeUnsupported) {
+		t.Fatalf("automerge: %v, want errAutomergeUnsupported", err)
 	}
 }
 
 func TestGitHubEnterpriseGraphQLURL(t *testing.T) {
-	c, err := New(Config{Provider: GitHub, APIURL: "https://ghe.example.com/api/v3", Token: "t", RepoURL: "https://ghe.example.com/team/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustNew(t, Config{Provider: GitHub, APIURL: "https://ghe.example.com/api/v3", Token: "t", RepoURL: "https://ghe.example.com/team/gitops.git"})
 	if got := c.(*githubClient).graphql; got != "https://ghe.example.com/api/graphql" {
 		t.Fatalf("GraphQL endpoint %s", got)
 	}

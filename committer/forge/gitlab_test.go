@@ -39,10 +39,7 @@ func TestGitLabDriverRecordedExchanges(t *testing.T) {
 		exchange{method: "PUT", path: "/api/v4/projects/group/sub/gitops/merge_requests/11/merge", body: map[string]any{"auto_merge": true},
 			status: 200, response: gitlabMRJSON("11", "opened", branch, 3)},
 	)
-	c, err := New(Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "https://gitlab.example.com/group/sub/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustNew(t, Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "https://gitlab.example.com/group/sub/gitops.git"})
 	ctx := context.Background()
 	prs, err := c.Find(ctx, branch, "main")
 	if err != nil {
@@ -53,19 +50,10 @@ func TestGitLabDriverRecordedExchanges(t *testing.T) {
 		prs[0].URL != "http://gitlab.example.com/group/sub/gitops/-/merge_requests/9" {
 		t.Fatalf("found %+v, want the open !9 then the merged !7", prs)
 	}
-	pr, err := c.Create(ctx, NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "deps"}})
-	if err != nil || pr.Number != 10 {
-		t.Fatalf("created %+v, %v", pr, err)
-	}
-	if err := c.Update(ctx, 10, "t2", "b2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(ctx, 10, "bye"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Automerge(ctx, 11); err != nil {
-		t.Fatal(err)
-	}
+	proposal{
+		create: NewPR{Head: branch, Base: "main", Title: "t", Body: "b", Labels: []string{"hoist", "deps"}},
+		number: 10, title: "t2", body: "b2", comment: "bye", automerge: 11,
+	}.drive(t, c)
 }
 
 func TestGitLabDriverErrors(t *testing.T) {
@@ -74,12 +62,9 @@ func TestGitLabDriverErrors(t *testing.T) {
 			response: `{"message": ["Another open merge request already exists for this source branch: !9"]}`},
 		exchange{method: "GET", path: "/api/v4/projects/team/gitops/merge_requests", status: 401, response: `{"message": "401 Unauthorized"}`},
 	)
-	c, err := New(Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "git@gitlab.example.com:team/gitops.git"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustNew(t, Config{Provider: GitLab, APIURL: r.url("/api/v4"), Token: "glpat-secret", RepoURL: "git@gitlab.example.com:team/gitops.git"})
 	ctx := context.Background()
-	_, err = c.Create(ctx, NewPR{Head: "hoist/x", Base: "main", Title: "t", Body: "b"})
+	_, err := c.Create(ctx, NewPR{Head: "hoist/x", Base: "main", Title: "t", Body: "b"})
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Status != 409 || fe.Permanent() {
 		t.Fatalf("create: %v, want a 409 forge error", err)

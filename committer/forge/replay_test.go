@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -125,4 +126,48 @@ func noToken(t *testing.T, err error, token string) {
 	if err != nil && strings.Contains(err.Error(), token) {
 		t.Fatalf("the error carries the token: %v", err)
 	}
+}
+
+// proposal is the write half of a driver's recorded exchanges: open a pull
+// request, edit its title and body, close it with a comment, and turn on
+// automerge for another one.
+type proposal struct {
+	create NewPR
+	// number is the created pull request's number, as the forge answers;
+	// created, when set, checks the rest of what Create returns.
+	number      int64
+	created     func(PR) bool
+	title, body string // the edit
+	comment     string // said when closing
+	automerge   int64  // the pull request automerge is turned on for
+}
+
+// drive makes the proposal's calls on c in order, failing the test at the
+// first error or unexpected answer.
+func (p proposal) drive(t *testing.T, c Client) {
+	t.Helper()
+	ctx := context.Background()
+	pr, err := c.Create(ctx, p.create)
+	if err != nil || pr.Number != p.number || (p.created != nil && !p.created(pr)) {
+		t.Fatalf("created %+v, %v", pr, err)
+	}
+	if err := c.Update(ctx, p.number, p.title, p.body); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(ctx, p.number, p.comment); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Automerge(ctx, p.automerge); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustNew is New, failing the test on an error.
+func mustNew(t *testing.T, cfg Config) Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

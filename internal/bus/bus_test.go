@@ -24,15 +24,22 @@ func startBus(t *testing.T) *Conn {
 	return c
 }
 
-func TestTagTimesFirstWriteWins(t *testing.T) {
-	ctx := context.Background()
+// startTagTimes opens the tag times of a bus of their own.
+func startTagTimes(t *testing.T) (*Conn, *TagTimes) {
+	t.Helper()
 	c := startBus(t)
-	tt, err := OpenTagTimes(ctx, c.JS)
+	tt, err := OpenTagTimes(context.Background(), c.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, tt
+}
+
+func TestTagTimesFirstWriteWins(t *testing.T) {
+	ctx := context.Background()
+	c, tt := startTagTimes(t)
 	repo := "127.0.0.1:5000/team/app"
-	if _, ok := tt.FirstSeen(repo, "v1"); ok {
+	if _, ok := tt.FirstSeen(ctx, repo, "v1"); ok {
 		t.Fatal("unknown tag reported as seen")
 	}
 	t1 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -50,15 +57,42 @@ func TestTagTimesFirstWriteWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seen, ok := other.FirstSeen(repo, "v1"); !ok || !seen.Equal(t1) {
+	if seen, ok := other.FirstSeen(ctx, repo, "v1"); !ok || !seen.Equal(t1) {
 		t.Fatalf("FirstSeen = %v, %v; want %v", seen, ok, t1)
 	}
 	got, err = other.Record(ctx, repo, "v1", t1.Add(-time.Hour))
 	if err != nil || !got.Equal(t1) {
 		t.Fatalf("Record on other = %v, %v; want %v", got, err, t1)
 	}
-	if _, ok := other.FirstSeen("docker.io/library/app", "v1"); ok {
+	if _, ok := other.FirstSeen(ctx, "docker.io/library/app", "v1"); ok {
 		t.Fatal("tag of another repository reported as seen")
+	}
+}
+
+// A first-seen lookup ends with its caller's context: a matcher deciding a
+// push must not wait on a slow NATS beyond the push's own deadline. A
+// lookup asked with a context that has ended reports the tag unknown
+// without asking NATS, even when the lookup's own bound is far away.
+func TestFirstSeenEndsWithTheCallersContext(t *testing.T) {
+	ctx := context.Background()
+	c, tt := startTagTimes(t)
+	repo := "127.0.0.1:5000/team/app"
+	t1 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if _, err := tt.Record(ctx, repo, "v1", t1); err != nil {
+		t.Fatal(err)
+	}
+	other, err := OpenTagTimes(ctx, c.JS) // nothing cached: every lookup asks NATS
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.timeout = time.Hour
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if seen, ok := other.FirstSeen(ended, repo, "v1"); ok {
+		t.Fatalf("FirstSeen with an ended context = %v; want unknown", seen)
+	}
+	if seen, ok := other.FirstSeen(ctx, repo, "v1"); !ok || !seen.Equal(t1) {
+		t.Fatalf("FirstSeen = %v, %v; want %v", seen, ok, t1)
 	}
 }
 
@@ -71,7 +105,7 @@ func TestTagTimeKeyIsValidAndDistinct(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
-		k := TagTimeKey(c[0], c[1])
+		k := tagTimeKey(c[0], c[1])
 		for _, r := range k {
 			ok := r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 			if !ok {

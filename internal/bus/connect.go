@@ -237,7 +237,7 @@ func (c *Conn) stateHandlers() []nats.Option {
 			c.downSince, c.downErr = time.Time{}, nil
 			c.mu.Unlock()
 			c.logger().Info().Str("server", nc.ConnectedUrlRedacted()).Msg("NATS reconnected")
-			c.Repair()
+			c.askRepair()
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
 			ev := c.logger().Info()
@@ -261,7 +261,7 @@ func (c *Conn) setup(ctx context.Context, dial func() (*nats.Conn, error)) error
 		nc.Close()
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if err := EnsureStreamsReplicated(ctx, js, c.replicas); err != nil {
+	if err := ensureStreamsReplicated(ctx, js, c.replicas); err != nil {
 		nc.Close()
 		return err
 	}
@@ -311,7 +311,7 @@ func (c *Conn) Ready(ctx context.Context) error {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	if len(missing) > 0 {
-		c.Repair()
+		c.askRepair()
 		return fmt.Errorf("jetstream lost %s (re-creating)", joinNames(missing))
 	}
 	return nil

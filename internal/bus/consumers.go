@@ -15,9 +15,9 @@ import (
 const (
 	// MatcherConsumer is the durable consumer of PushStream the matchers share.
 	MatcherConsumer = "hoist-matcher"
-	// CommitterConsumerPrefix prefixes the durable consumer of one repository
+	// committerConsumerPrefix prefixes the durable consumer of one repository
 	// branch's rewrites.
-	CommitterConsumerPrefix = "hoist-committer-"
+	committerConsumerPrefix = "hoist-committer-"
 )
 
 // PushAckWait is how long the push stream waits before redelivering a push
@@ -30,7 +30,7 @@ const PushAckWait = 30 * time.Second
 // RewriteAckWait is how long a committer may hold a delivered rewrite
 // without acknowledging it: then (a crashed committer) JetStream gives it to
 // another. It must exceed a batch's longest life between keep-alives:
-// maxWait (default 10 s) plus a push attempt; committers extend it with
+// maxWait (committer.DefaultMaxWait unless set) plus a push attempt; committers extend it with
 // InProgress while a batch is retried.
 const RewriteAckWait = 2 * time.Minute
 
@@ -63,10 +63,10 @@ func PushConsumerConfig() jetstream.ConsumerConfig {
 // RewriteConsumerName is the durable consumer name of one repository
 // branch's rewrites (durable names cannot hold '.', '*', '>', '/' or spaces).
 func RewriteConsumerName(repo, branch string) string {
-	name := CommitterConsumerPrefix + consumerToken(repo) + "_" + consumerToken(branch)
+	name := committerConsumerPrefix + consumerToken(repo) + "_" + consumerToken(branch)
 	if len(name) > 200 {
 		h := sha256.Sum256([]byte(repo + "\x00" + branch))
-		name = CommitterConsumerPrefix + hex.EncodeToString(h[:16])
+		name = committerConsumerPrefix + hex.EncodeToString(h[:16])
 	}
 	return name
 }
@@ -99,5 +99,5 @@ func consumerToken(s string) string {
 			return '_'
 		}
 		return r
-	}, SubjectToken(s))
+	}, subjectToken(s))
 }

@@ -21,7 +21,7 @@ import (
 // stage would wait for ever on a consumer that no longer exists.
 type Durable struct {
 	ctx    context.Context
-	js     jetstream.JetStream
+	js     consumerJS
 	stream string
 	cfg    jetstream.ConsumerConfig
 	opts   []jetstream.PullMessagesOpt
@@ -37,6 +37,15 @@ type Durable struct {
 	done chan struct{}
 }
 
+// consumerJS is what a Durable needs of a JetStream context: the
+// consumers it (re-)creates and reads, and the connection that says
+// whether reading is over. A Conn's JS also re-creates lost streams
+// (repairer).
+type consumerJS interface {
+	jetstream.StreamConsumerManager
+	Conn() *nats.Conn
+}
+
 // durableMaxWait caps the back-off between two attempts to re-create a
 // lost consumer.
 const durableMaxWait = 30 * time.Second
@@ -45,7 +54,7 @@ const durableMaxWait = 30 * time.Second
 // and reads its messages until Stop or ctx ends. A stream that is missing
 // at start is waited for like one lost later; any other error creating the
 // consumer is returned.
-func DurableMessages(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig, log zerolog.Logger, opts ...jetstream.PullMessagesOpt) (*Durable, error) {
+func DurableMessages(ctx context.Context, js consumerJS, stream string, cfg jetstream.ConsumerConfig, log zerolog.Logger, opts ...jetstream.PullMessagesOpt) (*Durable, error) {
 	d := &Durable{
 		ctx:     ctx,
 		js:      js,

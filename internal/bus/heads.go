@@ -15,7 +15,7 @@ func AnnounceHead(nc *nats.Conn, h Head) error {
 	if err != nil {
 		return fmt.Errorf("encode head: %w", err)
 	}
-	if err := nc.Publish(HeadSubject(h.Repo, h.Branch), b); err != nil {
+	if err := nc.Publish(headSubject(h.Repo, h.Branch), b); err != nil {
 		return fmt.Errorf("announce head %s %s: %w", h.Repo, h.Branch, err)
 	}
 	return nil
@@ -24,7 +24,7 @@ func AnnounceHead(nc *nats.Conn, h Head) error {
 // SubscribeHeads calls fn for every head announced on any repository branch.
 // Announcements that do not decode are skipped.
 func SubscribeHeads(nc *nats.Conn, fn func(Head)) (*nats.Subscription, error) {
-	sub, err := nc.Subscribe(HeadSubjectPrefix+">", func(m *nats.Msg) {
+	sub, err := nc.Subscribe(headSubjectPrefix+">", func(m *nats.Msg) {
 		var h Head
 		if json.Unmarshal(m.Data, &h) == nil {
 			fn(h)

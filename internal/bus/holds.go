@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hoist-gitops/hoist/internal/wire"
 )
 
 // HoldsBucket is the KV bucket of the sites hoist wrote and the holds on
@@ -30,26 +31,8 @@ func HoldsConfig() jetstream.KeyValueConfig {
 	}
 }
 
-// Site names one image site of a repository branch.
-type Site struct {
-	Repo      string `json:"repo"`
-	Branch    string `json:"branch"`
-	File      string `json:"file"`
-	Resource  string `json:"resource"`
-	Container string `json:"container"`
-}
-
-// Key is the site's key in HoldsBucket: repository, branch and the rest,
-// each base64url-encoded (keys allow neither '/' nor ':').
-func (s Site) Key() string {
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(s.Repo)) + "." + enc([]byte(s.Branch)) + "." + enc([]byte(s.File+"\x00"+s.Resource+"\x00"+s.Container))
-}
-
-// String renders the site as "repo branch file resource container".
-func (s Site) String() string {
-	return s.Repo + " " + s.Branch + " " + s.File + " " + s.Resource + " " + s.Container
-}
+// Site names one image site of a repository branch; its Key is its key in HoldsBucket.
+type Site = wire.Site
 
 // SiteRecord is what HoldsBucket keeps for one site.
 type SiteRecord struct {
@@ -78,7 +61,7 @@ func (r SiteRecord) For(image string) bool { return r.Image == "" || r.Image == 
 type Holds struct{ kv jetstream.KeyValue }
 
 // OpenHolds binds to the holds bucket (created by EnsureStreams).
-func OpenHolds(ctx context.Context, js jetstream.JetStream) (*Holds, error) {
+func OpenHolds(ctx context.Context, js jetstream.KeyValueManager) (*Holds, error) {
 	kv, err := js.KeyValue(ctx, HoldsBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open kv %s: %w", HoldsBucket, err)
@@ -163,6 +146,23 @@ func (h *Holds) Unhold(ctx context.Context, s Site) error {
 	return nil
 }
 
+// Rebuilt stores a record rebuilt from git history unless the site has
+// one: a record the committer wrote meanwhile is newer and wins. It
+// reports whether it stored rec.
+func (h *Holds) Rebuilt(ctx context.Context, rec SiteRecord) (bool, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return false, fmt.Errorf("encode hold: %w", err)
+	}
+	if _, err := h.kv.Create(ctx, rec.Key(), b); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return false, nil
+		}
+		return false, fmt.Errorf("store rebuilt record of %s: %w", rec.Site, err)
+	}
+	return true, nil
+}
+
 // Release forgets the site's record, and with it any hold: the next push
 // is decided as if hoist had never written the site.
 func (h *Holds) Release(ctx context.Context, s Site) error {
@@ -182,7 +182,7 @@ func (h *Holds) List(ctx context.Context, all bool) ([]SiteRecord, error) {
 	defer lister.Stop()
 	var out []SiteRecord
 	for key := range lister.Keys() {
-		if strings.HasPrefix(key, pendingPrefix) {
+		if strings.HasPrefix(key, pendingPrefix) || strings.HasPrefix(key, historyPrefix) {
 			continue
 		}
 		rec, _, ok, err := h.get(ctx, key)
@@ -256,6 +256,62 @@ func (h *Holds) ClearPending(ctx context.Context, s Site, rev uint64) error {
 	err := h.kv.Delete(ctx, pendingPrefix+s.Key(), jetstream.LastRevision(rev))
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("clear pending tag of %s: %w", s, err)
+	}
+	return nil
+}
+
+// historyPrefix starts the keys of the history marks, one per repository
+// branch, beside the sites' records.
+const historyPrefix = "history."
+
+// HistoryMark says that the records of a repository branch were rebuilt
+// from its git history (or found to need none) into this bucket. A bucket
+// without it for a branch has lost its records, or never had them: NATS
+// lost its storage, the bucket was deleted and re-created, or hoist meets
+// the repository for the first time.
+type HistoryMark struct {
+	Repo   string `json:"repo"`
+	Branch string `json:"branch"`
+	// Head is the commit the history was read back from, at At.
+	Head string    `json:"head"`
+	At   time.Time `json:"at"`
+	// Commits were read; Records and Holds were found in them (and stored
+	// where the site had no record).
+	Commits int `json:"commits"`
+	Records int `json:"records"`
+	Holds   int `json:"holds"`
+}
+
+func historyKey(repo, branch string) string {
+	return historyPrefix + wire.BranchKey(repo, branch)
+}
+
+// History returns the repository branch's history mark, ok false when the
+// bucket has none (its records are to be rebuilt).
+func (h *Holds) History(ctx context.Context, repo, branch string) (HistoryMark, bool, error) {
+	e, err := h.kv.Get(ctx, historyKey(repo, branch))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return HistoryMark{}, false, nil
+	}
+	if err != nil {
+		return HistoryMark{}, false, fmt.Errorf("read history mark of %s %s: %w", repo, branch, err)
+	}
+	var m HistoryMark
+	if err := json.Unmarshal(e.Value(), &m); err != nil {
+		return HistoryMark{}, false, fmt.Errorf("decode history mark of %s %s: %w", repo, branch, err)
+	}
+	return m, true, nil
+}
+
+// SetHistory stores the history mark of m's repository branch, once its
+// records are rebuilt.
+func (h *Holds) SetHistory(ctx context.Context, m HistoryMark) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode history mark: %w", err)
+	}
+	if _, err := h.kv.Put(ctx, historyKey(m.Repo, m.Branch), b); err != nil {
+		return fmt.Errorf("store history mark of %s %s: %w", m.Repo, m.Branch, err)
 	}
 	return nil
 }

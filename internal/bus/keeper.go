@@ -66,9 +66,9 @@ func (k keptJS) watch(stream string, cfg jetstream.ConsumerConfig, renew func())
 	}
 }
 
-// Repair asks the keeper to look for missing streams, bucket and consumers
+// askRepair asks the keeper to look for missing streams, bucket and consumers
 // and re-create them, without waiting for it.
-func (c *Conn) Repair() {
+func (c *Conn) askRepair() {
 	select {
 	case c.kick <- struct{}{}:
 	default: // a repair is already asked for
@@ -105,7 +105,7 @@ func (c *Conn) repair(ctx context.Context) error {
 		return err
 	}
 	c.logger().Warn().Strs("missing", missing).Msg("NATS lost hoist's streams or consumers; re-creating them")
-	if err := EnsureStreamsReplicated(ctx, c.JS, c.replicas); err != nil {
+	if err := ensureStreamsReplicated(ctx, c.JS, c.replicas); err != nil {
 		return err
 	}
 	lost := map[string]bool{}

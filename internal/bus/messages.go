@@ -21,16 +21,16 @@ type (
 	Head = wire.Head
 )
 
-// SubjectToken turns s into a single NATS subject token: the characters
+// subjectToken turns s into a single NATS subject token: the characters
 // that split or wildcard a subject ('.', '*', '>', whitespace) become '_'.
-func SubjectToken(s string) string {
+func subjectToken(s string) string {
 	if s == "" {
 		return "_"
 	}
 	return strings.Map(subjectRune, s)
 }
 
-// subjectRune is what SubjectToken turns r into.
+// subjectRune is what subjectToken turns r into.
 func subjectRune(r rune) rune {
 	switch r {
 	case '.', '*', '>', ' ', '\t', '\r', '\n':
@@ -39,11 +39,11 @@ func subjectRune(r rune) rune {
 	return r
 }
 
-// writeToken writes SubjectToken(s) to b.
+// writeToken writes subjectToken(s) to b.
 func writeToken(b *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			b.WriteString(SubjectToken(s)) // runes, as strings.Map reads them
+			b.WriteString(subjectToken(s)) // runes, as strings.Map reads them
 			return
 		}
 	}

@@ -22,7 +22,7 @@ func TestPushSubject(t *testing.T) {
 		if got := PushSubject(c.host, c.repo); got != c.want {
 			t.Errorf("PushSubject(%q, %q) = %q, want %q", c.host, c.repo, got, c.want)
 		}
-		if got := "hoist.push." + SubjectToken(c.host) + "." + SubjectToken(c.repo); got != c.want {
+		if got := "hoist.push." + subjectToken(c.host) + "." + subjectToken(c.repo); got != c.want {
 			t.Errorf("tokens of %q, %q = %q, want %q", c.host, c.repo, got, c.want)
 		}
 	}
@@ -36,7 +36,7 @@ func FuzzPushSubjectAndDedupeID(f *testing.F) {
 	f.Add("ÄBC.example", "a b.c*d>", "", "")
 	f.Add("bad\xffutf8", "\xc3", "t", "d")
 	f.Fuzz(func(t *testing.T, host, repo, tag, digest string) {
-		if got, want := PushSubject(host, repo), "hoist.push."+SubjectToken(host)+"."+SubjectToken(repo); got != want {
+		if got, want := PushSubject(host, repo), "hoist.push."+subjectToken(host)+"."+subjectToken(repo); got != want {
 			t.Errorf("PushSubject(%q, %q) = %q, want %q", host, repo, got, want)
 		}
 		ev := PushEvent{Registry: host, Repository: repo, Tag: tag, Digest: digest}

@@ -143,7 +143,7 @@ func (b *BacklogCollector) gather(c *Conn) []prometheus.Metric {
 }
 
 // consumerInfo is one consumer's info, straight from the server.
-func consumerInfo(ctx context.Context, js jetstream.JetStream, ref ConsumerRef) (*jetstream.ConsumerInfo, error) {
+func consumerInfo(ctx context.Context, js jetstream.StreamConsumerManager, ref ConsumerRef) (*jetstream.ConsumerInfo, error) {
 	cons, err := js.Consumer(ctx, ref.Stream, ref.Consumer)
 	if err != nil {
 		return nil, err

@@ -41,7 +41,7 @@ func TestMetricsPeopleAlertOnBacklog(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(col)
 	// Before the connection is made: not connected, no backlog.
-	if got := gauge(t, reg, "hoist_nats_connected"); got != 0 {
+	if got := gauge(t, reg, "hoist_nats_connected", nil); got != 0 {
 		t.Errorf("hoist_nats_connected = %v before Attach", got)
 	}
 	if n, err := testutil.GatherAndCount(reg, "hoist_stream_messages"); err != nil || n != 0 {
@@ -73,11 +73,11 @@ hoist_stream_messages{stream="HOIST_REWRITES"} 3
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
-	age := gauge(t, reg, "hoist_stream_oldest_message_age_seconds", RewriteStream)
+	age := gauge(t, reg, "hoist_stream_oldest_message_age_seconds", map[string]string{"stream": RewriteStream})
 	if age < 60 {
 		t.Errorf("oldest rewrite's age = %v s, want at least 60", age)
 	}
-	if got := gauge(t, reg, "hoist_stream_oldest_message_age_seconds", PushStream); got != 0 {
+	if got := gauge(t, reg, "hoist_stream_oldest_message_age_seconds", map[string]string{"stream": PushStream}); got != 0 {
 		t.Errorf("empty stream's oldest age = %v, want 0", got)
 	}
 
@@ -97,28 +97,29 @@ hoist_stream_messages{stream="HOIST_REWRITES"} 3
 	if err := msgs[0].DoubleAck(ctx); err != nil {
 		t.Fatal(err)
 	}
+	consumer := map[string]string{"consumer": cfg.Durable, "stream": RewriteStream}
 	// Cached: the same answer within scrapeCache.
-	if got := gauge(t, reg, "hoist_consumer_pending_messages", cfg.Durable, RewriteStream); got != 3 {
+	if got := gauge(t, reg, "hoist_consumer_pending_messages", consumer); got != 3 {
 		t.Errorf("pending within the cache = %v, want the cached 3", got)
 	}
 	now = now.Add(scrapeCache)
-	if got := gauge(t, reg, "hoist_consumer_pending_messages", cfg.Durable, RewriteStream); got != 1 {
+	if got := gauge(t, reg, "hoist_consumer_pending_messages", consumer); got != 1 {
 		t.Errorf("pending = %v, want 1 (never delivered)", got)
 	}
-	if got := gauge(t, reg, "hoist_consumer_ack_pending_messages", cfg.Durable, RewriteStream); got != 1 {
+	if got := gauge(t, reg, "hoist_consumer_ack_pending_messages", consumer); got != 1 {
 		t.Errorf("ack pending = %v, want 1 (delivered, not acknowledged)", got)
 	}
-	if got := gauge(t, reg, "hoist_consumer_last_ack_timestamp_seconds", cfg.Durable, RewriteStream); got == 0 {
+	if got := gauge(t, reg, "hoist_consumer_last_ack_timestamp_seconds", consumer); got == 0 {
 		t.Error("last ack timestamp = 0 after an acknowledgement")
 	}
-	if got := gauge(t, reg, "hoist_stream_messages", RewriteStream); got != 2 {
+	if got := gauge(t, reg, "hoist_stream_messages", map[string]string{"stream": RewriteStream}); got != 2 {
 		t.Errorf("stream messages = %v, want 2", got)
 	}
 
 	// A lost connection: 0 connected, no stale backlog.
 	c.NC.Close()
 	now = now.Add(scrapeCache)
-	if got := gauge(t, reg, "hoist_nats_connected"); got != 0 {
+	if got := gauge(t, reg, "hoist_nats_connected", nil); got != 0 {
 		t.Errorf("hoist_nats_connected = %v after the connection closed", got)
 	}
 	if n, err := testutil.GatherAndCount(reg, "hoist_consumer_pending_messages"); err != nil || n != 0 {
@@ -126,35 +127,13 @@ hoist_stream_messages{stream="HOIST_REWRITES"} 3
 	}
 }
 
-// gauge is the value of the series name{labels...} (label values in the
-// order of their names) gathered from reg.
-func gauge(t *testing.T, reg *prometheus.Registry, name string, values ...string) float64 {
+// gauge is the value of the series name{labels} gathered from reg
+// (failing the test when there is none).
+func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := testenv.MetricValue(t, reg, name, labels)
+	if !ok {
+		t.Fatalf("no series %s%v", name, labels)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			lp := m.GetLabel() // sorted by name
-			if len(lp) != len(values) {
-				continue
-			}
-			for i, l := range lp {
-				if l.GetValue() != values[i] {
-					continue series
-				}
-			}
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue()
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no series %s%q", name, values)
-	return 0
+	return v
 }

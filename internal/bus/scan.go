@@ -17,8 +17,8 @@ import (
 // a webhook for it was last seen, and which tags a scan event was decided for.
 const ScanBucket = "hoist_scan"
 
-// ScanBucketConfig is the KV bucket of scan schedules and claims.
-func ScanBucketConfig() jetstream.KeyValueConfig {
+// scanBucketConfig is the KV bucket of scan schedules and claims.
+func scanBucketConfig() jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
 		Bucket:      ScanBucket,
 		Description: "tag scans of image repositories: schedules, claims, last webhooks, decided tags",
@@ -65,7 +65,7 @@ type ScanStore struct {
 }
 
 // OpenScanStore binds to the scan bucket (created by EnsureStreams).
-func OpenScanStore(ctx context.Context, js jetstream.JetStream) (*ScanStore, error) {
+func OpenScanStore(ctx context.Context, js jetstream.KeyValueManager) (*ScanStore, error) {
 	kv, err := js.KeyValue(ctx, ScanBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open kv %s: %w", ScanBucket, err)
@@ -191,7 +191,7 @@ func (tt *TagTimes) KnownTags(ctx context.Context, repo string, fn func(tag stri
 	for key := range lister.Keys() {
 		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(key, prefix))
 		if err != nil {
-			continue // not a key TagTimeKey wrote
+			continue // not a key tagTimeKey wrote
 		}
 		fn(string(raw))
 	}

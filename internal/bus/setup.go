@@ -3,10 +3,16 @@ package bus
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// streamsAndBuckets is what ensureStreamsReplicated needs of a JetStream
+// context: it creates streams and buckets, nothing else.
+type streamsAndBuckets interface {
+	jetstream.StreamManager
+	jetstream.KeyValueManager
+}
 
 // PushStreamConfig is the JetStream stream for push events, shared by
 // matcher replicas.
@@ -14,10 +20,10 @@ func PushStreamConfig() jetstream.StreamConfig {
 	return workQueueStream(PushStream, PushSubjects)
 }
 
-// RewriteStreamConfig is the JetStream stream for rewrites, shared by
+// rewriteStreamConfig is the JetStream stream for rewrites, shared by
 // committer replicas.
-func RewriteStreamConfig() jetstream.StreamConfig {
-	return workQueueStream(RewriteStream, RewriteSubjects)
+func rewriteStreamConfig() jetstream.StreamConfig {
+	return workQueueStream(RewriteStream, rewriteSubjects)
 }
 
 // workQueueStream is what both of hoist's streams are: file storage,
@@ -31,12 +37,12 @@ func workQueueStream(name, subjects string) jetstream.StreamConfig {
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.WorkQueuePolicy,
 		Duplicates: DedupeWindow,
-		MaxAge:     7 * 24 * time.Hour,
+		MaxAge:     StreamMaxAge,
 	}
 }
 
-// TagTimesConfig is the KV bucket of tag first-seen times.
-func TagTimesConfig() jetstream.KeyValueConfig {
+// tagTimesConfig is the KV bucket of tag first-seen times.
+func tagTimesConfig() jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
 		Bucket:      TagTimesBucket,
 		Description: "first-seen time of each pushed tag, by canonical repository",
@@ -46,22 +52,22 @@ func TagTimesConfig() jetstream.KeyValueConfig {
 	}
 }
 
-// EnsureStreamsReplicated creates or updates every stream and bucket hoist
+// ensureStreamsReplicated creates or updates every stream and bucket hoist
 // uses, so any stage may start first, each kept in replicas copies (1 on a
 // single server; on a cluster more, so losing a NATS node loses no push).
 // Every stage applies the same number on start, so it must be configured
 // alike for all of them (nats.replicas).
-func EnsureStreamsReplicated(ctx context.Context, js jetstream.JetStream, replicas int) error {
+func ensureStreamsReplicated(ctx context.Context, js streamsAndBuckets, replicas int) error {
 	if replicas < 1 {
 		replicas = 1
 	}
-	for _, cfg := range []jetstream.StreamConfig{PushStreamConfig(), RewriteStreamConfig()} {
+	for _, cfg := range []jetstream.StreamConfig{PushStreamConfig(), rewriteStreamConfig()} {
 		cfg.Replicas = replicas
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
-	for _, kv := range []jetstream.KeyValueConfig{TagTimesConfig(), HoldsConfig(), ScanBucketConfig()} {
+	for _, kv := range []jetstream.KeyValueConfig{tagTimesConfig(), HoldsConfig(), scanBucketConfig()} {
 		kv.Replicas = replicas
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
 			return fmt.Errorf("kv %s: %w", kv.Bucket, err)

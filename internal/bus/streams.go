@@ -13,15 +13,19 @@ const (
 	PushSubjects = "hoist.push.>"
 	// RewriteStream stores rewrites until a committer has pushed them.
 	RewriteStream = "HOIST_REWRITES"
-	// RewriteSubjects is the subject filter of RewriteStream.
-	RewriteSubjects = "hoist.rewrite.>"
-	// HeadSubjectPrefix prefixes the subject on which committers announce new heads.
-	HeadSubjectPrefix = "hoist.head."
+	// rewriteSubjects is the subject filter of RewriteStream.
+	rewriteSubjects = "hoist.rewrite.>"
+	// headSubjectPrefix prefixes the subject on which committers announce new heads.
+	headSubjectPrefix = "hoist.head."
 	// TagTimesBucket is the KV bucket of tag first-seen times.
 	TagTimesBucket = "hoist_tag_times"
 	// DedupeWindow is how long JetStream remembers a message id; registries
 	// retry within minutes, so this covers a retry storm after an outage.
 	DedupeWindow = 2 * time.Hour
+	// StreamMaxAge is how long the push and rewrite streams keep a message
+	// nobody acknowledged; the longest minimum age (imagerules.MaxMinAge)
+	// stays a day below it.
+	StreamMaxAge = 7 * 24 * time.Hour
 )
 
 // PushSubject is the subject a push event for host/repository is published on.
@@ -38,10 +42,10 @@ func PushSubject(host, repository string) string {
 
 // RewriteSubject is the subject rewrites for a repository's branch are published on.
 func RewriteSubject(repo, branch string) string {
-	return "hoist.rewrite." + SubjectToken(repo) + "." + SubjectToken(branch)
+	return "hoist.rewrite." + subjectToken(repo) + "." + subjectToken(branch)
 }
 
-// HeadSubject is the subject new heads of a repository's branch are announced on.
-func HeadSubject(repo, branch string) string {
-	return HeadSubjectPrefix + SubjectToken(repo) + "." + SubjectToken(branch)
+// headSubject is the subject new heads of a repository's branch are announced on.
+func headSubject(repo, branch string) string {
+	return headSubjectPrefix + subjectToken(repo) + "." + subjectToken(branch)
 }

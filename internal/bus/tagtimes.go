@@ -26,8 +26,8 @@ type TagTimes struct {
 // maxCachedTimes bounds the in-memory cache of first-seen times.
 const maxCachedTimes = 100000
 
-// OpenTagTimes binds to the tag-times bucket (created by EnsureStreamsReplicated).
-func OpenTagTimes(ctx context.Context, js jetstream.JetStream) (*TagTimes, error) {
+// OpenTagTimes binds to the tag-times bucket (created by ensureStreamsReplicated).
+func OpenTagTimes(ctx context.Context, js jetstream.KeyValueManager) (*TagTimes, error) {
 	kv, err := js.KeyValue(ctx, TagTimesBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open kv %s: %w", TagTimesBucket, err)
@@ -35,16 +35,16 @@ func OpenTagTimes(ctx context.Context, js jetstream.JetStream) (*TagTimes, error
 	return &TagTimes{kv: kv, timeout: 5 * time.Second, cache: map[string]time.Time{}}, nil
 }
 
-// TagTimeKey is the KV key of a tag: both parts base64url-encoded, because
+// tagTimeKey is the KV key of a tag: both parts base64url-encoded, because
 // repository names hold ':' (ports) and '/' and keys allow neither.
-func TagTimeKey(canonicalRepo, tag string) string {
+func tagTimeKey(canonicalRepo, tag string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(canonicalRepo)) + "." + base64.RawURLEncoding.EncodeToString([]byte(tag))
 }
 
 // Record stores t as the first-seen time of the tag unless one is stored
 // already, and returns the time that is in effect.
 func (tt *TagTimes) Record(ctx context.Context, canonicalRepo, tag string, t time.Time) (time.Time, error) {
-	key := TagTimeKey(canonicalRepo, tag)
+	key := tagTimeKey(canonicalRepo, tag)
 	if seen, ok := tt.cached(key); ok {
 		return seen, nil
 	}
@@ -71,13 +71,14 @@ func (tt *TagTimes) Record(ctx context.Context, canonicalRepo, tag string, t tim
 }
 
 // FirstSeen is the first-seen time of the tag, if hoist has seen it pushed.
-// A lookup that fails counts as unknown.
-func (tt *TagTimes) FirstSeen(canonicalRepo, tag string) (time.Time, bool) {
-	key := TagTimeKey(canonicalRepo, tag)
+// The lookup ends with ctx, and after tt.timeout at the latest; one that
+// fails or runs out of time counts as unknown.
+func (tt *TagTimes) FirstSeen(ctx context.Context, canonicalRepo, tag string) (time.Time, bool) {
+	key := tagTimeKey(canonicalRepo, tag)
 	if seen, ok := tt.cached(key); ok {
 		return seen, true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
+	ctx, cancel := context.WithTimeout(ctx, tt.timeout)
 	defer cancel()
 	seen, ok, err := tt.get(ctx, key)
 	if err != nil || !ok {

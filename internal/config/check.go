@@ -16,12 +16,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/imageref"
+	"github.com/hoist-gitops/hoist/internal/names"
 	"github.com/hoist-gitops/hoist/internal/redact"
 )
-
-// nameRE is what receiver and repository names may be: one URL path
-// segment, one metric label value.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
 // report records a mistake about a key path at its line.
 func (c *Config) report(d *decoder, key, format string, args ...any) {
@@ -40,9 +37,9 @@ func (c *Config) check(d *decoder) {
 		d.addf("", 0, "no receivers and no repositories: hoist would have nothing to do")
 	}
 	if c.stages&StageIngest != 0 {
-		names := map[string]string{}
+		seen := map[string]string{}
 		for i, r := range c.Receivers {
-			c.checkReceiver(d, fmt.Sprintf("receivers[%d]", i), r, names)
+			c.checkReceiver(d, fmt.Sprintf("receivers[%d]", i), r, seen)
 		}
 	}
 	if c.stages&(StageMatch|StageCommit) != 0 {
@@ -173,17 +170,24 @@ func firstSet(c *Config, keys ...string) string {
 	return keys[0]
 }
 
-func (c *Config) checkReceiver(d *decoder, p string, r Receiver, names map[string]string) {
+// checkName checks the name of the entry at p (a receiver or a
+// repository): present, of the allowed characters, and not already used
+// by an entry recorded in seen, where it is recorded.
+func (c *Config) checkName(d *decoder, p, what, name string, seen map[string]string) {
 	switch {
-	case r.Name == "":
+	case name == "":
 		c.report(d, p, "%s: name is missing", p)
-	case !nameRE.MatchString(r.Name):
-		c.report(d, p+".name", "%s.name: %q may hold only letters, digits, '.', '_' and '-' (it is a URL path segment)", p, r.Name)
-	case names[r.Name] != "":
-		c.report(d, p+".name", "%s.name: receiver %q is already defined as %s", p, r.Name, names[r.Name])
+	case !names.Valid(name):
+		c.report(d, p+".name", "%s.name: %q may hold only %s (it is a URL path segment and a metric label)", p, name, names.Allowed)
+	case seen[name] != "":
+		c.report(d, p+".name", "%s.name: %s %q is already defined as %s", p, what, name, seen[name])
 	default:
-		names[r.Name] = p
+		seen[name] = p
 	}
+}
+
+func (c *Config) checkReceiver(d *decoder, p string, r Receiver, seen map[string]string) {
+	c.checkName(d, p, "receiver", r.Name, seen)
 	if r.Kind == "" {
 		c.report(d, p, "%s: kind is missing", p)
 	}
@@ -220,29 +224,30 @@ func (c *Config) checkReceiverAuth(d *decoder, p string, r Receiver) {
 	case !hasSecret && !hasFile:
 		c.report(d, p, "%s: no secret; set secret or secretFile (insecureNoAuth: true accepts unauthenticated webhooks)", p)
 	case r.Secret != "" || d.problems.Under(p+".secret") || d.problems.Under(p+".secretFile"):
-	case hasFile:
-		c.report(d, p+".secretFile", "%s.secretFile: %s is empty; %s", p, r.SecretFile, optOut)
-	case d.raw[p+".secret"] != "":
-		c.report(d, p+".secret", "%s.secret: %s is empty; %s", p, d.raw[p+".secret"], optOut)
 	default:
-		c.report(d, p+".secret", "%s.secret is empty; %s", p, optOut)
+		c.reportEmptySecret(d, p, r.SecretFile, optOut)
 	}
 }
 
-func (c *Config) checkRepository(d *decoder, p string, r Repository, names, targets map[string]string) {
+// reportEmptySecret reports the secret of the entry at p, set but empty,
+// at what made it empty: its file, the ${VAR} it names, or the value
+// itself; why says what an empty secret would do.
+func (c *Config) reportEmptySecret(d *decoder, p, file, why string) {
+	switch {
+	case file != "":
+		c.report(d, p+".secretFile", "%s.secretFile: %s is empty; %s", p, file, why)
+	case d.raw[p+".secret"] != "":
+		c.report(d, p+".secret", "%s.secret: %s is empty; %s", p, d.raw[p+".secret"], why)
+	default:
+		c.report(d, p+".secret", "%s.secret is empty; %s", p, why)
+	}
+}
+
+func (c *Config) checkRepository(d *decoder, p string, r Repository, seen, targets map[string]string) {
 	if r.PushBranch != "" && r.PushBranch == r.Branch {
 		c.report(d, p+".pushBranch", "%s.pushBranch equals branch; leave it empty to push to the branch", p)
 	}
-	switch {
-	case r.Name == "":
-		c.report(d, p, "%s: name is missing", p)
-	case !nameRE.MatchString(r.Name):
-		c.report(d, p+".name", "%s.name: %q may hold only letters, digits, '.', '_' and '-'", p, r.Name)
-	case names[r.Name] != "":
-		c.report(d, p+".name", "%s.name: repository %q is already defined as %s", p, r.Name, names[r.Name])
-	default:
-		names[r.Name] = p
-	}
+	c.checkName(d, p, "repository", r.Name, seen)
 	if r.URL == "" {
 		if !d.problems.Under(p + ".url") {
 			c.report(d, p, "%s: url is missing", p)
@@ -296,14 +301,12 @@ func (c *Config) checkCommit(d *decoder, p string, m Commit) {
 			c.report(d, p+"."+s.key, "%s.%s: %q may not contain '<', '>' or a line break", p, s.key, s.val)
 		}
 	}
-	if m.AuthorName == "" {
+	// Left out, they are the committer's defaults; set, they must say something.
+	if m.AuthorName == "" && c.has(p+".authorName") {
 		c.report(d, p+".authorName", "%s.authorName must not be empty", p)
 	}
-	if m.AuthorEmail == "" {
+	if m.AuthorEmail == "" && c.has(p+".authorEmail") {
 		c.report(d, p+".authorEmail", "%s.authorEmail must not be empty", p)
-	}
-	if m.MaxWait > 0 && m.MaxWait < m.Window {
-		c.report(d, p+".maxWait", "%s.maxWait (%s) is shorter than window (%s)", p, m.MaxWait, m.Window)
 	}
 	if m.MessageTemplate != "" {
 		if _, err := template.New("message").Parse(m.MessageTemplate); err != nil {
@@ -491,22 +494,4 @@ func checkRepoPath(p string) error {
 		return fmt.Errorf("%q: separate folders with '/'", p)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// suggestWord names the word of list closest to s, if any is close.
-func suggestWord(s string, list []string) string {
-	m := map[string]int{}
-	for i, w := range list {
-		m[w] = i
-	}
-	return closestKey(s, m)
 }

@@ -91,9 +91,10 @@ type Log struct {
 
 // Ingest holds limits shared by every receiver.
 type Ingest struct {
-	// BodyLimit is the largest webhook body in bytes (413 beyond); 0: 1 MiB.
+	// BodyLimit is the largest webhook body in bytes (413 beyond); 0: ingest.DefaultBodyLimit.
 	BodyLimit int64 `yaml:"bodyLimit"`
-	// PublishTimeout bounds the wait for JetStream to store events (503 beyond); 0: 4 s, below the 5 s that registries commonly wait.
+	// PublishTimeout bounds the wait for JetStream to store events (503
+	// beyond); 0: ingest.DefaultPublishTimeout, below the 5 s that registries commonly wait.
 	PublishTimeout time.Duration `yaml:"publishTimeout"`
 }
 
@@ -138,11 +139,12 @@ type Repository struct {
 	// ("charts/**", "**/templates/**"; ** spans folders).
 	Exclude []string `yaml:"exclude"`
 	// FetchInterval is how often the matcher fetches the branch to notice
-	// commits made by people; 0 disables the periodic fetch.
-	FetchInterval time.Duration `yaml:"fetchInterval"`
+	// commits made by people; 0 disables the periodic fetch; nil (not set):
+	// the matcher's default (matcher.DefaultFetchInterval).
+	FetchInterval *time.Duration `yaml:"fetchInterval"`
 	// GitTimeout bounds each git call to the remote (the matcher's clone and
 	// fetch, the committer's ref listing, fetch and push); 0: each stage's
-	// default (2 min for a matcher's clone, 1 min for a committer's call).
+	// default (matcher.DefaultGitTimeout, committer.DefaultGitTimeout).
 	GitTimeout time.Duration `yaml:"gitTimeout"`
 	// Auth is how hoist authenticates to the remote.
 	Auth Auth `yaml:"auth"`
@@ -167,18 +169,24 @@ type Auth struct {
 	KnownHostsFile string `yaml:"knownHostsFile"`
 }
 
-// Commit shapes the commits made to a repository.
+// Commit shapes the commits made to a repository. A key the file leaves
+// out is the committer's default (committer.DefaultCommit): the committer
+// owns its defaults, and cmd/hoist fills them in.
 type Commit struct {
-	AuthorName     string `yaml:"authorName"`
-	AuthorEmail    string `yaml:"authorEmail"`
+	// AuthorName and AuthorEmail name the author; empty: the committer's default.
+	AuthorName  string `yaml:"authorName"`
+	AuthorEmail string `yaml:"authorEmail"`
+	// CommitterName and CommitterEmail name the committer; empty: the author.
 	CommitterName  string `yaml:"committerName"`
 	CommitterEmail string `yaml:"committerEmail"`
 	// MessageTemplate is a Go text/template over the batch; empty: the default.
 	MessageTemplate string `yaml:"messageTemplate"`
-	// Window is the quiet time before a batch is committed (0: at once).
-	Window time.Duration `yaml:"window"`
-	// MaxWait is the longest a rewrite waits for its commit.
-	MaxWait time.Duration `yaml:"maxWait"`
+	// Window is the quiet time before a batch is committed (0: at once);
+	// nil (not set): the committer's default.
+	Window *time.Duration `yaml:"window"`
+	// MaxWait is the longest a rewrite waits for its commit; nil (not set):
+	// the committer's default.
+	MaxWait *time.Duration `yaml:"maxWait"`
 	// SigningKeyFile is an OpenPGP armored key or SSH private key that signs commits.
 	SigningKeyFile string `yaml:"signingKeyFile"`
 	// SigningKeyPassphrase (or SigningKeyPassphraseFile) unlocks it.
@@ -186,18 +194,15 @@ type Commit struct {
 	SigningKeyPassphraseFile string `yaml:"signingKeyPassphraseFile"`
 }
 
-// Defaults hoist uses for keys the file leaves out.
+// Defaults hoist uses for keys the file leaves out. The defaults of what
+// a stage does (commit batching and authorship, fetching, timeouts, limits)
+// are the stage package's own; cmd/hoist fills them in.
 const (
-	DefaultListen        = "127.0.0.1:8080"
-	DefaultDataDir       = "./data"
-	DefaultNATSDataDir   = "./data/nats"
-	DefaultBranch        = "main"
-	DefaultAuthorName    = "hoist"
-	DefaultAuthorEmail   = "hoist@localhost"
-	DefaultWindow        = 2 * time.Second
-	DefaultMaxWait       = 10 * time.Second
-	DefaultFetchInterval = 30 * time.Second
-	DefaultLogLevel      = "info"
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultDataDir     = "./data"
+	DefaultNATSDataDir = "./data/nats"
+	DefaultBranch      = "main"
+	DefaultLogLevel    = "info"
 )
 
 // setDefaults fills what an empty file leaves out; decoding overwrites it.
@@ -214,13 +219,6 @@ func (c *Config) setDefaults() {
 func (r *Repository) setDefaults() {
 	r.Branch = DefaultBranch
 	r.Paths = []string{"."}
-	r.FetchInterval = DefaultFetchInterval
-	r.Commit = Commit{
-		AuthorName:  DefaultAuthorName,
-		AuthorEmail: DefaultAuthorEmail,
-		Window:      DefaultWindow,
-		MaxWait:     DefaultMaxWait,
-	}
 }
 
 // File is the path the configuration was read from.

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,20 +50,28 @@ func (d *decoder) addf(key string, line int, format string, args ...any) {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
-// decode fills v from n; path names the key for messages ("receivers[0].kind").
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
+// enter counts a visit to node n one level deeper, and reports whether the
+// walk may go on (the caller then leaves the level with d.depth--): once
+// the walk is too deep or too long it stops, with one problem saying so.
+func (d *decoder) enter(n *yaml.Node, path string) bool {
 	d.visits++
 	if d.depth >= maxDepth || d.visits > maxVisits {
 		if !d.exhausted {
 			d.addf(path, n.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
 			d.exhausted = true
 		}
-		return
+		return false
 	}
 	d.depth++
+	return true
+}
+
+// decode fills v from n; path names the key for messages ("receivers[0].kind").
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	n = resolve(n)
+	if !d.enter(n, path) {
+		return
+	}
 	defer func() { d.depth-- }()
 	if _, seen := d.lines[path]; !seen {
 		d.lines[path] = n.Line
@@ -198,18 +208,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 }
 
 func (d *decoder) decodeMerge(val *yaml.Node, v reflect.Value, path string) {
-	for val.Kind == yaml.AliasNode && val.Alias != nil {
-		val = val.Alias
-	}
-	d.visits++
-	if d.depth >= maxDepth || d.visits > maxVisits {
-		if !d.exhausted {
-			d.addf(path, val.Line, "%s: nested too deeply or expands to too much (an alias that refers to itself?)", orTop(path))
-			d.exhausted = true
-		}
+	val = resolve(val)
+	if !d.enter(val, path) {
 		return
 	}
-	d.depth++
 	defer func() { d.depth-- }()
 	if val.Kind == yaml.SequenceNode {
 		for _, m := range val.Content {
@@ -283,17 +285,5 @@ func orTop(path string) string {
 
 // closestKey names the known key closest to a misspelt one, if any is close.
 func closestKey(key string, fields map[string]int) string {
-	best, bestDist := "", 3
-	for k := range fields {
-		if strings.EqualFold(k, key) {
-			return fmt.Sprintf(" (did you mean %q?)", k)
-		}
-		if dist := suggest.Distance(strings.ToLower(key), strings.ToLower(k)); dist < bestDist || dist == bestDist && k < best {
-			best, bestDist = k, dist
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return suggest.DidYouMean(key, slices.Collect(maps.Keys(fields)))
 }

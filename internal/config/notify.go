@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/hoist-gitops/hoist/internal/suggest"
 )
 
 // Notify is one notify entry: where hoist tells people what it did.
@@ -35,20 +38,13 @@ func (c *Config) checkNotify(d *decoder, p string, n Notify) {
 		c.report(d, p, "%s: url is missing", p)
 	}
 	for i, e := range n.Events {
-		if !contains(NotifyEvents, e) {
+		if !slices.Contains(NotifyEvents, e) {
 			c.report(d, fmt.Sprintf("%s.events[%d]", p, i), "%s.events: unknown event %q%s (one of %s)",
-				p, e, suggestWord(e, NotifyEvents), strings.Join(NotifyEvents, ", "))
+				p, e, suggest.DidYouMean(e, NotifyEvents), strings.Join(NotifyEvents, ", "))
 		}
 	}
-	hasSecret, hasFile := c.has(p+".secret"), n.SecretFile != ""
-	const why = "an unsigned webhook is written without secret"
-	switch {
-	case !hasSecret && !hasFile, n.Secret != "", d.problems.Under(p + ".secret"), d.problems.Under(p + ".secretFile"):
-	case hasFile:
-		c.report(d, p+".secretFile", "%s.secretFile: %s is empty; %s", p, n.SecretFile, why)
-	case d.raw[p+".secret"] != "":
-		c.report(d, p+".secret", "%s.secret: %s is empty; %s", p, d.raw[p+".secret"], why)
-	default:
-		c.report(d, p+".secret", "%s.secret is empty; %s", p, why)
+	set := c.has(p+".secret") || n.SecretFile != ""
+	if set && n.Secret == "" && !d.problems.Under(p+".secret") && !d.problems.Under(p+".secretFile") {
+		c.reportEmptySecret(d, p, n.SecretFile, "an unsigned webhook is written without secret")
 	}
 }

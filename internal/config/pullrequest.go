@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -20,10 +21,10 @@ type PullRequest struct {
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"tokenFile"`
 	// BranchTemplate is a Go template naming each change's branch (data:
-	// .Image, .Repo, .Branch); empty: "hoist/{{ .Image }}".
+	// .Image, .Repo, .Branch); empty: committer.DefaultBranchTemplate.
 	BranchTemplate string `yaml:"branchTemplate"`
 	// Title is a Go template for the title (data: .Image, .Tag, .Repo,
-	// .Branch, .PRBranch, .Changes); empty: "Update <image> to <tag>".
+	// .Branch, .PRBranch, .Changes); empty: committer.DefaultTitleTemplate.
 	Title string `yaml:"title"`
 	// Labels are put on every pull request hoist opens.
 	Labels []string `yaml:"labels"`
@@ -46,7 +47,7 @@ func (c *Config) checkPullRequest(d *decoder, p string, r Repository) {
 	switch {
 	case pr.Provider == "":
 		c.report(d, p, "%s: provider is missing (one of %s)", p, strings.Join(pullRequestProviders, ", "))
-	case !contains(pullRequestProviders, pr.Provider):
+	case !slices.Contains(pullRequestProviders, pr.Provider):
 		c.report(d, p+".provider", "%s.provider: unknown provider %q (one of %s)", p, pr.Provider, strings.Join(pullRequestProviders, ", "))
 	}
 	if pr.APIURL != "" {

@@ -19,7 +19,7 @@ type Registry struct {
 	// Auth is hoist's login; empty: the docker config keychain (~/.docker/config.json, $DOCKER_CONFIG).
 	Auth RegistryAuth `yaml:"auth"`
 	// RateLimit is the requests per second to this host (429 Retry-After is
-	// honoured as well); 0: 10 per second.
+	// honoured as well); 0: registry.DefaultRateLimit.
 	RateLimit float64 `yaml:"rateLimit"`
 }
 
@@ -62,7 +62,8 @@ type ImageSignature struct {
 	// Keyless is a Fulcio certificate identity verified against a Sigstore trusted root.
 	Keyless KeylessSignature `yaml:"keyless"`
 	// WaitFor is how long an image without a signature yet is retried
-	// before it is dropped as unsigned (CI signs after it pushes); 0: 1h.
+	// before it is dropped as unsigned (CI signs after it pushes); 0:
+	// matcher.DefaultSignatureWait.
 	WaitFor time.Duration `yaml:"waitFor"`
 }
 
@@ -213,6 +214,6 @@ func (c *Config) checkImageRule(d *decoder, p string, r ImageRule, matches map[s
 		c.registryProblem(d, p+".verify", "%s: a signature is checked in the registry; verify: none cannot be used with signature", p)
 	}
 	if r.MinAge > imagerules.MaxMinAge {
-		c.registryProblem(d, p+".minAge", "%s.minAge: %s is longer than %s, the longest hoist can hold a push (the push stream keeps a push 7 days)", p, r.MinAge, imagerules.MaxMinAge)
+		c.registryProblem(d, p+".minAge", "%s.minAge: %s is longer than %s, the longest hoist can hold a push (the push stream keeps a push a day longer)", p, r.MinAge, imagerules.MaxMinAge)
 	}
 }

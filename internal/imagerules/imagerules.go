@@ -48,7 +48,7 @@ type Signature struct {
 	// Keyless verifies a Fulcio certificate identity instead of a key.
 	Keyless Keyless
 	// WaitFor is how long a pushed image without a signature is retried
-	// before it is dropped as unsigned; 0: the matcher's default (1h).
+	// before it is dropped as unsigned; 0: matcher.DefaultSignatureWait.
 	WaitFor time.Duration
 }
 
@@ -68,7 +68,8 @@ func (s Signature) Set() bool {
 }
 
 // MaxMinAge is the longest minimum age: a push held for its tag's age
-// waits in the push stream, which keeps a push for 7 days.
+// waits in the push stream, which keeps a push a day longer
+// (bus.StreamMaxAge).
 const MaxMinAge = 6 * 24 * time.Hour
 
 // Default is the rule of a repository no rule matches: verify the tag, scan.

@@ -19,7 +19,7 @@ const (
 	prefixTag        = "tag.fluxcd.io"
 )
 
-var knownPrefixes = []string{prefixFlux, prefixWeave, prefixFilter, prefixRepository, prefixRegistry, prefixTag, PrefixHoist}
+var knownPrefixes = []string{prefixFlux, prefixWeave, prefixFilter, prefixRepository, prefixRegistry, prefixTag, prefixHoist}
 
 // policyNames are the names under fluxcd.io/ that hoist reads; otherNames
 // are Flux v1's own bookkeeping, known and ignored.
@@ -79,7 +79,7 @@ func (d *doc) policies(ann *yaml.Node, helm bool) *policies {
 		switch prefix {
 		case prefixFlux, prefixWeave:
 			d.policyAnnotation(p, prefix, name, value, line)
-		case PrefixHoist:
+		case prefixHoist:
 			d.hoistAnnotation(p, name, value, line)
 		case prefixFilter:
 			if name == "" {

@@ -11,9 +11,9 @@ import (
 	"github.com/hoist-gitops/hoist/internal/imageref"
 )
 
-// ChartImage is the container name of an image found at the top level of a
+// chartImage is the container name of an image found at the top level of a
 // HelmRelease's values (Flux v1's ReleaseContainerName).
-const ChartImage = "chart-image"
+const chartImage = "chart-image"
 
 // role indexes of a candidate's parts.
 const (
@@ -64,11 +64,11 @@ func (d *doc) helmRelease(values *yaml.Node, p *policies) []*cand {
 	byName := map[string]*cand{}
 	if isMap(values) {
 		if d.lookup(values, "image").key != nil {
-			d.see(ChartImage)
+			d.see(chartImage)
 		}
 		if c := d.interpret(values, "spec.values"); c != nil {
-			c.container = ChartImage
-			byName[ChartImage] = c
+			c.container = chartImage
+			byName[chartImage] = c
 		}
 		for _, e := range d.entries(values) {
 			// A null key names no container (and is reported: Flux
@@ -105,8 +105,8 @@ func (d *doc) helmRelease(values *yaml.Node, p *policies) []*cand {
 // sortContainers orders names as Flux does: chart-image first, then bytewise.
 func sortContainers(names []string) {
 	sort.Slice(names, func(i, j int) bool {
-		if names[i] == ChartImage || names[j] == ChartImage {
-			return names[i] == ChartImage && names[j] != ChartImage
+		if names[i] == chartImage || names[j] == chartImage {
+			return names[i] == chartImage && names[j] != chartImage
 		}
 		return names[i] < names[j]
 	})

@@ -8,9 +8,9 @@ import (
 	"github.com/hoist-gitops/hoist/internal/suggest"
 )
 
-// PrefixHoist is the one annotation prefix of hoist's own annotations (Flux
+// prefixHoist is the one annotation prefix of hoist's own annotations (Flux
 // has no equivalent for them): hoist.dev/<name>.
-const PrefixHoist = "hoist.dev"
+const prefixHoist = "hoist.dev"
 
 // minAgeName prefixes the per-container minimum age annotation:
 // hoist.dev/min-age.<container>: 24h.
@@ -26,14 +26,14 @@ type ageDef struct {
 // hoistAnnotation reads one hoist.dev/ annotation; unknown names are
 // reported with the name they probably meant.
 func (d *doc) hoistAnnotation(p *policies, name, value string, line int) {
-	key := PrefixHoist + "/" + name
+	key := prefixHoist + "/" + name
 	c, ok := strings.CutPrefix(name, minAgeName)
 	if !ok {
-		hint := " (hoist reads " + PrefixHoist + "/" + minAgeName + "<container> only)"
+		hint := " (hoist reads " + prefixHoist + "/" + minAgeName + "<container> only)"
 		if head, rest, dot := strings.Cut(name, "."); dot && rest != "" && suggest.Distance(strings.ToLower(head), "min-age") <= 2 {
-			hint = ": did you mean " + PrefixHoist + "/" + minAgeName + rest + "?"
+			hint = ": did you mean " + prefixHoist + "/" + minAgeName + rest + "?"
 		} else if suggest.Distance(strings.ToLower(name), "min-age") <= 2 {
-			hint = ": did you mean " + PrefixHoist + "/" + minAgeName + "<container>?"
+			hint = ": did you mean " + prefixHoist + "/" + minAgeName + "<container>?"
 		}
 		d.problem(line, "unknown annotation %s%s", key, hint)
 		return

@@ -6,10 +6,10 @@ import (
 	"strings"
 )
 
-// MarkerKey is the key of a Flux v2 setter comment: a field whose comment
+// markerKey is the key of a Flux v2 setter comment: a field whose comment
 // reads {"$imagepolicy": "<namespace>:<policy>[:tag|:name|:digest]"} is set
 // from that ImagePolicy's latest image.
-const MarkerKey = "$imagepolicy"
+const markerKey = "$imagepolicy"
 
 // MarkerPart says which part of an image reference a marked field holds.
 type MarkerPart string
@@ -42,30 +42,30 @@ func (m Marker) String() string {
 	return s
 }
 
-// ParseMarker reads a YAML comment the way Flux v2 does: the comment, with
+// parseMarker reads a YAML comment the way Flux v2 does: the comment, with
 // its leading '#' characters removed, must be exactly a JSON object of
 // string values (blanks around it allowed) holding the key "$imagepolicy".
 // ok is false when the comment is no marker at all (any other comment);
 // err is set when it is a marker whose value Flux would never match (no
 // namespace, an unknown suffix, an empty name): the field is then not
 // updated, which its author should hear about.
-func ParseMarker(comment string) (m Marker, ok bool, err error) {
+func parseMarker(comment string) (m Marker, ok bool, err error) {
 	c := strings.TrimLeft(comment, "#")
-	if !strings.Contains(c, MarkerKey) {
+	if !strings.Contains(c, markerKey) {
 		return Marker{}, false, nil
 	}
 	var obj map[string]string
 	if json.Unmarshal([]byte(c), &obj) != nil {
 		return Marker{}, false, nil
 	}
-	v, found := obj[MarkerKey]
+	v, found := obj[markerKey]
 	if !found {
 		return Marker{}, false, nil
 	}
 	fields := strings.Split(v, ":")
 	switch {
 	case v == "":
-		return Marker{}, true, fmt.Errorf("setter comment %s is empty: it must name <namespace>:<policy>", MarkerKey)
+		return Marker{}, true, fmt.Errorf("setter comment %s is empty: it must name <namespace>:<policy>", markerKey)
 	case len(fields) == 1:
 		return Marker{}, true, fmt.Errorf("setter comment %q names no namespace: it must read <namespace>:<policy>", v)
 	case len(fields) > 3:

@@ -29,7 +29,7 @@ func FuzzParseMarker(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, c string) {
-		m, ok, err := ParseMarker(c)
+		m, ok, err := parseMarker(c)
 		if !ok && err != nil {
 			t.Fatalf("not a marker, yet an error: %v", err)
 		}
@@ -39,7 +39,7 @@ func FuzzParseMarker(f *testing.F) {
 		if m.Namespace == "" || m.Name == "" || strings.Contains(m.Namespace+m.Name, ":") {
 			t.Fatalf("marker %+v from %q", m, c)
 		}
-		back, ok2, err2 := ParseMarker(`# {"` + MarkerKey + `": "` + jsonEscape(m.String()) + `"}`)
+		back, ok2, err2 := parseMarker(`# {"` + markerKey + `": "` + jsonEscape(m.String()) + `"}`)
 		if !ok2 || err2 != nil || back != m {
 			t.Fatalf("%q → %+v does not read back (%+v, %v, %v)", c, m, back, ok2, err2)
 		}

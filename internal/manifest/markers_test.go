@@ -36,7 +36,7 @@ func readMarkerFixtures(t *testing.T) (map[string][]byte, []Site, []Problem) {
 		problems = append(problems, op...)
 		objs = append(objs, o)
 	}
-	return files, ResolveMarkers(sites, NewFluxIndex(objs...)), problems
+	return files, resolveMarkers(sites, NewFluxIndex(objs...)), problems
 }
 
 // renderMarkerSites is the golden text of marker sites and problems.

@@ -26,16 +26,16 @@ type FluxSite struct {
 	// Parts says which marker each part of the site carries.
 	Parts map[Role]MarkerPart
 	// Policy is the ImagePolicy, with its ImageRepository's image; set by
-	// ResolveMarkers (or from a rewrite), zero before.
+	// resolveMarkers (or from a rewrite), zero before.
 	Policy ImagePolicy
 	// Resolved is true once Policy is set and the site's Ref names the
 	// ImageRepository's image.
 	Resolved bool
 }
 
-// MarkerContainer is the Container of a marker site: the site's key within
+// markerContainer is the Container of a marker site: the site's key within
 // its resource, "marker:<ns>:<policy>@<path>".
-func MarkerContainer(namespace, name, path string) string {
+func markerContainer(namespace, name, path string) string {
 	return "marker:" + namespace + ":" + name + "@" + path
 }
 
@@ -46,7 +46,7 @@ var markerRole = map[MarkerPart]Role{
 
 // hasMarkerToken screens a document for setter comments before it is
 // decoded with comments (the fast reader does not keep them).
-func hasMarkerToken(b []byte) bool { return bytes.Contains(b, []byte(MarkerKey)) }
+func hasMarkerToken(b []byte) bool { return bytes.Contains(b, []byte(markerKey)) }
 
 // markerScalar is one marked scalar found in a document.
 type markerScalar struct {
@@ -189,10 +189,10 @@ func nodeMarker(n *yaml.Node) (Marker, bool, error) {
 	if c == "" {
 		c = n.HeadComment
 	}
-	if c == "" || !strings.Contains(c, MarkerKey) {
+	if c == "" || !strings.Contains(c, markerKey) {
 		return Marker{}, false, nil
 	}
-	return ParseMarker(c)
+	return parseMarker(c)
 }
 
 // walkMarkers visits n, found at path (group is the path of the
@@ -249,12 +249,12 @@ func pathOr(p string) string {
 
 // markerSite turns a group of marked scalars into a site: the parts
 // located in the file, the reference they read (host and path only when an
-// image or name is marked; ResolveMarkers fills them from the
+// image or name is marked; resolveMarkers fills them from the
 // ImageRepository otherwise).
 func (d *doc) markerSite(g *markerGroup) Site {
 	d.resource = g.res.String()
 	s := Site{File: d.file, Document: d.c.index, Resource: g.res, Shape: ShapeMarker,
-		Container: MarkerContainer(g.ns, g.name, g.path), Parts: map[Role]Scalar{},
+		Container: markerContainer(g.ns, g.name, g.path), Parts: map[Role]Scalar{},
 		Flux: &FluxSite{Namespace: g.ns, Name: g.name, Path: g.path, Parts: map[Role]MarkerPart{}}}
 	for _, it := range g.items {
 		role := markerRole[it.m.Part]

@@ -40,7 +40,7 @@ func NewFluxIndex(objs ...FluxObjects) FluxIndex {
 	return x
 }
 
-// ResolveMarkers returns sites with every marker site resolved against the
+// resolveMarkers returns sites with every marker site resolved against the
 // repository's ImagePolicy and ImageRepository objects: its Flux.Policy
 // set, its Ref naming the ImageRepository's image, and Policy.Automated
 // true. A marker site that cannot be resolved — its policy is missing or
@@ -49,7 +49,7 @@ func NewFluxIndex(objs ...FluxObjects) FluxIndex {
 // ImageRepository's image — is returned with the reason among its
 // Problems and as its ReadOnly, and is not automated. Sites are copied,
 // never modified in place; Flux v1 sites are returned as they are.
-func ResolveMarkers(sites []Site, x FluxIndex) []Site {
+func resolveMarkers(sites []Site, x FluxIndex) []Site {
 	out := make([]Site, len(sites))
 	for i, s := range sites {
 		if s.Flux == nil {
@@ -61,7 +61,7 @@ func ResolveMarkers(sites []Site, x FluxIndex) []Site {
 	return out
 }
 
-// ResolveMarker resolves one marker site (see ResolveMarkers).
+// ResolveMarker resolves one marker site (see resolveMarkers).
 func ResolveMarker(s Site, x FluxIndex) Site {
 	f := *s.Flux
 	s.Flux = &f

@@ -1,7 +1,7 @@
 package policy
 
 import (
-	"regexp"
+	"context"
 	"strings"
 	"time"
 
@@ -23,9 +23,11 @@ type Candidate struct {
 // TagTimes supplies the first-seen time of a repository's tags, so glob and
 // regexp filters can order tags by push time. canonicalRepo
 // is imageref.Canonical of the repository. A nil TagTimes means no history:
-// a pushed tag then counts as the newest.
+// a pushed tag then counts as the newest. A lookup is bounded by ctx (the
+// times may live on a server that is slow or down); one that fails or runs
+// out of time reports the tag as unknown.
 type TagTimes interface {
-	FirstSeen(canonicalRepo, tag string) (time.Time, bool)
+	FirstSeen(ctx context.Context, canonicalRepo, tag string) (time.Time, bool)
 }
 
 // Code classifies a decision; it is stable and low-cardinality, fit for
@@ -63,18 +65,15 @@ type Decision struct {
 	Reason string
 }
 
-// cosignTagRE matches the tags cosign uses for signatures, attestations and
-// SBOMs; they are never chosen.
-var cosignTagRE = regexp.MustCompile(`^sha256-[0-9a-fA-F]+\.(sig|att|sbom)$`)
-
 // Excluded reports why tag may never be chosen under f, or "" when it may:
-// latest (any case) unless the filter is exactly latest, and cosign
-// signature/attestation/SBOM tags.
+// latest (any case) unless the filter is exactly latest, and the tags
+// Sigstore derives from a digest (signatures, attestations, SBOMs, the
+// referrers tag: imageref.CosignTag).
 func Excluded(tag string, f Filter) string {
 	if strings.EqualFold(tag, "latest") && !f.AllowsLatest() {
 		return "tag " + tag + " is never chosen (only a filter of exactly latest allows it)"
 	}
-	if strings.HasPrefix(tag, "sha256-") && cosignTagRE.MatchString(tag) {
+	if _, _, ok := imageref.CosignTag(tag); ok {
 		return "tag " + tag + " is a signature/attestation tag"
 	}
 	return ""
@@ -85,12 +84,12 @@ func Excluded(tag string, f Filter) string {
 // A Flux v2 marker site is decided by its ImagePolicy instead (see
 // decideMarker). A site the parser marked read-only is skipped when it would otherwise
 // update, with the parser's reason.
-func Decide(site manifest.Site, c Candidate, times TagTimes) Decision {
+func Decide(ctx context.Context, site manifest.Site, c Candidate, times TagTimes) Decision {
 	var d Decision
 	if site.Flux != nil {
 		d = decideMarker(site, c)
 	} else {
-		d = decide(site, c, times)
+		d = decide(ctx, site, c, times)
 	}
 	if d.Update && site.ReadOnly != "" {
 		return Decision{Code: CodeReadOnly, Current: d.Current, Reason: "cannot edit this site in place: " + site.ReadOnly}
@@ -98,7 +97,7 @@ func Decide(site manifest.Site, c Candidate, times TagTimes) Decision {
 	return d
 }
 
-func decide(site manifest.Site, c Candidate, times TagTimes) Decision {
+func decide(ctx context.Context, site manifest.Site, c Candidate, times TagTimes) Decision {
 	cur := site.Ref
 	skip := func(code Code, reason string) Decision {
 		return Decision{Code: code, Current: cur, Reason: reason}
@@ -143,7 +142,7 @@ func decide(site manifest.Site, c Candidate, times TagTimes) Decision {
 	if pinned && c.Digest == "" {
 		return skip(CodeNoDigest, "site pins a digest and the push of "+c.Tag+" carries none")
 	}
-	why, ok := newer(f, cur, c, times)
+	why, ok := newer(ctx, f, cur, c, times)
 	if !ok {
 		return skip(CodeNotNewer, why)
 	}
@@ -158,7 +157,7 @@ func decide(site manifest.Site, c Candidate, times TagTimes) Decision {
 // newer reports whether candidate c is newer than the current reference
 // under filter f (semver order, or push order for glob and regexp), with the
 // reason either way.
-func newer(f Filter, cur imageref.Reference, c Candidate, times TagTimes) (string, bool) {
+func newer(ctx context.Context, f Filter, cur imageref.Reference, c Candidate, times TagTimes) (string, bool) {
 	if cur.Tag == "" {
 		return "current image has no tag; " + c.Tag + " matches " + f.String(), true
 	}
@@ -180,11 +179,11 @@ func newer(f Filter, cur imageref.Reference, c Candidate, times TagTimes) (strin
 		return "no push history; " + c.Tag + " counts as the newest", true
 	}
 	canon := cur.Canonical()
-	curAt, ok := times.FirstSeen(canon, cur.Tag)
+	curAt, ok := times.FirstSeen(ctx, canon, cur.Tag)
 	if !ok {
 		return "current tag " + cur.Tag + " has no known push time; " + c.Tag + " counts as newer", true
 	}
-	candAt := pushTime(c, canon, times)
+	candAt := pushTime(ctx, c, canon, times)
 	if candAt.IsZero() {
 		return "push time of " + c.Tag + " unknown; it counts as the newest", true
 	}
@@ -203,21 +202,21 @@ func newer(f Filter, cur imageref.Reference, c Candidate, times TagTimes) (strin
 // pushTime is the candidate's push time for ordering: its first-seen time
 // when history knows an earlier one (a re-push of an old tag stays old),
 // else PushedAt.
-func pushTime(c Candidate, canon string, times TagTimes) time.Time {
+func pushTime(ctx context.Context, c Candidate, canon string, times TagTimes) time.Time {
 	at := c.PushedAt
 	if times != nil {
-		if seen, ok := times.FirstSeen(canon, c.Tag); ok && (at.IsZero() || seen.Before(at)) {
+		if seen, ok := times.FirstSeen(ctx, canon, c.Tag); ok && (at.IsZero() || seen.Before(at)) {
 			at = seen
 		}
 	}
 	return at
 }
 
-// Newer reports whether candidate a should win over b when both are
+// newerCandidate reports whether candidate a should win over b when both are
 // approved for the same site in one batch. Semver filters order
 // by version; glob and regexp filters by push time. Ties go to the lexically
 // smaller tag (as Flux v1); the same tag pushed twice goes to the later push.
-func Newer(f Filter, a, b Candidate) bool {
+func newerCandidate(f Filter, a, b Candidate) bool {
 	if a.Tag == b.Tag {
 		return a.PushedAt.After(b.PushedAt)
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ type pushTimes struct {
 	at   map[string]time.Time
 }
 
-func (p pushTimes) FirstSeen(repo, tag string) (time.Time, bool) {
+func (p pushTimes) FirstSeen(_ context.Context, repo, tag string) (time.Time, bool) {
 	if repo != p.repo {
 		return time.Time{}, false
 	}
@@ -184,7 +185,7 @@ func TestDecide(t *testing.T) {
 			if tt.site != nil {
 				tt.site(&s)
 			}
-			d := Decide(s, tt.cand, tt.times)
+			d := Decide(context.Background(), s, tt.cand, tt.times)
 			if d.Code != tt.code {
 				t.Fatalf("Decide: code %q (%s), want %q", d.Code, d.Reason, tt.code)
 			}
@@ -235,8 +236,8 @@ func TestNewer(t *testing.T) {
 		{"identical", globF, Candidate{Tag: "a", PushedAt: at(1)}, Candidate{Tag: "a", PushedAt: at(1)}, false},
 	}
 	for _, tt := range tests {
-		if got := Newer(tt.f, tt.a, tt.b); got != tt.want {
-			t.Errorf("%s: Newer(%v, %v) = %v, want %v", tt.name, tt.a, tt.b, got, tt.want)
+		if got := newerCandidate(tt.f, tt.a, tt.b); got != tt.want {
+			t.Errorf("%s: newerCandidate(%v, %v) = %v, want %v", tt.name, tt.a, tt.b, got, tt.want)
 		}
 	}
 }
@@ -261,7 +262,7 @@ func FuzzDecideNeverOlder(f *testing.F) {
 			return
 		}
 		s := manifest.Site{Ref: ref, Policy: manifest.Policy{Automated: true, Filter: filter}}
-		d := Decide(s, Candidate{Tag: cand}, nil)
+		d := Decide(context.Background(), s, Candidate{Tag: cand}, nil)
 		if !d.Update {
 			return
 		}
@@ -284,4 +285,36 @@ func FuzzDecideNeverOlder(f *testing.F) {
 			t.Fatalf("semver update %s → %s is not to a higher version", current, cand)
 		}
 	})
+}
+
+// ctxTimes answers only lookups made with the context it was given.
+type ctxTimes struct {
+	want context.Context
+	pushTimes
+}
+
+func (c ctxTimes) FirstSeen(ctx context.Context, repo, tag string) (time.Time, bool) {
+	if ctx != c.want {
+		return time.Time{}, false
+	}
+	return c.pushTimes.FirstSeen(ctx, repo, tag)
+}
+
+// The first-seen lookups of a decision, a hold and a re-check are made
+// with the caller's context, which bounds them: the times live in NATS.
+func TestFirstSeenGetsTheCallersContext(t *testing.T) {
+	repo := "registry.example.com/team/app"
+	ctx := t.Context()
+	times := ctxTimes{want: ctx, pushTimes: pushTimes{repo: repo, at: map[string]time.Time{"main-a": at(10), "main-b": at(20)}}}
+	s := site(t, repo+":main-b", "main-*")
+	// Only history known through the context says main-a is older.
+	if d := Decide(ctx, s, Candidate{Tag: "main-a", PushedAt: at(30)}, times); d.Code != CodeNotNewer {
+		t.Errorf("Decide = %s (%s), want %s", d.Code, d.Reason, CodeNotNewer)
+	}
+	if NewerTag(ctx, s, "main-a", "main-b", times) {
+		t.Error("NewerTag: main-a newer than main-b")
+	}
+	if RolledBack(ctx, site(t, repo+":main-b", "main-*"), s.Ref, "main-a", times) {
+		t.Error("RolledBack: main-b counted as set back from the older main-a")
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/hoist-gitops/hoist/internal/imageref"
 	"github.com/hoist-gitops/hoist/internal/manifest"
 )
 
@@ -39,9 +41,9 @@ type fluxCached struct {
 	err error
 }
 
-// CompileFluxPolicy compiles an ImagePolicy's filter and order, with a
+// compileFluxPolicy compiles an ImagePolicy's filter and order, with a
 // process-wide cache. An invalid policy is an error.
-func CompileFluxPolicy(spec manifest.ImagePolicy) (*FluxPolicy, error) {
+func compileFluxPolicy(spec manifest.ImagePolicy) (*FluxPolicy, error) {
 	key := spec
 	key.File, key.Line, key.Invalid = "", 0, ""
 	fluxCache.RLock()
@@ -226,7 +228,7 @@ func decideMarker(site manifest.Site, c Candidate) Decision {
 	case !whole && !tag:
 		return skip(CodeNameOnly, "the site marks only the repository name, which hoist never changes")
 	}
-	p, err := CompileFluxPolicy(site.Flux.Policy)
+	p, err := compileFluxPolicy(site.Flux.Policy)
 	if err != nil {
 		return skip(CodeInvalidFilter, err.Error())
 	}
@@ -237,7 +239,7 @@ func decideMarker(site manifest.Site, c Candidate) Decision {
 	if c.Tag == "" {
 		return skip(CodeNoTag, "the push carries no tag (digest-only push)")
 	}
-	if cosignTagRE.MatchString(c.Tag) {
+	if _, _, ok := imageref.CosignTag(c.Tag); ok {
 		return skip(CodeExcludedTag, "tag "+c.Tag+" is a signature/attestation tag")
 	}
 	if why, ok := p.Admits(c.Tag); !ok {
@@ -282,14 +284,14 @@ func orEmpty(tag string) string {
 	return tag
 }
 
-// MarkerNewer reports whether candidate a should win over b for the same
+// markerNewer reports whether candidate a should win over b for the same
 // marker site in one batch: later in the policy's order; ties go to the
 // lexically smaller tag; the same tag pushed twice goes to the later push.
-func MarkerNewer(spec manifest.ImagePolicy, a, b Candidate) bool {
+func markerNewer(spec manifest.ImagePolicy, a, b Candidate) bool {
 	if a.Tag == b.Tag {
 		return a.PushedAt.After(b.PushedAt)
 	}
-	p, err := CompileFluxPolicy(spec)
+	p, err := compileFluxPolicy(spec)
 	if err != nil {
 		return a.Tag < b.Tag
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -86,7 +87,7 @@ func TestFluxV2PolicyDecisions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := markerSite(t, tt.spec, podinfo+":"+tt.cur)
-			d := Decide(s, Candidate{Tag: tt.tag}, nil)
+			d := Decide(context.Background(), s, Candidate{Tag: tt.tag}, nil)
 			if d.Code != tt.code {
 				t.Fatalf("Decide(%s → %s) = %s (%s), want %s", tt.cur, tt.tag, d.Code, d.Reason, tt.code)
 			}
@@ -100,11 +101,11 @@ func TestFluxV2PolicyDecisions(t *testing.T) {
 // TestFluxV2MarkerNewer: in one batch the later tag by the policy's order wins.
 func TestFluxV2MarkerNewer(t *testing.T) {
 	extract := manifest.ImagePolicy{Order: manifest.OrderNumerical, Pattern: `^main-[a-f0-9]+-(?P<ts>[0-9]+)$`, Extract: "$ts"}
-	if !MarkerNewer(extract, Candidate{Tag: "main-aaa-20"}, Candidate{Tag: "main-fff-3"}) {
+	if !markerNewer(extract, Candidate{Tag: "main-aaa-20"}, Candidate{Tag: "main-fff-3"}) {
 		t.Fatal("main-aaa-20 should win over main-fff-3 by the extracted number")
 	}
 	desc := manifest.ImagePolicy{Order: manifest.OrderAlphabetical, Descending: true}
-	if MarkerNewer(desc, Candidate{Tag: "b"}, Candidate{Tag: "a"}) {
+	if markerNewer(desc, Candidate{Tag: "b"}, Candidate{Tag: "a"}) {
 		t.Fatal("alphabetical desc: a should win over b")
 	}
 }
@@ -131,7 +132,7 @@ func TestFluxV2RewriteRecheck(t *testing.T) {
 		rw("apps:deployment/podinfo", "marker:flux-system:podinfo@spec.template.spec.containers[0]"),
 		rw("apps:helmrelease/podinfo", "marker:flux-system:podinfo@spec.values.image"),
 	}
-	out, results, err := ApplyRewrites("markers.yaml", data, rws, nil)
+	out, results, err := ApplyRewrites(context.Background(), "markers.yaml", data, rws, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestFluxV2RewriteRecheck(t *testing.T) {
 
 	// At the head the tag already moved to 5.2.0: the rewrite is dropped.
 	head := strings.Replace(string(data), "tag: '5.0.0'", "tag: '5.2.0'", 1)
-	out, results, err = ApplyRewrites("markers.yaml", []byte(head), rws[1:], nil)
+	out, results, err = ApplyRewrites(context.Background(), "markers.yaml", []byte(head), rws[1:], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestFluxV2RewriteRecheck(t *testing.T) {
 	// A rewrite without its policy is refused: the committer does not guess.
 	bare := rws[0]
 	bare.Policy = ""
-	_, results, _ = ApplyRewrites("markers.yaml", data, []wire.Rewrite{bare}, nil)
+	_, results, _ = ApplyRewrites(context.Background(), "markers.yaml", data, []wire.Rewrite{bare}, nil)
 	if results[0].Applied || !strings.Contains(results[0].Reason, "carries no ImagePolicy") {
 		t.Fatalf("rewrite without policy: %+v", results[0])
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -64,7 +65,7 @@ func CheckAge(tag string, minAge time.Duration, seen time.Time, known bool, now 
 // person rolled back from the tag heldFrom: only a tag strictly newer than
 // heldFrom under the site's filter order (semver, or push order for glob
 // and regexp) passes, and releases the hold. The reason says why either way.
-func PassesHold(site manifest.Site, c Candidate, heldFrom string, times TagTimes) (bool, string) {
+func PassesHold(ctx context.Context, site manifest.Site, c Candidate, heldFrom string, times TagTimes) (bool, string) {
 	if c.Tag == heldFrom {
 		return false, "held: the site was rolled back from " + heldFrom + "; only a tag newer than it is used"
 	}
@@ -74,7 +75,7 @@ func PassesHold(site manifest.Site, c Candidate, heldFrom string, times TagTimes
 	}
 	from := site.Ref
 	from.Tag, from.Digest = heldFrom, ""
-	why, ok := newer(f, from, c, times)
+	why, ok := newer(ctx, f, from, c, times)
 	if !ok {
 		return false, "held: the site was rolled back from " + heldFrom + "; " + why
 	}
@@ -85,7 +86,7 @@ func PassesHold(site manifest.Site, c Candidate, heldFrom string, times TagTimes
 // (the value hoist last wrote there): written is newer than cur under the
 // site's filter order. A push time that cannot be told counts as newer, so
 // an unknown order holds rather than overrides a person.
-func RolledBack(site manifest.Site, cur imageref.Reference, written string, times TagTimes) bool {
+func RolledBack(ctx context.Context, site manifest.Site, cur imageref.Reference, written string, times TagTimes) bool {
 	if written == "" || cur.Tag == written {
 		return false
 	}
@@ -93,7 +94,7 @@ func RolledBack(site manifest.Site, cur imageref.Reference, written string, time
 	if err != nil {
 		return false
 	}
-	_, ok := newer(f, cur, Candidate{Tag: written}, times)
+	_, ok := newer(ctx, f, cur, Candidate{Tag: written}, times)
 	return ok
 }
 
@@ -104,7 +105,7 @@ const CodeSuperseded Code = "superseded"
 // NewerTag reports whether tag a is newer than tag b under the site's
 // filter order (semver, or push order for glob and regexp; a push time
 // that cannot be told counts as newer).
-func NewerTag(site manifest.Site, a, b string, times TagTimes) bool {
+func NewerTag(ctx context.Context, site manifest.Site, a, b string, times TagTimes) bool {
 	if a == b {
 		return false
 	}
@@ -114,6 +115,6 @@ func NewerTag(site manifest.Site, a, b string, times TagTimes) bool {
 	}
 	ref := site.Ref
 	ref.Tag, ref.Digest = b, ""
-	_, ok := newer(f, ref, Candidate{Tag: a}, times)
+	_, ok := newer(ctx, f, ref, Candidate{Tag: a}, times)
 	return ok
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -43,24 +44,24 @@ func TestMinimumAge(t *testing.T) {
 // the push order.
 func TestHoldAfterRollback(t *testing.T) {
 	s := site(t, "registry.example.com/team/app:1.2.0", "semver:*")
-	if !RolledBack(s, s.Ref, "1.3.0", nil) || RolledBack(s, s.Ref, "1.2.0", nil) || RolledBack(s, s.Ref, "1.1.0", nil) {
+	if !RolledBack(context.Background(), s, s.Ref, "1.3.0", nil) || RolledBack(context.Background(), s, s.Ref, "1.2.0", nil) || RolledBack(context.Background(), s, s.Ref, "1.1.0", nil) {
 		t.Error("semver rollback detection")
 	}
 	for tag, want := range map[string]bool{"1.3.0": false, "1.2.5": false, "1.3.1": true} {
-		if ok, why := PassesHold(s, Candidate{Tag: tag}, "1.3.0", nil); ok != want {
+		if ok, why := PassesHold(context.Background(), s, Candidate{Tag: tag}, "1.3.0", nil); ok != want {
 			t.Errorf("%s passes the hold: %v (%s), want %v", tag, ok, why, want)
 		}
 	}
 	repo := "registry.example.com/team/app"
 	times := pushTimes{repo: repo, at: map[string]time.Time{"main-a": at(0), "main-b": at(10), "main-c": at(20)}}
 	g := site(t, repo+":main-a", "glob:main-*")
-	if !RolledBack(g, g.Ref, "main-b", times) {
+	if !RolledBack(context.Background(), g, g.Ref, "main-b", times) {
 		t.Error("glob: main-a after main-b is a rollback")
 	}
-	if ok, _ := PassesHold(g, Candidate{Tag: "main-b", PushedAt: at(30)}, "main-b", times); ok {
+	if ok, _ := PassesHold(context.Background(), g, Candidate{Tag: "main-b", PushedAt: at(30)}, "main-b", times); ok {
 		t.Error("a re-push of the tag rolled back from passes")
 	}
-	if ok, _ := PassesHold(g, Candidate{Tag: "main-c", PushedAt: at(20)}, "main-b", times); !ok {
+	if ok, _ := PassesHold(context.Background(), g, Candidate{Tag: "main-c", PushedAt: at(20)}, "main-b", times); !ok {
 		t.Error("a tag pushed after the one rolled back from is held")
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/hoist-gitops/hoist/internal/manifest"
@@ -23,12 +24,12 @@ type Result struct {
 // (automated, not locked or ignored, valid filter, newer than what the file
 // holds now; for a Flux v2 marker site, later in the order of the ImagePolicy
 // the rewrite carries). Several rewrites for one site yield one winner
-// (Newer, or MarkerNewer for a marker site). Re-applying an applied rewrite is a
+// (newerCandidate, or markerNewer for a marker site). Re-applying an applied rewrite is a
 // no-op (Applied false, Reason "already at ..."). The edits are byte-precise
 // (manifest.Retag, manifest.Apply); data is returned unchanged when nothing
 // applies. An error means the edits could not be combined; the results then
 // say which rewrites were meant to apply.
-func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes) ([]byte, []Result, error) {
+func ApplyRewrites(ctx context.Context, file string, data []byte, rws []wire.Rewrite, times TagTimes) ([]byte, []Result, error) {
 	sites, _ := manifest.Parse(file, data)
 	results := make([]Result, len(rws))
 	type approved struct {
@@ -50,7 +51,7 @@ func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes)
 			continue
 		}
 		cand := Candidate{Tag: rw.Tag, Digest: rw.Digest, PushedAt: rw.PushedAt, PinDigest: rw.PinDigest && sites[k].Flux == nil}
-		d := Decide(sites[k], cand, times)
+		d := Decide(ctx, sites[k], cand, times)
 		if !d.Update {
 			results[i].Reason = d.Reason
 			continue
@@ -105,10 +106,10 @@ func ApplyRewrites(file string, data []byte, rws []wire.Rewrite, times TagTimes)
 // batchNewer reports whether candidate a wins over b for site in one batch.
 func batchNewer(site manifest.Site, a, b Candidate) bool {
 	if site.Flux != nil {
-		return MarkerNewer(site.Flux.Policy, a, b)
+		return markerNewer(site.Flux.Policy, a, b)
 	}
 	f, _ := CachedFilter(site.Policy.Filter) // valid: Decide approved
-	return Newer(f, a, b)
+	return newerCandidate(f, a, b)
 }
 
 // findSite finds the site a rewrite is for: same resource and container,

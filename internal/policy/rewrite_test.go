@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -136,7 +137,7 @@ func TestApplyRewrites(t *testing.T) {
 					t.Fatal("edit changed nothing")
 				}
 			}
-			out, results, err := ApplyRewrites("release.yaml", []byte(in), tt.rws, tt.times)
+			out, results, err := ApplyRewrites(context.Background(), "release.yaml", []byte(in), tt.rws, tt.times)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +169,7 @@ func TestApplyRewrites(t *testing.T) {
 				t.Errorf("file afterwards:\n%s\nwant:\n%s", out, want)
 			}
 			// Applying the same rewrites to the result changes nothing more.
-			again, results2, err := ApplyRewrites("release.yaml", out, tt.rws, tt.times)
+			again, results2, err := ApplyRewrites(context.Background(), "release.yaml", out, tt.rws, tt.times)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +190,7 @@ func TestApplyRewritesReadsBackEverySite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := ApplyRewrites("release.yaml", data, []wire.Rewrite{
+	out, _, err := ApplyRewrites(context.Background(), "release.yaml", data, []wire.Rewrite{
 		rewrite("apps:helmrelease/shop", "chart-image", shop, "1.2.4", ""),
 		rewrite("apps:deployment/api", "api", shop, "1.2.10", ""),
 	}, nil)

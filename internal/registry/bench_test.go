@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
 
@@ -59,10 +59,7 @@ func round(d time.Duration) time.Duration {
 // against the CNCF registry on 127.0.0.1, next to a bare net/http HEAD of
 // the same manifest, and writes the "registry" section of BENCHMARKS.md.
 func TestBenchReportRegistry(t *testing.T) {
-	path := os.Getenv("HOIST_BENCH_REPORT")
-	if path == "" {
-		t.Skip("set HOIST_BENCH_REPORT (make bench) to measure")
-	}
+	path := testenv.BenchReport(t)
 	const rounds, repos, tags = 300, 100, 300
 	reg := testregistry.Start(t, testregistry.Options{})
 	digest := reg.PushImage(t, "bench/app", "1.0.0")

@@ -34,9 +34,9 @@ var (
 	ErrBadSignature = errors.New("no signature verifies")
 )
 
-// BundleArtifactType is the artifact type of a Sigstore bundle stored as
+// bundleArtifactType is the artifact type of a Sigstore bundle stored as
 // an OCI referrer of the image (cosign v3).
-const BundleArtifactType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+const bundleArtifactType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 // legacySigAnnotation holds the base64 signature of a cosign v2 signature
 // layer, whose blob is the signed simple-signing payload.
@@ -186,7 +186,7 @@ type storedBundle struct {
 // bundles reads the Sigstore bundles attached to d as OCI referrers.
 func (c *Client) bundles(ctx context.Context, h *host, d name.Digest) ([]storedBundle, error) {
 	idx, err := remote.Referrers(d, remote.Reuse(h.puller), remote.WithContext(ctx),
-		remote.WithFilter("artifactType", BundleArtifactType))
+		remote.WithFilter("artifactType", bundleArtifactType))
 	if err != nil {
 		if errors.Is(c.wrap("referrers", d.String(), h, err), ErrNotFound) {
 			return nil, nil
@@ -199,7 +199,7 @@ func (c *Client) bundles(ctx context.Context, h *host, d name.Digest) ([]storedB
 	}
 	var out []storedBundle
 	for _, desc := range im.Manifests {
-		if desc.ArtifactType != BundleArtifactType {
+		if desc.ArtifactType != bundleArtifactType {
 			continue
 		}
 		ref := d.Context().Digest(desc.Digest.String())
@@ -212,7 +212,7 @@ func (c *Client) bundles(ctx context.Context, h *host, d name.Digest) ([]storedB
 			return nil, c.wrap("referrers", ref.String(), h, err)
 		}
 		for _, l := range m.Layers {
-			if l.MediaType != types.MediaType(BundleArtifactType) && len(m.Layers) > 1 {
+			if l.MediaType != types.MediaType(bundleArtifactType) && len(m.Layers) > 1 {
 				continue
 			}
 			b, err := c.blob(ctx, h, d.Context().Digest(l.Digest.String()), l.Size)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
+	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
 
@@ -18,10 +18,7 @@ import (
 // "signature" section of BENCHMARKS.md. The matcher caches a verdict per
 // digest, so this is paid once per pushed digest.
 func TestBenchReportSignature(t *testing.T) {
-	path := os.Getenv("HOIST_BENCH_REPORT")
-	if path == "" {
-		t.Skip("set HOIST_BENCH_REPORT (make bench) to measure")
-	}
+	path := testenv.BenchReport(t)
 	const rounds = 100
 	reg := testregistry.Start(t, testregistry.Options{})
 	key := testregistry.NewCosignKey(t)

@@ -169,8 +169,8 @@ func attachBundle(t *testing.T, repo, digest string, data []byte) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	// No artifactType field in go-containerregistry: the config media type
 	// is the artifact type then, as the OCI spec says.
-	img = mutate.ConfigMediaType(img, BundleArtifactType)
-	img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(data, BundleArtifactType)})
+	img = mutate.ConfigMediaType(img, bundleArtifactType)
+	img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(data, bundleArtifactType)})
 	if err != nil {
 		t.Fatal(err)
 	}

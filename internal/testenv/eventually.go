@@ -30,3 +30,18 @@ func EventuallyWithin(t testing.TB, within time.Duration, what string, cond func
 		time.Sleep(10 * time.Millisecond) // the polling interval, not a synchronisation
 	}
 }
+
+// Receive waits for the next value on ch and returns it, failing the test
+// naming what it waited for once WaitLimit has passed: the one bounded
+// channel wait of hoist's tests.
+func Receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(WaitLimit):
+		t.Fatalf("timed out after %v waiting for %s", WaitLimit, what)
+		var zero T
+		return zero
+	}
+}

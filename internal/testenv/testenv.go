@@ -42,3 +42,15 @@ func ModuleRoot() (string, error) {
 	}
 	return filepath.Dir(string(out[:len(out)-1])), nil
 }
+
+// BenchReport is the path of the BENCHMARKS.md a bench report test writes
+// its section of, from $HOIST_BENCH_REPORT (set by `make bench`); the test
+// is skipped when it is unset, since it measures rather than checks.
+func BenchReport(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("HOIST_BENCH_REPORT")
+	if path == "" {
+		t.Skip("set HOIST_BENCH_REPORT to the path of BENCHMARKS.md (make bench) to measure")
+	}
+	return path
+}

@@ -50,19 +50,7 @@ func StartGitea(t testing.TB) *Gitea {
 	bin := testenv.Tool(t, "gitea")
 	root := staticRoot(t, bin)
 	g := &Gitea{dir: t.TempDir(), http: &http.Client{Timeout: 30 * time.Second}}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
-		addr, err := freeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if lastErr = g.run(t, bin, root, addr); lastErr == nil {
-			break
-		}
-	}
-	if lastErr != nil {
-		t.Fatalf("gitea did not start: %v", lastErr)
-	}
+	testenv.OnFreeAddr(t, "gitea", func(addr string) error { return g.run(t, bin, root, addr) })
 	g.Token = g.newToken(t)
 	return g
 }
@@ -172,47 +160,10 @@ func (g *Gitea) run(t testing.TB, bin, root, addr string) error {
 		!bytes.Contains(out, []byte("already exists")) {
 		return fmt.Errorf("gitea admin user create: %v\n%s", err, out)
 	}
-	logPath := filepath.Join(g.dir, "gitea.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	cmd := g.gitea(bin, "web")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
 	g.URL = "http://" + addr + "/"
 	g.APIURL = g.URL + "api/v1"
-	deadline := time.Now().Add(2 * time.Minute)
-	for !g.answers() {
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("gitea on %s not answering after 2m\n%s", addr, tail(logPath))
-		}
-		select { // poll the external process's readiness, with a deadline
-		case err := <-exited:
-			return fmt.Errorf("gitea exited: %v\n%s", err, tail(logPath))
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("gitea log:\n%s", tail(logPath))
-		}
-	})
-	return nil
+	_, err := testenv.StartProcess(t, "gitea on "+addr, g.gitea(bin, "web"), filepath.Join(g.dir, "gitea.log"), g.answers, testenv.WaitLimit)
+	return err
 }
 
 func (g *Gitea) answers() bool {
@@ -278,25 +229,4 @@ func (g *Gitea) Call(method, path string, in, out any, want int) error {
 		}
 	}
 	return nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 60 {
-		lines = lines[len(lines)-60:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,15 +47,7 @@ func (g *Gitea) NewRepo(t testing.TB, name string, files map[string]string) *Rep
 	r := &Repo{g: g, Name: name, URL: g.URL + User + "/" + name + ".git"}
 	dir := t.TempDir()
 	testgit.Git(t, dir, "init", "--quiet", "--initial-branch=main")
-	for p, data := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testgit.WriteFiles(t, dir, files)
 	testgit.Git(t, dir, "add", "-A")
 	testgit.Git(t, dir, "commit", "--quiet", "-m", "Seed")
 	testgit.Git(t, dir, "push", "--quiet", r.AuthURL(), "main")

@@ -82,16 +82,30 @@ func (r *Repo) SeedDir(t testing.TB, branch, src string) string {
 func (r *Repo) SeedFiles(t testing.TB, branch string, files map[string]string) string {
 	t.Helper()
 	src := t.TempDir()
+	WriteFiles(t, src, files)
+	return r.SeedDir(t, branch, src)
+}
+
+// WriteFiles writes files (slash-separated path → content) under dir,
+// making their folders; a content "-> target" is a symbolic link to
+// target instead.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for p, content := range files {
-		full := filepath.Join(src, filepath.FromSlash(p))
+		full := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "-> "); ok {
+			if err := os.Symlink(target, full); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
 		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return r.SeedDir(t, branch, src)
 }
 
 // Import writes one commit on branch with the files gen adds, through

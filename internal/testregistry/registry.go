@@ -6,13 +6,10 @@ package testregistry
 
 import (
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -64,24 +61,13 @@ func Start(t testing.TB, o Options) *Registry {
 			t.Fatal(err)
 		}
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
-		host, err := freeAddr()
-		if err != nil {
+	r.Host = testenv.OnFreeAddr(t, "registry", func(host string) error { return r.run(t, bin, host, o) })
+	if len(o.Users) > 0 {
+		if err := writeDockerConfig(filepath.Join(r.dir, "docker", "config.json"), r.Host, o.Users); err != nil {
 			t.Fatal(err)
 		}
-		if lastErr = r.run(t, bin, host, o); lastErr == nil {
-			r.Host = host
-			if len(o.Users) > 0 {
-				if err := writeDockerConfig(filepath.Join(r.dir, "docker", "config.json"), host, o.Users); err != nil {
-					t.Fatal(err)
-				}
-			}
-			return r
-		}
 	}
-	t.Fatalf("registry did not start: %v", lastErr)
-	return nil
+	return r
 }
 
 // run starts the registry on host and waits until /v2/ answers.
@@ -90,53 +76,16 @@ func (r *Registry) run(t testing.TB, bin, host string, o Options) error {
 	if err := os.WriteFile(cfgPath, configYAML(r.dir, host, o), 0o644); err != nil {
 		return err
 	}
-	logPath := filepath.Join(r.dir, "registry.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
 	cmd := exec.Command(bin, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + r.dir, "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true"}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
 	timeout := o.StartTimeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: time.Second}
-	for !answers(client, host) {
-		if time.Now().After(deadline) {
-			stop()
-			return fmt.Errorf("registry on %s not answering after %v\n%s", host, timeout, tail(logPath))
-		}
-		select { // poll the external process's readiness, with a deadline
-		case err := <-exited:
-			return fmt.Errorf("registry exited: %v\n%s", err, tail(logPath))
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			stop()
-		}
-		if t.Failed() {
-			t.Logf("registry log:\n%s", tail(logPath))
-		}
-	})
-	return nil
+	ready := func() bool { return answers(client, host) }
+	_, err := testenv.StartProcess(t, "registry on "+host, cmd, filepath.Join(r.dir, "registry.log"), ready, timeout)
+	return err
 }
 
 // configYAML is the registry's configuration; JSON is valid YAML.
@@ -191,27 +140,4 @@ func answers(client *http.Client, host string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
-}
-
-// freeAddr returns a 127.0.0.1 address with a port that was free just now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// tail returns the last lines of a log file.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
 }

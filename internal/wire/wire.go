@@ -114,11 +114,6 @@ type Rewrite struct {
 	Policy string `json:"policy,omitempty"`
 }
 
-// SiteKey identifies the site a rewrite is for within one branch.
-func (r Rewrite) SiteKey() string {
-	return r.Repo + "\x00" + r.Branch + "\x00" + r.File + "\x00" + r.Resource + "\x00" + r.Container
-}
-
 // Head announces that a committer pushed a new head of a branch.
 type Head struct {
 	Repo   string `json:"repo"`
