@@ -2,129 +2,98 @@ package matcher
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
 	"github.com/hoist-gitops/hoist/internal/bus/bustest"
+	"github.com/hoist-gitops/hoist/internal/registry"
 	"github.com/hoist-gitops/hoist/internal/testenv"
 	"github.com/hoist-gitops/hoist/internal/testgit"
+	"github.com/hoist-gitops/hoist/internal/testregistry"
 )
 
 // TestMatcherShutdownHandsBackBufferedPushes covers a matcher stopped (a
 // rolling update, a scale down) while JetStream had delivered pushes into
 // its pull that it had not handed to a worker yet: they were discarded, and
 // the next matcher got them only after the push consumer's ack wait. They
-// must be handed back at once instead, so the matcher still running decides
-// every push well inside the ack wait.
+// must be handed back at once instead, so the next matcher decides every
+// push well inside the ack wait.
 func TestMatcherShutdownHandsBackBufferedPushes(t *testing.T) {
-	const n = 300
+	const n = 10
+	// The leaving matcher's one worker is held in a registry check until
+	// the test lets it go: the pushes delivered meanwhile stay in its pull.
+	release := make(chan struct{})
+	p := testregistry.NewProxy(t, "127.0.0.1:1", func(w http.ResponseWriter, r *http.Request) bool {
+		<-release
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return true
+	})
+	letGo := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(letGo) // before the proxy's Close, which waits for its requests
+	client, err := registry.New(nil, registry.WithKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := testgit.NewServer(t)
 	r := srv.NewRepo(t, "gitops")
-	r.SeedFiles(t, "main", map[string]string{"app.yaml": releaseYAML})
-	b := bustest.Start(t)
+	r.SeedFiles(t, "main", map[string]string{"app.yaml": releaseOf(p.Host+"/team/app", "")})
+	conn := bustest.Start(t).Conn
 	repos := []Repo{{Name: "gitops", URL: r.URL, Branch: "main", Paths: []string{"."}}}
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 
-	// One worker and a pull of two: pushes delivered to it wait in the
-	// pull's buffer while the worker decides one.
-	leaves := runMatcher(t, b.Conn, Config{Repos: repos, Workers: 1})
-	testenv.Eventually(t, "the leaving matcher consuming", leaves.svc.Consuming)
-	published := make(chan error, 1)
-	go func() {
-		for i := range n {
-			now := time.Now().UTC()
-			ev := bus.PushEvent{ID: fmt.Sprintf("ev-%03d", i), Registry: "127.0.0.1:5000", Repository: "team/app",
-				Tag: fmt.Sprintf("1.2.%d", 4+i), PushedAt: now, ReceivedAt: now}
-			if err := publishPush(b.Conn, ev); err != nil {
-				published <- err
-				return
-			}
+	leaves := startServiceOn(t, conn, Config{Repos: repos, Workers: 1, Verifier: client}, log)
+	testenv.Eventually(t, "the leaving matcher ready", leaves.svc.Ready)
+	// The first push is older than the site's tag: decided without the
+	// registry. The next, newer, holds the worker in the registry check.
+	for i := range n {
+		tag := fmt.Sprintf("1.2.%d", 3+i)
+		if i == 0 {
+			tag = "1.2.1"
 		}
-		published <- nil
-	}()
-	// More pushes delivered and not acknowledged than its worker and the
-	// hand-over to it hold: the others sit in the pull's buffer.
-	testenv.Eventually(t, "pushes delivered ahead of the worker", func() bool {
-		info, ok := pushConsumerInfo(t, b.Conn)
-		return ok && info.NumAckPending > 2
+		now := time.Now().UTC()
+		leaves.push(t, bus.PushEvent{ID: fmt.Sprintf("ev-%02d", i), Registry: p.Host, Repository: "team/app",
+			Tag: tag, PushedAt: now, ReceivedAt: now})
+	}
+	// The first push acknowledged, and three not: the one the worker holds,
+	// the one waiting to be handed to it, and at least one in the pull's
+	// buffer (the pull asks for two more whenever it hands out its last).
+	testenv.Eventually(t, "a push in the leaving matcher's pull buffer", func() bool {
+		return leaves.pendingPushes(t) == n-1 && pushesAckPending(conn) >= 3
 	})
+	leaves.stop()
+	letGo() // the held check fails; its push is handed back as any failed check is
 	if err := leaves.halt(); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	if err := <-published; err != nil {
-		t.Fatal(err)
-	}
 
 	// A push left in the stopped pull is redelivered only once the ack wait
 	// has passed since it was delivered, just before the stop. Two thirds of
 	// the ack wait is the deadline here: far above what starting a matcher
 	// and deciding the pushes takes, and below that redelivery.
-	stays := runMatcher(t, b.Conn, Config{Repos: repos})
+	startServiceOn(t, conn, Config{Repos: repos}, log) // trusts the webhooks
 	testenv.EventuallyWithin(t, bus.PushAckWait*2/3-time.Since(stopped), "every push decided by the next matcher", func() bool {
-		info, ok := pushConsumerInfo(t, b.Conn)
-		return ok && stays.svc.Consuming() && info.NumPending == 0 && info.NumAckPending == 0
+		return leaves.pendingPushes(t) == 0
 	})
 }
 
-// running is a matcher service running until halt (or the test's end).
-type running struct {
-	svc      *Service
-	cancel   context.CancelFunc
-	finished chan struct{}
-	err      error // Run's, once finished is closed
-}
-
-// runMatcher runs a matcher on conn until halt or the test's end.
-func runMatcher(t *testing.T, conn *bus.Conn, cfg Config) *running {
-	t.Helper()
-	svc, err := New(cfg, conn.JS, nil, zerolog.New(zerolog.NewTestWriter(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{svc: svc, cancel: cancel, finished: make(chan struct{})}
-	go func() { r.err = svc.Run(ctx); close(r.finished) }()
-	t.Cleanup(func() {
-		if err := r.halt(); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return r
-}
-
-// halt stops the matcher and returns what Run returned.
-func (r *running) halt() error {
-	r.cancel()
-	<-r.finished
-	return r.err
-}
-
-// publishPush stores a push event as ingest does.
-func publishPush(conn *bus.Conn, ev bus.PushEvent) error {
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	_, err = conn.JS.Publish(context.Background(), bus.PushSubject(ev.Registry, ev.Repository), b)
-	return err
-}
-
-// pushConsumerInfo is the matchers' shared push consumer's state.
-func pushConsumerInfo(t *testing.T, conn *bus.Conn) (*jetstream.ConsumerInfo, bool) {
-	t.Helper()
+// pushesAckPending is how many pushes the matchers' consumer delivered
+// that are not acknowledged yet (0 when it cannot be read).
+func pushesAckPending(conn *bus.Conn) int {
 	cons, err := conn.JS.Consumer(context.Background(), bus.PushStream, bus.MatcherConsumer)
 	if err != nil {
-		return nil, false
+		return 0
 	}
 	info, err := cons.Info(context.Background())
 	if err != nil {
-		return nil, false
+		return 0
 	}
-	return info, true
+	return info.NumAckPending
 }
