@@ -19,22 +19,43 @@ func dueAt(first, last time.Time, window, maxWait time.Duration) time.Time {
 	return due
 }
 
-// batcher tracks the timing of the batch being collected.
-type batcher struct {
+// batchTimer says when the batch being collected is due: its channel
+// receives at dueAt of the batch's first and last arrival. It holds no
+// messages, so the branch loop's timing is tested on its own, on a fake
+// clock.
+type batchTimer struct {
 	window, maxWait time.Duration
 	first, last     time.Time
 	n               int
+	timer           *time.Timer
 }
 
-// add records a rewrite arriving at now and returns the batch's new due time.
-func (b *batcher) add(now time.Time) time.Time {
+// newBatchTimer is the timer of an empty batch: it does not fire until a
+// rewrite arrives.
+func newBatchTimer(window, maxWait time.Duration) *batchTimer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &batchTimer{window: window, maxWait: maxWait, timer: t}
+}
+
+// add records a rewrite arriving now and sets the timer to the batch's new
+// due time.
+func (b *batchTimer) add() {
+	now := time.Now()
 	if b.n == 0 {
 		b.first = now
 	}
 	b.last = now
 	b.n++
-	return dueAt(b.first, b.last, b.window, b.maxWait)
+	b.timer.Reset(time.Until(dueAt(b.first, b.last, b.window, b.maxWait)))
 }
 
-// reset starts a new, empty batch.
-func (b *batcher) reset() { b.n = 0 }
+// due receives when the batch is due.
+func (b *batchTimer) due() <-chan time.Time { return b.timer.C }
+
+// reset starts a new, empty batch; the timer is stopped until a rewrite
+// arrives.
+func (b *batchTimer) reset() {
+	b.timer.Stop()
+	b.n = 0
+}

@@ -1,8 +1,10 @@
 package committer
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"text/template"
 	"time"
 
@@ -33,17 +35,84 @@ func TestDueAt(t *testing.T) {
 	}
 }
 
-func TestBatcherRestartsAfterReset(t *testing.T) {
-	t0 := time.Unix(1700000000, 0)
-	b := batcher{window: 2 * time.Second, maxWait: 10 * time.Second}
-	b.add(t0)
-	if due := b.add(t0.Add(9 * time.Second)); !due.Equal(t0.Add(10 * time.Second)) {
-		t.Fatalf("due %v, want first + maxWait", due)
+// TestBatchWindowOnAFakeClock runs the batch timer as runBranch does (each
+// rewrite added, the batch committed when the timer fires) on synctest's
+// fake clock, so the window and the max wait are checked to the nanosecond:
+// a commit comes neither before the batch is due nor after.
+func TestBatchWindowOnAFakeClock(t *testing.T) {
+	s, ms := time.Second, time.Millisecond
+	for _, tc := range []struct {
+		name            string
+		window, maxWait time.Duration
+		arrivals        []time.Duration // since the start
+		want            []committed
+	}{
+		{"arrivals within the window are committed together at last + window", 2 * s, 10 * s,
+			[]time.Duration{0, 500 * ms, 1500 * ms}, []committed{{3500 * ms, 3}}},
+		{"a steady stream is cut at first + max wait", 2 * s, 10 * s,
+			[]time.Duration{0, 1500 * ms, 3 * s, 4500 * ms, 6 * s, 7500 * ms, 9 * s, 10500 * ms, 12 * s, 13500 * ms, 15 * s, 16500 * ms, 18 * s},
+			[]committed{{10 * s, 7}, {20 * s, 6}}},
+		{"a pause longer than the window starts a new batch", 2 * s, 10 * s,
+			[]time.Duration{0, 1 * s, 4 * s}, []committed{{3 * s, 2}, {6 * s, 1}}},
+		{"zero window: each rewrite at once", 0, 0,
+			[]time.Duration{0, 1 * s}, []committed{{0, 1}, {1 * s, 1}}},
+		{"max wait shorter than the window", 5 * s, 1 * s,
+			[]time.Duration{0}, []committed{{1 * s, 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				got := runBatchTimer(tc.window, tc.maxWait, tc.arrivals)
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("commits %v, want %v", got, tc.want)
+				}
+			})
+		})
 	}
-	b.reset()
-	if due := b.add(t0.Add(20 * time.Second)); !due.Equal(t0.Add(22 * time.Second)) {
-		t.Fatalf("after reset due %v, want a new batch's window", due)
+}
+
+// committed is one commit of runBatchTimer: when (since the start) and of
+// how many rewrites.
+type committed struct {
+	At time.Duration
+	N  int
+}
+
+// runBatchTimer adds a rewrite at each of arrivals (since the start, in
+// order) to a batch timer driven like runBranch's, and returns the commits
+// made until an hour after the last arrival. It runs inside a synctest
+// bubble, whose clock only moves when everything waits.
+func runBatchTimer(window, maxWait time.Duration, arrivals []time.Duration) []committed {
+	start := time.Now()
+	arrive := make(chan struct{})
+	done := make(chan struct{})
+	var got []committed
+	go func() {
+		defer close(done)
+		batch := newBatchTimer(window, maxWait)
+		n := 0
+		for {
+			select {
+			case _, ok := <-arrive:
+				if !ok {
+					return
+				}
+				n++
+				batch.add()
+			case <-batch.due():
+				batch.reset()
+				got = append(got, committed{time.Since(start), n})
+				n = 0
+			}
+		}
+	}()
+	for _, a := range arrivals {
+		time.Sleep(a - time.Since(start))
+		arrive <- struct{}{}
 	}
+	time.Sleep(time.Hour)
+	close(arrive)
+	<-done
+	return got
 }
 
 func TestRepoValidate(t *testing.T) {

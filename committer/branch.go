@@ -67,27 +67,25 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 				continue // the iterator recovers from missed heartbeats and reconnects
 			}
 			if ctx.Err() != nil {
-				handBack(m) // shutting down: what the drained buffer still held goes back too
+				bus.HandBackAtShutdown(m) // shutting down: what the drained buffer still held goes back too
 				continue
 			}
 			select {
 			case in <- m:
 			case <-ctx.Done():
-				handBack(m)
+				bus.HandBackAtShutdown(m)
 			}
 		}
 	}()
 	defer func() {
 		it.Stop()
 		for m := range in {
-			handBack(m)
+			bus.HandBackAtShutdown(m)
 		}
 	}()
 
-	b := batcher{window: repo.Commit.Window, maxWait: repo.Commit.MaxWait}
+	batch := newBatchTimer(repo.Commit.Window, repo.Commit.MaxWait)
 	var pending []held
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	// Held messages are marked in progress well inside the ack wait.
 	keepAlive := time.NewTicker(max(cc.AckWait/4, 10*time.Millisecond))
 	defer keepAlive.Stop()
@@ -99,12 +97,12 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			return
 		}
 		pending = append(pending, h)
-		timer.Reset(time.Until(b.add(time.Now())))
+		batch.add()
 		// Edit while the window is open; the flush reuses what still holds.
 		w.prepare(h.rw)
 	}
 	flush := func() {
-		timer.Stop()
+		batch.reset() // what arrives during the commit starts the next batch
 		// Commit everything that is already waiting with it.
 	drain:
 		for len(pending) < maxBatch {
@@ -123,7 +121,6 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 		c.flush(ctx, w, pending)
 		w.dropMemo()
 		pending = nil
-		b.reset()
 	}
 	for {
 		select {
@@ -137,10 +134,10 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			// out the ack wait.
 			it.Drain()
 			for m := range in {
-				handBack(m)
+				bus.HandBackAtShutdown(m)
 			}
 			for _, h := range pending {
-				handBack(h.msg) // another replica or the next start commits it
+				bus.HandBackAtShutdown(h.msg) // another replica or the next start commits it
 			}
 			return nil
 		case m, ok := <-in:
@@ -154,7 +151,7 @@ func (c *Committer) runBranch(ctx context.Context, w *writer) error {
 			if len(pending) >= maxBatch {
 				flush()
 			}
-		case <-timer.C:
+		case <-batch.due():
 			if len(pending) > 0 {
 				flush()
 			}
@@ -255,7 +252,7 @@ func (c *Committer) flush(ctx context.Context, w *writer, hs []held) {
 		var longest time.Duration
 		for _, h := range hs {
 			if ctx.Err() != nil {
-				handBack(h.msg) // shutting down: another replica may take it now
+				bus.HandBackAtShutdown(h.msg) // shutting down: another replica may take it now
 				continue
 			}
 			// The delay grows with the message's deliveries, so a long
@@ -362,15 +359,3 @@ func eventIDs(rws []bus.Rewrite) []string {
 	}
 	return ids
 }
-
-// shutdownHandBack is how long a message handed back at shutdown waits before
-// JetStream delivers it again. Stopping the pull is asynchronous in nats.go: a
-// message handed back at once could be redelivered into this stopping
-// committer's own pull request and sit there for the whole ack wait (seen as a
-// rare failure of TestCommitterHandsBackHeldBatchAtShutdown under load). A
-// second is long enough for the pull to be gone and short against the ack wait.
-const shutdownHandBack = time.Second
-
-// handBack returns a message to the stream for another committer (or the
-// next start of this one).
-func handBack(m jetstream.Msg) { _ = m.NakWithDelay(shutdownHandBack) }

@@ -239,7 +239,6 @@ func (s *Service) scanRepo(ctx context.Context, repo string, rec bus.ScanRecord,
 	res, err := s.listRepo(ctx, repo, rec.Baselined)
 	cancel()
 	<-renewed
-	s.sm.observe(host, res, err)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -261,6 +260,9 @@ func (s *Service) scanRepo(ctx context.Context, repo string, rec bus.ScanRecord,
 	if _, werr := st.SetRecord(wctx, repo, rec, rev); werr != nil {
 		s.log.Warn().Err(werr).Str("image", repo).Msg("cannot record the scan's outcome; its claim lapses and the repository is listed again")
 	}
+	// Counted once the outcome is stored, so whoever reads the count (an
+	// alert, then `hoist images`) finds the record that goes with it.
+	s.sm.observe(host, res, err)
 }
 
 // scanTargets are the canonical repositories to scan: those of automated,

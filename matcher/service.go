@@ -126,7 +126,9 @@ func (s *Service) Index(repo string) *Index {
 
 // Run indexes every repository, then consumes push events until ctx is
 // cancelled; the pushes being handled then are finished (their rewrites
-// published and the pushes acknowledged) before it returns. Each
+// published and the pushes acknowledged) before it returns, and those
+// delivered but not started yet are handed back for another matcher at
+// once, not left to the ack wait. Each
 // repository is indexed and kept current on its own, so one that cannot
 // be read (retried with back-off) holds up no other: pushes are consumed
 // as soon as any repository is indexed and decided for those indexed; a
@@ -193,20 +195,36 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		})
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
+	// Drain, not Stop, at shutdown: Stop would discard the pushes JetStream
+	// already delivered into the pull's buffer, and they would wait out the
+	// ack wait before another matcher got them. Drained, they are read here
+	// and handed back at once, as is a push no worker took before the end;
+	// the pushes the workers hold are decided before Run returns.
+	stop := context.AfterFunc(ctx, it.Drain)
 	defer stop()
+	handedBack := 0
 	for {
 		m, err := it.Next()
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-			if m != nil {
-				_ = m.Nak()
-			}
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			break
 		}
 		if err != nil {
 			continue // missed heartbeats and reconnects are recovered by the iterator
 		}
-		work <- m
+		if ctx.Err() != nil {
+			bus.HandBackAtShutdown(m)
+			handedBack++
+			continue
+		}
+		select {
+		case work <- m:
+		case <-ctx.Done():
+			bus.HandBackAtShutdown(m)
+			handedBack++
+		}
+	}
+	if handedBack > 0 {
+		s.log.Info().Int("pushes", handedBack).Msg("pushes not started handed back for another matcher")
 	}
 	s.consuming.Store(false)
 	close(work)

@@ -50,7 +50,13 @@ func startService(t *testing.T, cfg Config) *harness {
 // returns an error).
 func startServiceLogging(t *testing.T, cfg Config, log zerolog.Logger) *harness {
 	t.Helper()
-	conn := bustest.Start(t).Conn
+	return startServiceOn(t, bustest.Start(t).Conn, cfg, log)
+}
+
+// startServiceOn is startServiceLogging on conn, which other matchers of
+// the test may share.
+func startServiceOn(t *testing.T, conn *bus.Conn, cfg Config, log zerolog.Logger) *harness {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	svc, err := New(cfg, conn.JS, reg, log)
 	if err != nil {
@@ -66,6 +72,15 @@ func startServiceLogging(t *testing.T, cfg Config, log zerolog.Logger) *harness 
 		}
 	})
 	return h
+}
+
+// halt stops the service before the test ends and returns what Run
+// returned (the test's cleanup still sees it).
+func (h *harness) halt() error {
+	h.stop()
+	err := <-h.done
+	h.done <- err
+	return err
 }
 
 func (h *harness) push(t *testing.T, ev bus.PushEvent) {
