@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
@@ -119,8 +122,8 @@ var bareHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) 
 // benchServers starts ingest (JetStream file storage) and the bare handler
 // on 127.0.0.1. ingest publishes on connections of its own, as many as
 // hoist gives it: over TCP, or through the embedded server's in-process pipe.
-func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *testServer) {
-	b := bustest.Start(t)
+func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *testServer, b *bustest.Bus) {
+	b = bustest.Start(t)
 	conn := b.Conn
 	if inProcess {
 		conn = b.InProcess(t)
@@ -129,15 +132,37 @@ func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *
 	if err != nil {
 		t.Fatal(err)
 	}
+	bare := httptest.NewServer(bareHandler)
+	t.Cleanup(bare.Close)
+	ts = benchIngest(t, pubs, conn.JS)
+	return ts.http.URL + "/hooks/reg", bare.URL, ts, b
+}
+
+// benchIngest starts ingest with a distribution receiver "reg" publishing
+// on pubs, which close when the test ends.
+func benchIngest(t testing.TB, pubs []*nats.Conn, js jetstream.JetStream) *testServer {
 	for _, nc := range pubs {
 		t.Cleanup(nc.Close)
 	}
 	cfg := Config{Conns: pubs, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
-	ts = newTestServerOn(t, cfg, conn.JS)
+	ts := newTestServerOn(t, cfg, js)
 	ts.log = zerolog.New(io.Discard).Level(zerolog.InfoLevel) // formatted as in production (info), written nowhere
-	bare := httptest.NewServer(bareHandler)
-	t.Cleanup(bare.Close)
-	return ts.http.URL + "/hooks/reg", bare.URL, ts
+	return ts
+}
+
+// plainInProcessIngest is ingest publishing on two connections through b's
+// in-process pipe as nats.go makes them (nats.InProcessServer), without
+// bus's queuedConn: the other side of the queuedConn A/B.
+func plainInProcessIngest(t testing.TB, b *bustest.Bus) *testServer {
+	var pubs []*nats.Conn
+	for range 2 {
+		nc, err := nats.Connect("", nats.InProcessServer(b.Server))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs = append(pubs, nc)
+	}
+	return benchIngest(t, pubs, b.JS)
 }
 
 // benchClient is the one client both handlers are measured with.
@@ -193,17 +218,17 @@ func benchHTTP(b *testing.B, url string) {
 }
 
 func BenchmarkDeliveryIngest(b *testing.B) {
-	url, _, _ := benchServers(b, false)
+	url, _, _, _ := benchServers(b, false)
 	benchHTTP(b, url)
 }
 
 func BenchmarkDeliveryIngestInProcessNATS(b *testing.B) {
-	url, _, _ := benchServers(b, true)
+	url, _, _, _ := benchServers(b, true)
 	benchHTTP(b, url)
 }
 
 func BenchmarkDeliveryBare(b *testing.B) {
-	_, url, _ := benchServers(b, false)
+	_, url, _, _ := benchServers(b, false)
 	benchHTTP(b, url)
 }
 
@@ -218,21 +243,25 @@ func BenchmarkDeliveryBare(b *testing.B) {
 // The machine's speed drifts (a shared VM: by a third within a minute), so
 // each round measures the three handlers back to back, in an order that
 // turns every round, and a handler's ratio to the bare one is taken within
-// a round, where the drift cancels; the figure is the median over 24 rounds.
+// a round, where the drift cancels; the figure is the median over the rounds.
+//
+// Then each of ingest's hand-written fast paths is weighed against the
+// plain library path in a paired A/B (pairedAB), in process.
 func TestBenchReportIngest(t *testing.T) {
 	path := os.Getenv("HOIST_BENCH_REPORT")
 	if path == "" {
 		t.Skip("set HOIST_BENCH_REPORT to the BENCHMARKS.md path (make bench)")
 	}
-	const conc, rounds = 32, 24
+	const conc, rounds, abRounds = 32, 16, 12
 	dur := time.Second
-	tcpURL, bareURL, tcpTS := benchServers(t, false)
-	inprocURL, _, inprocTS := benchServers(t, true)
+	tcpURL, bareURL, tcpTS, _ := benchServers(t, false)
+	inprocURL, _, inprocTS, inprocBus := benchServers(t, true)
+	plainURL := plainInProcessIngest(t, inprocBus).http.URL + "/hooks/reg"
 	body := benchBody(t)
 	client := benchClient(conc)
 	var seq atomic.Int64
 	urls := []string{bareURL, tcpURL, inprocURL}
-	for _, u := range urls { // warm up connections
+	for _, u := range append(urls, plainURL) { // warm up connections
 		load(client, u, conc, 300*time.Millisecond, body, &seq)
 	}
 	before := map[*testServer]map[string]phaseSum{tcpTS: phaseSums(t, tcpTS), inprocTS: phaseSums(t, inprocTS)}
@@ -244,6 +273,8 @@ func TestBenchReportIngest(t *testing.T) {
 			res[h] = append(res[h], load(client, urls[h], conc, dur, body, &seq))
 		}
 	}
+	after := map[*testServer]map[string]phaseSum{tcpTS: phaseSums(t, tcpTS), inprocTS: phaseSums(t, inprocTS)}
+	ab := pairedAB(client, body, &seq, conc, benchPieces(inprocURL, plainURL), abRounds, dur)
 	profPath := filepath.Join(t.TempDir(), "cpu.pprof") // of in-process load after the measured rounds
 	if f, err := os.Create(profPath); err == nil && pprof.StartCPUProfile(f) == nil {
 		load(client, inprocURL, conc, profileFor, body, &seq)
@@ -258,7 +289,18 @@ func TestBenchReportIngest(t *testing.T) {
 		}
 	}
 	bare, tcp, inproc := res[0], res[1], res[2]
-	for ts, rs := range map[*testServer][]loadResult{tcpTS: tcp, inprocTS: inproc} {
+	abLoads := slices.Clone(inproc) // the A/B's ingest servers share the in-process one's NATS server
+	for _, p := range ab {
+		for _, rs := range [][]loadResult{p.with, p.without} {
+			for _, r := range rs {
+				if r.failed > 0 || r.accepted == 0 {
+					t.Fatalf("A/B load run of %s failed: %+v", p.name, r)
+				}
+			}
+			abLoads = append(abLoads, rs...)
+		}
+	}
+	for ts, rs := range map[*testServer][]loadResult{tcpTS: tcp, inprocTS: abLoads} {
 		var accepted int64
 		for _, r := range rs {
 			accepted += r.accepted
@@ -300,10 +342,11 @@ func TestBenchReportIngest(t *testing.T) {
 		"accepted webhook, median of the rounds; the CPU ratio (bare's CPU per webhook over the handler's) is what the rate ratio "+
 		"tends to when the machine is saturated.\n\n")
 	fmt.Fprintf(&md, "Target: at least 0.50 of the bare handler's rate. TCP: %s; in-process: %s.\n\n", verdict(ratioTCP), verdict(ratioInproc))
+	writePairedAB(&md, ab, abRounds, dur)
 	fmt.Fprintf(&md, "Where a delivery's time goes inside ingest's handler (mean per delivery over the measured rounds, from "+
 		"`hoist_ingest_phase_duration_seconds`; publish is the wait for JetStream's ack, including queueing behind the other %d clients):\n\n", conc-1)
 	fmt.Fprintf(&md, "| phase | NATS over TCP | NATS in-process |\n|---|---:|---:|\n")
-	afterTCP, afterInproc := phaseSums(t, tcpTS), phaseSums(t, inprocTS)
+	afterTCP, afterInproc := after[tcpTS], after[inprocTS]
 	for _, p := range []string{"read", "auth", "parse", "publish"} {
 		fmt.Fprintf(&md, "| %s | %v | %v |\n", p,
 			afterTCP[p].sub(before[tcpTS][p]).mean().Round(100*time.Nanosecond),
@@ -335,6 +378,137 @@ func TestBenchReportIngest(t *testing.T) {
 	if err := benchmd.Update(path, "ingest", md.String()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// abPiece is one of ingest's hand-written fast paths, weighed against the
+// plain library path it replaces.
+type abPiece struct {
+	name string // as the report names it
+	// url points ingest at the piece (with) or at the library path and
+	// returns the URL to load; fastPaths is all on again after each load.
+	url func(with bool) string
+}
+
+// benchPieces are the pieces the bench weighs, in process, after an A/A
+// control that loads the same ingest on both sides. inprocURL is ingest
+// publishing through bus's queuedConn, plainURL through nats.go's own
+// in-process pipe.
+func benchPieces(inprocURL, plainURL string) []abPiece {
+	same := func(bool) string { return inprocURL }
+	off := func(flag *bool) func(bool) string {
+		return func(with bool) string {
+			*flag = with
+			return inprocURL
+		}
+	}
+	return []abPiece{
+		{"none: the same ingest on both sides (A/A control)", same},
+		{"reply slots (`ingest/replies.go`) against jetstream's `PublishMsg`", off(&fastPaths.replySlots)},
+		{"`queuedConn` (`internal/bus/inprocess.go`, 1 connection) against nats.go's in-process pipe (2 connections)", func(with bool) string {
+			if with {
+				return inprocURL
+			}
+			return plainURL
+		}},
+		{"goccy/go-json against encoding/json", off(&fastPaths.goccyJSON)},
+		{"`sync.Pool`s (body buffers, outgoing messages, timers) against none", off(&fastPaths.pools)},
+	}
+}
+
+// abResult is a piece's load runs with it and without it, by round.
+type abResult struct {
+	abPiece
+	with, without []loadResult
+}
+
+// pairedAB measures every piece with and without it, back to back within
+// each round, the order turning with the round and the piece.
+func pairedAB(client *http.Client, body func(int64) []byte, seq *atomic.Int64, conc int, pieces []abPiece, rounds int, dur time.Duration) []abResult {
+	on := fastPaths
+	out := make([]abResult, len(pieces))
+	for i, p := range pieces {
+		out[i].abPiece = p
+	}
+	for r := range rounds {
+		for i, p := range pieces {
+			for k := range 2 {
+				with := (r+i+k)%2 == 0
+				res := load(client, p.url(with), conc, dur, body, seq)
+				fastPaths = on
+				if with {
+					out[i].with = append(out[i].with, res)
+				} else {
+					out[i].without = append(out[i].without, res)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// signTestWins is the fewest wins out of n paired rounds that a piece
+// making no difference (each round a coin toss) reaches with a probability
+// below 5%.
+func signTestWins(n int) int {
+	tail := 0.0 // P(wins >= k)
+	for k := n; k >= 0; k-- {
+		tail += binom(n, k) / math.Pow(2, float64(n))
+		if tail >= 0.05 {
+			return k + 1
+		}
+	}
+	return 0
+}
+
+// binom is n choose k.
+func binom(n, k int) float64 {
+	c := 1.0
+	for i := 1; i <= k; i++ {
+		c = c * float64(n-k+i) / float64(i)
+	}
+	return c
+}
+
+// writePairedAB writes the A/B table and each piece's verdict.
+func writePairedAB(md *strings.Builder, ab []abResult, rounds int, dur time.Duration) {
+	need := signTestWins(rounds)
+	control := roundRatios(ab[0].with, ab[0].without)
+	var devs []float64
+	for _, r := range control {
+		devs = append(devs, math.Abs(r-1))
+	}
+	noise := median(devs)
+	fmt.Fprintf(md, "### What each hand-written fast path buys (paired A/B, in process)\n\n")
+	fmt.Fprintf(md, "Each piece is measured against the plain library path it replaces, with every other piece in place: %d rounds, "+
+		"each loading ingest for %v with the piece and %v without it, back to back, the order turning every round; the figure "+
+		"is the with/without ratio of accepted webhooks per second within a round. The first row loads the same ingest on both "+
+		"sides: its rounds show what a paired round varies by when nothing differs (median deviation from 1.00: %.3f).\n\n",
+		rounds, dur, dur, noise)
+	fmt.Fprintf(md, "A piece stays only if it won at least %d of the %d rounds (a piece that makes no difference does so with "+
+		"a probability below 5%%, one-sided sign test) and its median gain exceeds the control's median deviation (%.1f%%).\n\n",
+		need, rounds, 100*noise)
+	fmt.Fprintf(md, "| piece | with/without (median of rounds) | rounds' ratios | rounds won | CPU per webhook, without/with (median) | verdict |\n|---|---:|---|---:|---:|---|\n")
+	for i, p := range ab {
+		rr := roundRatios(p.with, p.without)
+		wins := 0
+		var cpu []float64
+		for j, r := range rr {
+			if r > 1 {
+				wins++
+			}
+			cpu = append(cpu, float64(p.without[j].cpuPerRequest())/float64(p.with[j].cpuPerRequest()))
+		}
+		v := "pays: kept"
+		switch {
+		case i == 0:
+			v = "control"
+		case wins < need || median(rr)-1 <= noise:
+			v = "does not pay"
+		}
+		fmt.Fprintf(md, "| %s | **%.3f** | %.2f–%.2f | %d of %d | %.3f | %s |\n", p.name, median(rr), slices.Min(rr), slices.Max(rr),
+			wins, len(rr), median(cpu), v)
+	}
+	md.WriteString("\n")
 }
 
 // profileFor is how long the report's CPU profile runs.

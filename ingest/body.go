@@ -31,7 +31,12 @@ type body struct {
 var errBodyMemory = errors.New("too many large bodies being read at once")
 
 // takeBody takes a body buffer from the pool; putBody gives it back.
-func takeBody() *body { return bodyPool.Get().(*body) }
+func takeBody() *body {
+	if !fastPaths.pools {
+		return &body{b: make([]byte, 0, minBodyBuffer)}
+	}
+	return bodyPool.Get().(*body)
+}
 
 // putBody gives back the memory b reserved and returns b to the pool; its
 // bytes must not be used afterwards.
@@ -40,7 +45,7 @@ func putBody(b *body) {
 		b.mem.give(b.reserved)
 		b.reserved = 0
 	}
-	if cap(b.b) <= maxPooledBody {
+	if fastPaths.pools && cap(b.b) <= maxPooledBody {
 		b.b = b.b[:0]
 		bodyPool.Put(b)
 	}

@@ -14,9 +14,23 @@ import (
 	fastjson "github.com/goccy/go-json"
 )
 
-// stdJSONOnly makes decodeJSON skip goccy/go-json; the differential fuzz
-// test sets it to check both decoders read every payload alike.
-var stdJSONOnly = false
+// marshalJSON encodes v with goccy/go-json, or encoding/json when
+// fastPaths.goccyJSON is off.
+func marshalJSON(v any) ([]byte, error) {
+	if fastPaths.goccyJSON {
+		return fastjson.Marshal(v)
+	}
+	return json.Marshal(v)
+}
+
+// unmarshalJSON decodes data into v with goccy/go-json, or encoding/json
+// when fastPaths.goccyJSON is off.
+func unmarshalJSON(data []byte, v any) error {
+	if fastPaths.goccyJSON {
+		return fastjson.Unmarshal(data, v)
+	}
+	return json.Unmarshal(data, v)
+}
 
 // decodeJSON decodes the first JSON value of body into v. Bytes after that
 // value are ignored, as Go's json.Decoder does: a real Pub/Sub capture
@@ -30,7 +44,7 @@ func decodeJSON[T any](body []byte, v *T) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errors.New("empty body")
 	}
-	if !stdJSONOnly && fastjson.Unmarshal(body, v) == nil {
+	if fastPaths.goccyJSON && fastjson.Unmarshal(body, v) == nil {
 		return nil
 	}
 	var zero T

@@ -58,9 +58,14 @@ func (r *replies) request(msg *nats.Msg, deadline time.Time) (*nats.Msg, error) 
 		r.put(s)
 		return nil, err
 	}
-	t := timers.Get().(*time.Timer)
-	t.Reset(time.Until(deadline))
-	defer timers.Put(t)
+	var t *time.Timer
+	if fastPaths.pools {
+		t = timers.Get().(*time.Timer)
+		t.Reset(time.Until(deadline))
+		defer timers.Put(t)
+	} else {
+		t = time.NewTimer(time.Until(deadline))
+	}
 	select {
 	case resp := <-s.ch:
 		t.Stop()
