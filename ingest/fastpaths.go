@@ -5,7 +5,5 @@ package ingest
 // measure it against the plain library path in a paired A/B; nothing else
 // changes it.
 var fastPaths = struct {
-	replySlots bool // replies.go, instead of jetstream's PublishMsg
-	goccyJSON  bool // goccy/go-json, instead of encoding/json
-	pools      bool // sync.Pools of body buffers, outgoing messages and timers
-}{true, true, true}
+	goccyJSON bool // goccy/go-json, instead of encoding/json
+}{true}
