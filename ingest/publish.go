@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -96,7 +97,7 @@ func (s *Server) storedID(ctx context.Context, seq uint64) string {
 	var ev struct {
 		ID string `json:"id"`
 	}
-	if unmarshalJSON(m.Data, &ev) != nil {
+	if json.Unmarshal(m.Data, &ev) != nil {
 		return ""
 	}
 	return ev.ID
