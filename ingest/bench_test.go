@@ -239,6 +239,7 @@ func TestBenchReportIngest(t *testing.T) {
 	}
 	const conc, rounds, abRounds = 32, 16, 30
 	dur := time.Second
+	loadavg, _ := os.ReadFile("/proc/loadavg") // before the run: other programs' load
 	tcpURL, bareURL, tcpTS, _ := benchServers(t, false)
 	inprocURL, _, inprocTS, _ := benchServers(t, true)
 	body := benchBody(t)
@@ -297,7 +298,8 @@ func TestBenchReportIngest(t *testing.T) {
 
 	var md strings.Builder
 	fmt.Fprintf(&md, "## ingest: accepted webhooks per second\n\n")
-	fmt.Fprintf(&md, "Machine: %s.\n\n", benchmd.Machine())
+	fmt.Fprintf(&md, "Machine: %s; load average %s before the run (other programs on the machine move the ratios: compare runs made at a similar load).\n\n",
+		benchmd.Machine(), strings.Join(strings.Fields(string(loadavg))[:3], " "))
 	fmt.Fprintf(&md, "%d concurrent clients sharing one keep-alive `http.Client`, on 127.0.0.1, posting CNCF-registry tag-push "+
 		"notifications (%d bytes, a new tag each, so each is a new event); %d rounds, each measuring the three handlers "+
 		"for %v apiece, back to back, in an order that turns every round, all in one process. ingest answers 202 only after "+
