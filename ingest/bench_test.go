@@ -237,7 +237,7 @@ func TestBenchReportIngest(t *testing.T) {
 	if path == "" {
 		t.Skip("set HOIST_BENCH_REPORT to the BENCHMARKS.md path (make bench)")
 	}
-	const conc, rounds, abRounds = 32, 16, 30
+	const conc, rounds, abRounds = 32, 16, 40
 	dur := time.Second
 	loadavg, _ := os.ReadFile("/proc/loadavg") // before the run: other programs' load
 	tcpURL, bareURL, tcpTS, _ := benchServers(t, false)
@@ -394,6 +394,9 @@ type abResult struct {
 	with, without []loadResult
 }
 
+// abLeadIn is the unmeasured load before each of the A/B's measured ones.
+const abLeadIn = 250 * time.Millisecond
+
 // pairedAB measures every piece with and without it, back to back within
 // each round, the order turning with the round and the piece.
 func pairedAB(client *http.Client, body func(int64) []byte, seq *atomic.Int64, conc int, pieces []abPiece, rounds int, dur time.Duration) []abResult {
@@ -405,7 +408,13 @@ func pairedAB(client *http.Client, body func(int64) []byte, seq *atomic.Int64, c
 		for i, p := range pieces {
 			for k := range 2 {
 				with := (r+i+k)%2 == 0
-				res := load(client, p.url(with), conc, dur, body, seq)
+				url := p.url(with)
+				// An unmeasured lead-in with the same side: a load leaves the
+				// process's state (the garbage collector's heap goal, above
+				// all) to the next one, and without it the A/A control won
+				// 28 of 40 rounds, the side after the piece's "without".
+				load(client, url, conc, abLeadIn, body, seq)
+				res := load(client, url, conc, dur, body, seq)
 				fastJSON = true
 				if with {
 					out[i].with = append(out[i].with, res)
@@ -472,41 +481,48 @@ func wins(xs []float64) int {
 }
 
 // writePairedAB writes the A/B table and each piece's verdict: a piece pays
-// when it saved CPU per webhook in enough rounds for a sign test, by more
-// than the control's rounds vary, and did not lose webhooks per second.
+// when it saved CPU per webhook in enough rounds for a sign test, its
+// median gain is further from 1 than the A/A control's median, and it did
+// not lose webhooks per second.
 func writePairedAB(md *strings.Builder, ab []abResult, rounds int, dur time.Duration) {
 	need := signTestWins(rounds)
 	cpuNoise, rateNoise := deviation(cpuGains(ab[0])), deviation(roundRatios(ab[0].with, ab[0].without))
+	controlGain := median(cpuGains(ab[0])) // what the median shows when nothing differs
 	fmt.Fprintf(md, "### What each hand-written fast path buys (paired A/B, in process)\n\n")
 	fmt.Fprintf(md, "Each piece is measured against the plain library path it replaces, with every other piece in place: %d rounds, "+
-		"each loading in-process ingest for %v with the piece and %v without it, back to back, the order turning every round; "+
+		"each loading in-process ingest for %v with the piece and %v without it, back to back, the order turning every round, "+
+		"each measured load after an unmeasured %v one of the same side (a load leaves the garbage collector's state to the next); "+
 		"a round's figures are the piece's gains within it: CPU per webhook without the piece over with it, and webhooks per "+
 		"second with it over without it. The first row loads the same ingest on both sides (an A/A control): its rounds show "+
 		"what a paired round varies by when nothing differs. Their median deviation from 1.00 is %.1f%% in CPU per webhook and "+
 		"%.1f%% in webhooks per second: the rate, which other programs on the shared machine move from one second to the next, "+
 		"cannot show a gain of a few per cent, so a piece is judged by the CPU it saves, which a saturated machine turns into rate.\n\n",
-		rounds, dur, dur, 100*cpuNoise, 100*rateNoise)
-	fmt.Fprintf(md, "**Criterion.** A piece stays only if it used less CPU per webhook in at least %d of the %d rounds (a piece that "+
-		"makes no difference does so with a probability below 5%%, one-sided sign test), its median CPU gain exceeds the "+
-		"control's median deviation (%.1f%%), and its median rate gain is not below 1.00.\n\n", need, rounds, 100*cpuNoise)
+		rounds, dur, dur, abLeadIn, 100*cpuNoise, 100*rateNoise)
+	fmt.Fprintf(md, "**Criterion.** A piece pays in a run if it used less CPU per webhook in at least %d of the %d rounds (a piece "+
+		"that makes no difference does so with a probability below 5%%, one-sided sign test), its median CPU gain is further "+
+		"above 1.00 than the control's median is from 1.00 (%.3f), and its median rate gain is not below 1.00. ingest keeps a "+
+		"piece that pays in most runs.\n\n", need, rounds, controlGain)
 	fmt.Fprintf(md, "| piece | CPU gain (median) | rounds' CPU gains | rounds with less CPU | rate gain (median) | rounds' rate gains | rounds faster | verdict |\n"+
 		"|---|---:|---|---:|---:|---|---:|---|\n")
 	for i, p := range ab {
 		cg, rg := cpuGains(p), roundRatios(p.with, p.without)
-		v := "pays: kept"
+		v := "pays"
 		switch {
 		case i == 0:
 			v = "control"
-		case wins(cg) < need || median(cg)-1 <= cpuNoise || median(rg) < 1:
-			v = "does not pay: remove it"
+		case wins(cg) < need || median(cg)-1 <= math.Abs(controlGain-1) || median(rg) < 1:
+			v = "does not pay in this run"
 		}
 		fmt.Fprintf(md, "| %s | **%.3f** | %.2f–%.2f | %d of %d | %.3f | %.2f–%.2f | %d of %d | %s |\n", p.name,
 			median(cg), slices.Min(cg), slices.Max(cg), wins(cg), len(cg),
 			median(rg), slices.Min(rg), slices.Max(rg), wins(rg), len(rg), v)
 	}
-	fmt.Fprintf(md, "\nMeasured the same way and removed because they did not pay (CHANGELOG): hand-made reply slots for "+
+	fmt.Fprintf(md, "\nMeasured the same way and removed because they did not pay: hand-made reply slots for "+
 		"JetStream's acks (now jetstream's `PublishMsg`), a queued writer on the in-process pipe (now nats.go's own pipe, two "+
-		"connections), and `sync.Pool`s of body buffers, outgoing messages and timers.\n\n")
+		"connections), and `sync.Pool`s of body buffers, outgoing messages and timers. Each lost its A/B with the other pieces "+
+		"in place and alone on top of the library path (the reply slots narrowly, and the pools passed once in five runs; "+
+		"figures in the CHANGELOG). One run's verdict can flip at this noise: what the code keeps is decided over several "+
+		"runs, and the comment beside each piece says which.\n\n")
 }
 
 // profileFor is how long the report's CPU profile runs.
