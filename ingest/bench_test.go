@@ -519,9 +519,9 @@ func writePairedAB(md *strings.Builder, ab []abResult, rounds int, dur time.Dura
 	}
 	fmt.Fprintf(md, "\nMeasured the same way and removed because they did not pay: hand-made reply slots for "+
 		"JetStream's acks (now jetstream's `PublishMsg`), a queued writer on the in-process pipe (now nats.go's own pipe, two "+
-		"connections), and `sync.Pool`s of body buffers, outgoing messages and timers. Each lost its A/B with the other pieces "+
-		"in place and alone on top of the library path (the reply slots narrowly, and the pools passed once in five runs; "+
-		"figures in the CHANGELOG). One run's verdict can flip at this noise: what the code keeps is decided over several "+
+		"connections), and `sync.Pool`s of body buffers, outgoing messages and timers. Each lost most of its A/B runs, with the "+
+		"other pieces in place and alone on top of the library path (the reply slots met the criterion once in three runs and "+
+		"the pools once in five, both alone on the library path; figures in the CHANGELOG). One run's verdict can flip at this noise: what the code keeps is decided over several "+
 		"runs, and the comment beside each piece says which.\n\n")
 }
 
