@@ -3,33 +3,51 @@ package ingest
 import (
 	"errors"
 	"io"
+	"sync"
 )
 
-// minBodyBuffer is the capacity a body buffer starts with: registries'
-// webhooks are a few KiB, so nearly every body is read into it without
-// growing.
+// maxPooledBody is the largest body buffer kept for reuse; a rare large
+// delivery is not worth holding on to.
+const maxPooledBody = 64 << 10
+
+// minBodyBuffer is the capacity of a new pooled buffer: registries' webhooks
+// are a few KiB, so nearly every body is read into it without growing.
 const minBodyBuffer = 4096
 
-// body is a request body buffer.
+// bodyPool recycles request body buffers. A body is dead once its delivery
+// is answered: auth only reads it, and parsers copy what they keep into
+// strings (both JSON decoders copy string values).
+var bodyPool = sync.Pool{New: func() any { return &body{b: make([]byte, 0, minBodyBuffer)} }}
+
+// body is a pooled request body buffer.
 type body struct {
 	b        []byte
 	mem      *budget // what reserved is taken from
-	reserved int64   // bytes taken from mem to grow b; given back by release
+	reserved int64   // bytes taken from mem to grow b; given back by putBody
 }
 
 // errBodyMemory is the error of a read whose buffer could not grow within
 // the body memory budget.
 var errBodyMemory = errors.New("too many large bodies being read at once")
 
-// newBody is an empty body buffer of minBodyBuffer bytes.
-func newBody() *body { return &body{b: make([]byte, 0, minBodyBuffer)} }
+// takeBody takes a body buffer from the pool; putBody gives it back.
+func takeBody() *body {
+	if !fastPaths.pools {
+		return &body{b: make([]byte, 0, minBodyBuffer)}
+	}
+	return bodyPool.Get().(*body)
+}
 
-// release gives back the memory b reserved; its bytes must not be used
-// afterwards.
-func (b *body) release() {
+// putBody gives back the memory b reserved and returns b to the pool; its
+// bytes must not be used afterwards.
+func putBody(b *body) {
 	if b.reserved > 0 {
 		b.mem.give(b.reserved)
 		b.reserved = 0
+	}
+	if fastPaths.pools && cap(b.b) <= maxPooledBody {
+		b.b = b.b[:0]
+		bodyPool.Put(b)
 	}
 }
 
@@ -43,8 +61,17 @@ func (b *body) release() {
 // hold at most mem's size beyond minBodyBuffer each. A growth that mem
 // cannot grant in time fails with errBodyMemory.
 func (b *body) read(r io.Reader, length, limit int64, mem *budget) error {
+	if extra := int64(cap(b.b)) - minBodyBuffer; extra > 0 && b.reserved == 0 {
+		// A buffer grown by an earlier delivery: what it holds beyond a new
+		// one's size counts as that delivery's did, or it is not used.
+		if mem.takeNow(extra) {
+			b.mem, b.reserved = mem, extra
+		} else {
+			b.b = make([]byte, 0, minBodyBuffer)
+		}
+	}
 	if length >= 0 && length <= int64(cap(b.b)) {
-		b.b = b.b[:length] // nearly every delivery: its first buffer fits
+		b.b = b.b[:length] // nearly every delivery: its pooled buffer fits
 		_, err := io.ReadFull(r, b.b)
 		return err
 	}
@@ -82,7 +109,7 @@ func (b *body) grow(length, limit int64, mem *budget) error {
 	}
 	next = min(next, limit+1)
 	if next <= c {
-		next = c + 1 // a limit below the first buffer: room for the byte that exceeds it
+		next = c + 1 // a limit below the pooled buffer: room for the byte that exceeds it
 	}
 	if !mem.take(next - c) {
 		return errBodyMemory

@@ -58,6 +58,17 @@ func (b *budget) take(n int64) bool {
 	}
 }
 
+// takeNow reserves n bytes if they are free, without waiting.
+func (b *budget) takeNow(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.free < n {
+		return false
+	}
+	b.free -= n
+	return true
+}
+
 // give returns n bytes taken earlier and wakes those waiting for them.
 func (b *budget) give(n int64) {
 	b.mu.Lock()

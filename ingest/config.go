@@ -41,7 +41,7 @@ type Config struct {
 	// handling (408 and the connection closed beyond); 0 means DefaultReadTimeout.
 	ReadTimeout time.Duration
 	// BodyMemory bounds the bytes of body buffers grown beyond each
-	// delivery's small first one, over all deliveries at once; a delivery
+	// delivery's small pooled one, over all deliveries at once; a delivery
 	// that cannot grow its buffer within bodyMemoryWait is answered 503.
 	// 0 means the larger of DefaultBodyMemory and 2*BodyLimit; otherwise it
 	// must be at least BodyLimit.

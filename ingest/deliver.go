@@ -127,8 +127,8 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	}
 	tAuth := time.Now()
 	authTime := tAuth.Sub(t)
-	buf := newBody()
-	defer buf.release() // runs before finish, which never reads the body
+	buf := takeBody()
+	defer putBody(buf) // runs before finish, which never reads the body
 	// A stalled or trickling body is cut off: the deadline closes the
 	// connection's reads (the server's own ReadTimeout may be longer or unset).
 	_ = http.NewResponseController(w).SetReadDeadline(tAuth.Add(s.readTimeout))

@@ -28,8 +28,9 @@ type JetStream interface {
 // Server serves the webhook receivers, /healthz, /readyz and (optionally) /metrics.
 type Server struct {
 	js             JetStream
-	pubs           []publisher   // publish on these connections, in turn
-	next           atomic.Uint32 // the connection of the next delivery
+	conns          []*replies            // publish on these connections, in turn
+	jss            []jetstream.JetStream // conns' JetStream contexts, for publishLibrary
+	next           atomic.Uint32         // the connection of the next delivery
 	receivers      map[string]*receiver
 	bodyLimit      int64
 	bodyMemory     *budget // bounds the body bytes of all deliveries being read
@@ -85,7 +86,7 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		if err != nil {
 			return nil, fmt.Errorf("ingest: jetstream: %w", err)
 		}
-		s.pubs = append(s.pubs, publisher{nc: nc, js: js})
+		s.conns, s.jss = append(s.conns, newReplies(nc)), append(s.jss, js)
 	}
 	if s.bodyLimit == 0 {
 		s.bodyLimit = DefaultBodyLimit

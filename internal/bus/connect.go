@@ -25,6 +25,8 @@ type Conn struct {
 	JS jetstream.JetStream
 	// dial opens another connection the way NC was opened.
 	dial func() (*nats.Conn, error)
+	// publishers is how many connections Publishers opens.
+	publishers int
 	// replicas is the number of copies streams are (re-)created with.
 	replicas int
 
@@ -59,22 +61,20 @@ type Options struct {
 	OnRetry func(err error, wait time.Duration)
 }
 
-// publishers is how many connections Publishers opens.
-const publishers = 2
-
 // Publishers opens the connections a stage that publishes from many
 // goroutines at once (ingest) should spread them over, made as NC was; the
 // caller drains them. nats.go writes a connection's buffered publishes while
-// holding the connection's lock, a system call over TCP and, in process, a
-// wait until the embedded server has read them; two connections kept a
-// 2-core machine busy where one left it idle (ingest over TCP: 0.48 of a
-// bare handler's rate against 0.45; three did worse).
+// holding the connection's lock; over TCP that is a system call, and two
+// connections kept a 2-core machine busy where one left it idle (ingest:
+// 0.48 of a bare handler's rate against 0.45; three did worse). In process
+// the writes are queued (queuedConn), and one connection did better than
+// two (0.50 against 0.48).
 func (c *Conn) Publishers() ([]*nats.Conn, error) {
 	if c == nil || c.dial == nil {
 		return nil, fmt.Errorf("nats: no connection to dial again")
 	}
 	var out []*nats.Conn
-	for range publishers {
+	for range c.publishers {
 		nc, err := c.dial()
 		if err != nil {
 			for _, o := range out {
@@ -127,7 +127,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	log := o.Log.With().Str("nats_url", url).Logger()
 	wait := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		c := newConn(o.Replicas, log)
+		c := newConn(o.Replicas, 2, log)
 		dial := func(extra ...nats.Option) (*nats.Conn, error) {
 			nc, err := nats.Connect(o.URL, append(append(connectOptions(o.Name), authOpts...), extra...)...)
 			if err != nil {
@@ -162,11 +162,12 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 }
 
 // ConnectEmbedded connects in-process to a server started with
-// StartEmbedded, with no network socket involved.
+// StartEmbedded, with no network socket involved; its writes are queued
+// (queuedConn).
 func ConnectEmbedded(ctx context.Context, s *server.Server, name string) (*Conn, error) {
-	c := newConn(1, zerolog.Nop())
+	c := newConn(1, 1, zerolog.Nop())
 	dial := func(extra ...nats.Option) (*nats.Conn, error) {
-		opts := append(append(connectOptions(name), nats.InProcessServer(s)), extra...)
+		opts := append(append(connectOptions(name), nats.InProcessServer(inProcess{s})), extra...)
 		nc, err := nats.Connect("", opts...)
 		if err != nil {
 			return nil, fmt.Errorf("connect embedded nats: %w", err)
@@ -180,13 +181,14 @@ func ConnectEmbedded(ctx context.Context, s *server.Server, name string) (*Conn,
 	return c, nil
 }
 
-func newConn(replicas int, log zerolog.Logger) *Conn {
+func newConn(replicas, publishers int, log zerolog.Logger) *Conn {
 	return &Conn{
-		replicas:  max(replicas, 1),
-		log:       log,
-		consumers: map[string]*watched{},
-		kick:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
+		replicas:   max(replicas, 1),
+		publishers: publishers,
+		log:        log,
+		consumers:  map[string]*watched{},
+		kick:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
 	}
 }
 
