@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/benchmd"
@@ -120,8 +123,8 @@ var bareHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) 
 // benchServers starts ingest (JetStream file storage) and the bare handler
 // on 127.0.0.1. ingest publishes on connections of its own, as many as
 // hoist gives it: over TCP, or through the embedded server's in-process pipe.
-func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *testServer) {
-	b := bustest.Start(t)
+func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *testServer, b *bustest.Bus) {
+	b = bustest.Start(t)
 	conn := b.Conn
 	if inProcess {
 		conn = b.InProcess(t)
@@ -130,15 +133,22 @@ func benchServers(t testing.TB, inProcess bool) (ingestURL, bareURL string, ts *
 	if err != nil {
 		t.Fatal(err)
 	}
+	bare := httptest.NewServer(bareHandler)
+	t.Cleanup(bare.Close)
+	ts = benchIngest(t, pubs, conn.JS)
+	return ts.http.URL + "/hooks/reg", bare.URL, ts, b
+}
+
+// benchIngest starts ingest with a distribution receiver "reg" publishing
+// on pubs, which close when the test ends.
+func benchIngest(t testing.TB, pubs []*nats.Conn, js jetstream.JetStream) *testServer {
 	for _, nc := range pubs {
 		t.Cleanup(nc.Close)
 	}
 	cfg := Config{Conns: pubs, Receivers: []Receiver{{Name: "reg", Kind: KindDistribution, Secret: testSecret, SecretSet: true}}}
-	ts = newTestServerOn(t, cfg, conn.JS)
+	ts := newTestServerOn(t, cfg, js)
 	ts.log = zerolog.New(io.Discard).Level(zerolog.InfoLevel) // formatted as in production (info), written nowhere
-	bare := httptest.NewServer(bareHandler)
-	t.Cleanup(bare.Close)
-	return ts.http.URL + "/hooks/reg", bare.URL, ts
+	return ts
 }
 
 // benchClient is the one client both handlers are measured with.
@@ -194,17 +204,17 @@ func benchHTTP(b *testing.B, url string) {
 }
 
 func BenchmarkDeliveryIngest(b *testing.B) {
-	url, _, _ := benchServers(b, false)
+	url, _, _, _ := benchServers(b, false)
 	benchHTTP(b, url)
 }
 
 func BenchmarkDeliveryIngestInProcessNATS(b *testing.B) {
-	url, _, _ := benchServers(b, true)
+	url, _, _, _ := benchServers(b, true)
 	benchHTTP(b, url)
 }
 
 func BenchmarkDeliveryBare(b *testing.B) {
-	_, url, _ := benchServers(b, false)
+	_, url, _, _ := benchServers(b, false)
 	benchHTTP(b, url)
 }
 
@@ -219,13 +229,20 @@ func BenchmarkDeliveryBare(b *testing.B) {
 // The machine's speed drifts (a shared VM: by a third within a minute), so
 // each round measures the three handlers back to back, in an order that
 // turns every round, and a handler's ratio to the bare one is taken within
-// a round, where the drift cancels; the figure is the median over 24 rounds.
+// a round, where the drift cancels; the figure is the median over the rounds.
+//
+// Then ingest's hand-written fast paths are weighed against the plain
+// library path in a paired A/B (pairedAB), in process: as a set, each left
+// out of the set, and goccy/go-json.
 func TestBenchReportIngest(t *testing.T) {
 	path := testenv.BenchReport(t)
-	const conc, rounds = 32, 24
+	const conc, rounds, abRounds = 32, 16, 30
 	dur := time.Second
-	tcpURL, bareURL, tcpTS := benchServers(t, false)
-	inprocURL, _, inprocTS := benchServers(t, true)
+	loadavg, _ := os.ReadFile("/proc/loadavg") // before the run: other programs' load
+	tcpURL, bareURL, tcpTS, _ := benchServers(t, false)
+	inprocURL, _, inprocTS, inprocBus := benchServers(t, true)
+	plainTS := plainInProcessIngest(t, inprocBus)
+	plainURL := plainTS.http.URL + "/hooks/reg"
 	body := benchBody(t)
 	client := benchClient(conc)
 	var seq atomic.Int64
@@ -242,6 +259,8 @@ func TestBenchReportIngest(t *testing.T) {
 			res[h] = append(res[h], load(client, urls[h], conc, dur, body, &seq))
 		}
 	}
+	after := map[*testServer]map[string]phaseSum{tcpTS: phaseSums(t, tcpTS), inprocTS: phaseSums(t, inprocTS)}
+	ab := pairedAB(client, body, &seq, conc, benchPieces(inprocURL, plainURL), abRounds, dur)
 	profPath := filepath.Join(t.TempDir(), "cpu.pprof") // of in-process load after the measured rounds
 	if f, err := os.Create(profPath); err == nil && pprof.StartCPUProfile(f) == nil {
 		load(client, inprocURL, conc, profileFor, body, &seq)
@@ -256,7 +275,18 @@ func TestBenchReportIngest(t *testing.T) {
 		}
 	}
 	bare, tcp, inproc := res[0], res[1], res[2]
-	for ts, rs := range map[*testServer][]loadResult{tcpTS: tcp, inprocTS: inproc} {
+	abLoads := slices.Clone(inproc) // the A/B loads the in-process ingest too
+	for _, p := range ab {
+		for _, rs := range [][]loadResult{p.with, p.without} {
+			for _, r := range rs {
+				if r.failed > 0 || r.accepted == 0 {
+					t.Fatalf("A/B load run of %s failed: %+v", p.name, r)
+				}
+			}
+			abLoads = append(abLoads, rs...)
+		}
+	}
+	for ts, rs := range map[*testServer][]loadResult{tcpTS: tcp, inprocTS: abLoads} {
 		var accepted int64
 		for _, r := range rs {
 			accepted += r.accepted
@@ -269,7 +299,8 @@ func TestBenchReportIngest(t *testing.T) {
 
 	var md strings.Builder
 	fmt.Fprintf(&md, "## ingest: accepted webhooks per second\n\n")
-	fmt.Fprintf(&md, "Machine: %s.\n\n", benchmd.Machine())
+	fmt.Fprintf(&md, "Machine: %s; load average %s before the run (other programs on the machine move the ratios: compare runs made at a similar load).\n\n",
+		benchmd.Machine(), strings.Join(strings.Fields(string(loadavg))[:3], " "))
 	fmt.Fprintf(&md, "%d concurrent clients sharing one keep-alive `http.Client`, on 127.0.0.1, posting CNCF-registry tag-push "+
 		"notifications (%d bytes, a new tag each, so each is a new event); %d rounds, each measuring the three handlers "+
 		"for %v apiece, back to back, in an order that turns every round, all in one process. ingest answers 202 only after "+
@@ -298,10 +329,11 @@ func TestBenchReportIngest(t *testing.T) {
 		"accepted webhook, median of the rounds; the CPU ratio (bare's CPU per webhook over the handler's) is what the rate ratio "+
 		"tends to when the machine is saturated.\n\n")
 	fmt.Fprintf(&md, "Target: at least 0.50 of the bare handler's rate. TCP: %s; in-process: %s.\n\n", verdict(ratioTCP), verdict(ratioInproc))
+	writePairedAB(&md, ab, abRounds, dur)
 	fmt.Fprintf(&md, "Where a delivery's time goes inside ingest's handler (mean per delivery over the measured rounds, from "+
 		"`hoist_ingest_phase_duration_seconds`; publish is the wait for JetStream's ack, including queueing behind the other %d clients):\n\n", conc-1)
 	fmt.Fprintf(&md, "| phase | NATS over TCP | NATS in-process |\n|---|---:|---:|\n")
-	afterTCP, afterInproc := phaseSums(t, tcpTS), phaseSums(t, inprocTS)
+	afterTCP, afterInproc := after[tcpTS], after[inprocTS]
 	for _, p := range []string{"read", "auth", "parse", "publish"} {
 		fmt.Fprintf(&md, "| %s | %v | %v |\n", p,
 			afterTCP[p].sub(before[tcpTS][p]).mean().Round(100*time.Nanosecond),
@@ -333,6 +365,214 @@ func TestBenchReportIngest(t *testing.T) {
 	if err := benchmd.Update(path, "ingest", md.String()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// abPiece is one of ingest's hand-written fast paths, weighed against the
+// plain library path it replaces.
+type abPiece struct {
+	name string // as the report names it
+	// url points ingest at the piece (with) or at the library path and
+	// returns the URL to load; every piece is on again after each load.
+	url func(with bool) string
+}
+
+// benchPieces are what the bench weighs, in process, after an A/A control
+// that loads the same ingest on both sides. inprocURL is ingest publishing
+// through bus's queuedConn, plainURL through nats.go's own in-process pipe
+// (plainInProcessIngest); fastPaths and fastJSON switch the rest.
+//
+// The reply slots, queuedConn and the pools are weighed as a set against
+// the library path (jetstream's PublishMsg, nats.go's pipe, no pools): that
+// is the verdict that keeps them, since each alone is within this machine's
+// noise. Each is then left out of the set in turn, for information.
+func benchPieces(inprocURL, plainURL string) []abPiece {
+	libraryPath := func(with bool) string {
+		fastPaths.replySlots, fastPaths.pools = with, with
+		if with {
+			return inprocURL
+		}
+		return plainURL
+	}
+	leaveOut := func(flag *bool) func(bool) string {
+		return func(with bool) string {
+			*flag = with
+			return inprocURL
+		}
+	}
+	return []abPiece{
+		{"none: the same ingest on both sides (A/A control)", func(bool) string { return inprocURL }},
+		{"**the set**: reply slots + `queuedConn` + `sync.Pool`s, against jetstream's `PublishMsg`, nats.go's in-process pipe (2 connections) and no pools", libraryPath},
+		{"leave-one-out: reply slots (`ingest/replies.go`), the set against the set with `PublishMsg`", leaveOut(&fastPaths.replySlots)},
+		{"leave-one-out: `queuedConn` (`internal/bus/inprocess.go`, 1 connection), the set against the set on nats.go's pipe (2 connections)", func(with bool) string {
+			if with {
+				return inprocURL
+			}
+			return plainURL
+		}},
+		{"leave-one-out: `sync.Pool`s (body buffers, outgoing messages, timers), the set against the set without them", leaveOut(&fastPaths.pools)},
+		{"goccy/go-json (`fastJSON`, ingest/decode.go) against encoding/json", leaveOut(&fastJSON)},
+	}
+}
+
+// allFastPaths turns every fast path back on.
+func allFastPaths() {
+	fastPaths.replySlots, fastPaths.pools, fastJSON = true, true, true
+}
+
+// plainInProcessIngest is ingest publishing on two connections through b's
+// in-process pipe as nats.go makes them (nats.InProcessServer), without
+// bus's queuedConn: the library side of the queuedConn A/B.
+func plainInProcessIngest(t testing.TB, b *bustest.Bus) *testServer {
+	var pubs []*nats.Conn
+	for range 2 {
+		nc, err := nats.Connect("", nats.InProcessServer(b.Server))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs = append(pubs, nc)
+	}
+	return benchIngest(t, pubs, b.JS)
+}
+
+// abResult is a piece's load runs with it and without it, by round.
+type abResult struct {
+	abPiece
+	with, without []loadResult
+}
+
+// abLeadIn is the unmeasured load before each of the A/B's measured ones.
+const abLeadIn = 250 * time.Millisecond
+
+// pairedAB measures every piece with and without it, back to back within
+// each round, the order turning with the round and the piece.
+func pairedAB(client *http.Client, body func(int64) []byte, seq *atomic.Int64, conc int, pieces []abPiece, rounds int, dur time.Duration) []abResult {
+	out := make([]abResult, len(pieces))
+	for i, p := range pieces {
+		out[i].abPiece = p
+	}
+	for r := range rounds {
+		for i, p := range pieces {
+			for k := range 2 {
+				with := (r+i+k)%2 == 0
+				url := p.url(with)
+				// An unmeasured lead-in with the same side: a load leaves the
+				// process's state (the garbage collector's heap goal, above
+				// all) to the next one, and without it the A/A control won
+				// 28 of 40 rounds, the side after the piece's "without".
+				load(client, url, conc, abLeadIn, body, seq)
+				res := load(client, url, conc, dur, body, seq)
+				allFastPaths()
+				if with {
+					out[i].with = append(out[i].with, res)
+				} else {
+					out[i].without = append(out[i].without, res)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// signTestWins is the fewest wins out of n paired rounds that a piece
+// making no difference (each round a coin toss) reaches with a probability
+// below 5%.
+func signTestWins(n int) int {
+	tail := 0.0 // P(wins >= k)
+	for k := n; k >= 0; k-- {
+		tail += binom(n, k) / math.Pow(2, float64(n))
+		if tail >= 0.05 {
+			return k + 1
+		}
+	}
+	return 0
+}
+
+// binom is n choose k.
+func binom(n, k int) float64 {
+	c := 1.0
+	for i := 1; i <= k; i++ {
+		c = c * float64(n-k+i) / float64(i)
+	}
+	return c
+}
+
+// cpuGains are the CPU per webhook without a piece over with it, round by
+// round: above 1, the piece saved CPU.
+func cpuGains(p abResult) []float64 {
+	out := make([]float64, len(p.with))
+	for i := range p.with {
+		out[i] = float64(p.without[i].cpuPerRequest()) / float64(p.with[i].cpuPerRequest())
+	}
+	return out
+}
+
+// deviation is the median distance of xs from 1.
+func deviation(xs []float64) float64 {
+	var ds []float64
+	for _, x := range xs {
+		ds = append(ds, math.Abs(x-1))
+	}
+	return median(ds)
+}
+
+// wins counts the rounds above 1.
+func wins(xs []float64) int {
+	n := 0
+	for _, x := range xs {
+		if x > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// writePairedAB writes the A/B table and each piece's verdict: a piece pays
+// when it saved CPU per webhook in enough rounds for a sign test, its
+// median gain is further from 1 than the A/A control's median, and it did
+// not lose webhooks per second.
+func writePairedAB(md *strings.Builder, ab []abResult, rounds int, dur time.Duration) {
+	need := signTestWins(rounds)
+	cpuNoise, rateNoise := deviation(cpuGains(ab[0])), deviation(roundRatios(ab[0].with, ab[0].without))
+	controlGain := median(cpuGains(ab[0])) // what the median shows when nothing differs
+	fmt.Fprintf(md, "### What the hand-written fast paths buy (paired A/B, in process)\n\n")
+	fmt.Fprintf(md, "Each row measures in-process ingest with a piece and without it: %d rounds, each loading ingest for %v with "+
+		"the piece and %v without it, back to back, the order turning every round, each measured load after an unmeasured %v "+
+		"one of the same side (a load leaves the garbage collector's state to the next); a round's figures are the piece's gains "+
+		"within it: CPU per webhook without the piece over with it, and webhooks per second with it over without it. The first "+
+		"row loads the same ingest on both sides (an A/A control): its rounds show what a paired round varies by when nothing "+
+		"differs. Their median deviation from 1.00 is %.1f%% in CPU per webhook and %.1f%% in webhooks per second: the rate, "+
+		"which other programs on the shared machine move from one second to the next, cannot show a gain of a few per cent, so "+
+		"a piece is judged by the CPU it saves, which a saturated machine turns into rate.\n\n",
+		rounds, dur, dur, abLeadIn, 100*cpuNoise, 100*rateNoise)
+	fmt.Fprintf(md, "The reply slots (`ingest/replies.go`), `queuedConn` (`internal/bus/inprocess.go`) and the `sync.Pool`s are "+
+		"weighed as **a set** against the library path (jetstream's `PublishMsg`, nats.go's own in-process pipe on 2 "+
+		"connections, no pools): that row's verdict is what keeps or removes them. Each alone is a few per cent, within this "+
+		"machine's noise, so the leave-one-out rows (the set against the set without that piece) are information. goccy/go-json "+
+		"is weighed on its own, with the set in place.\n\n")
+	fmt.Fprintf(md, "**Criterion.** A row pays in a run if it used less CPU per webhook in at least %d of the %d rounds (a piece "+
+		"that makes no difference does so with a probability below 5%%, one-sided sign test), its median CPU gain is further "+
+		"above 1.00 than the control's median is from 1.00 (%.3f), and its median rate gain is not below 1.00. ingest keeps "+
+		"what pays in most runs.\n\n", need, rounds, controlGain)
+	fmt.Fprintf(md, "| piece | CPU gain (median) | rounds' CPU gains | rounds with less CPU | rate gain (median) | rounds' rate gains | rounds faster | verdict |\n"+
+		"|---|---:|---|---:|---:|---|---:|---|\n")
+	for i, p := range ab {
+		cg, rg := cpuGains(p), roundRatios(p.with, p.without)
+		v := "pays"
+		switch {
+		case i == 0:
+			v = "control"
+		case wins(cg) < need || median(cg)-1 <= math.Abs(controlGain-1) || median(rg) < 1:
+			v = "does not pay in this run"
+		}
+		if strings.HasPrefix(p.name, "leave-one-out") {
+			v += " (information: kept or removed with the set)"
+		}
+		fmt.Fprintf(md, "| %s | **%.3f** | %.2f–%.2f | %d of %d | %.3f | %.2f–%.2f | %d of %d | %s |\n", p.name,
+			median(cg), slices.Min(cg), slices.Max(cg), wins(cg), len(cg),
+			median(rg), slices.Min(rg), slices.Max(rg), wins(rg), len(rg), v)
+	}
+	fmt.Fprintf(md, "\nOne run's verdict can flip at this noise: what the code keeps is decided over several runs, and the "+
+		"comment beside each piece gives its figures.\n\n")
 }
 
 // profileFor is how long the report's CPU profile runs.
@@ -449,7 +689,7 @@ var profileParts = []struct{ key, name, focus string }{
 	{"publish", "&nbsp;&nbsp;&nbsp;&nbsp;publish: encode, send, wait for the ack", `ingest\.\(\*Server\)\.publish`},
 	{"finish", "&nbsp;&nbsp;&nbsp;&nbsp;answer, log line, metrics (`finish`)", `ingest\.\(\*Server\)\.finish`},
 	{"server", "NATS server (JetStream: receive, file store, ack)", `nats-server/v2/server`},
-	{"client", "NATS client goroutines (read loop, flusher, queued writer)", `nats-io/nats%2ego\.\(\*Conn\)\.(readLoop|flusher)|bus\.\(\*queuedConn\)\.writer`},
+	{"client", "NATS client goroutines (read loop, flusher)", `nats-io/nats%2ego\.\(\*Conn\)\.(readLoop|flusher)`},
 	{"load", "load client (`net/http` client and its connections)", `net/http\.\(\*persistConn\)|ingest\.load\.func`},
 	{"gc", "garbage collector", `runtime\.gcBgMarkWorker`},
 }

@@ -17,6 +17,9 @@ const minBodyBuffer = 4096
 // bodyPool recycles request body buffers. A body is dead once its delivery
 // is answered: auth only reads it, and parsers copy what they keep into
 // strings (both JSON decoders copy string values).
+// Kept as part of a set with the reply slots and queuedConn; alone within
+// the noise (the pools left out of the set: 1.060, 17 of 30; 1.044, 16 of
+// 30). Set: see fastPaths and BENCHMARKS.md, ingest.
 var bodyPool = sync.Pool{New: func() any { return &body{b: make([]byte, 0, minBodyBuffer)} }}
 
 // body is a pooled request body buffer.
@@ -31,7 +34,12 @@ type body struct {
 var errBodyMemory = errors.New("too many large bodies being read at once")
 
 // takeBody takes a body buffer from the pool; putBody gives it back.
-func takeBody() *body { return bodyPool.Get().(*body) }
+func takeBody() *body {
+	if !fastPaths.pools {
+		return &body{b: make([]byte, 0, minBodyBuffer)}
+	}
+	return bodyPool.Get().(*body)
+}
 
 // putBody gives back the memory b reserved and returns b to the pool; its
 // bytes must not be used afterwards.
@@ -40,7 +48,7 @@ func putBody(b *body) {
 		b.mem.give(b.reserved)
 		b.reserved = 0
 	}
-	if cap(b.b) <= maxPooledBody {
+	if fastPaths.pools && cap(b.b) <= maxPooledBody {
 		b.b = b.b[:0]
 		bodyPool.Put(b)
 	}

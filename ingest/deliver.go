@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	fastjson "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 
 	"github.com/hoist-gitops/hoist/internal/bus"
@@ -257,7 +256,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, d *delivery) {
 		w.Header()["Connection"] = connectionClose
 	}
 	w.WriteHeader(d.status)
-	body, _ := fastjson.Marshal(&response{
+	body, _ := marshalJSON(&response{
 		Outcome: d.outcome, Events: d.stored, Duplicates: d.duplicates, Untagged: d.untagged,
 		EventIDs: d.eventIDs, NotStored: d.notStored, Error: d.err,
 	})

@@ -108,9 +108,9 @@ func FuzzFastJSONAgrees(f *testing.F) {
 		}
 		in := Input{Body: body, Header: h, Host: "registry.example.com"}
 		fast, fastErr := Events(k, in)
-		stdJSONOnly = true
+		fastJSON = false
 		std, stdErr := Events(k, in)
-		stdJSONOnly = false
+		fastJSON = true
 		if (fastErr == nil) != (stdErr == nil) {
 			t.Fatalf("%s: goccy error %v, encoding/json error %v", k, fastErr, stdErr)
 		}

@@ -18,10 +18,19 @@ import (
 // goroutine of its reply subscription, and each new subject misses the
 // server's subject cache. A slot's subject is the same for every request it
 // carries, and its reply goes from the connection's read loop straight into
-// the slot's channel. Measured on 2 cores with 32 publishers, that is 15%
-// less CPU per publish on its own (34 -> 29 us over TCP, 29 -> 25 us in
-// process); in the webhook bench, 5% more webhooks in process and no change
-// over TCP.
+// the slot's channel.
+//
+// Kept as part of a set; alone within the noise. Set (reply slots, queuedConn, pools)
+// against the library path (jetstream's PublishMsg, nats.go's in-process pipe, no pools) in the paired
+// A/B of BENCHMARKS.md's ingest section: 1.292x less CPU per webhook, 30 of
+// 30 rounds, in the run that weighed the set alone; 0.963 (15 of 30) and
+// 1.040 (15 of 30) in two runs of 6 Dec 2026 that weighed six rows and
+// whose A/A control varied 46% and 29% (inconclusive). With the set,
+// in-process ingest made 0.54 and 0.56 of the bare handler's rate; without
+// it, 0.43.
+// Left out of the set (the set against the set with PublishMsg): 1.080
+// (17 of 30) and 1.068 (17 of 30), within the noise. See BENCHMARKS.md,
+// ingest.
 type replies struct {
 	nc     *nats.Conn
 	prefix string // of the slots' subjects: an inbox of the connection's own
@@ -58,9 +67,14 @@ func (r *replies) request(msg *nats.Msg, deadline time.Time) (*nats.Msg, error) 
 		r.put(s)
 		return nil, err
 	}
-	t := timers.Get().(*time.Timer)
-	t.Reset(time.Until(deadline))
-	defer timers.Put(t)
+	var t *time.Timer
+	if fastPaths.pools {
+		t = timers.Get().(*time.Timer)
+		t.Reset(time.Until(deadline))
+		defer timers.Put(t)
+	} else {
+		t = time.NewTimer(time.Until(deadline))
+	}
 	select {
 	case resp := <-s.ch:
 		t.Stop()
@@ -124,7 +138,10 @@ func (r *replies) put(s *replySlot) {
 	r.mu.Unlock()
 }
 
-// timers are stopped timers for request deadlines.
+// timers are stopped timers for request deadlines, pooled.
+// Kept as part of a set with the reply slots and queuedConn; alone within
+// the noise (the pools left out of the set: 1.060, 17 of 30; 1.044, 16 of
+// 30). Set: see fastPaths and BENCHMARKS.md, ingest.
 var timers = sync.Pool{New: func() any {
 	t := time.NewTimer(time.Hour)
 	t.Stop()

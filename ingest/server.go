@@ -28,8 +28,9 @@ type JetStream interface {
 // Server serves the webhook receivers, /healthz, /readyz and (optionally) /metrics.
 type Server struct {
 	js             JetStream
-	conns          []*replies    // publish on these connections, in turn
-	next           atomic.Uint32 // the connection of the next delivery
+	conns          []*replies            // publish on these connections, in turn
+	jss            []jetstream.JetStream // conns' JetStream contexts, for publishLibrary
+	next           atomic.Uint32         // the connection of the next delivery
 	receivers      map[string]*receiver
 	bodyLimit      int64
 	bodyMemory     *budget // bounds the body bytes of all deliveries being read
@@ -81,7 +82,11 @@ func New(cfg Config, js JetStream, reg prometheus.Registerer, log zerolog.Logger
 		cfg.Conns = []*nats.Conn{js.Conn()}
 	}
 	for _, nc := range cfg.Conns {
-		s.conns = append(s.conns, newReplies(nc))
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: jetstream: %w", err)
+		}
+		s.conns, s.jss = append(s.conns, newReplies(nc)), append(s.jss, js)
 	}
 	if s.bodyLimit == 0 {
 		s.bodyLimit = DefaultBodyLimit

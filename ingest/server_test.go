@@ -629,3 +629,32 @@ func TestLogsImageAndRetryNamesDuplicatedEvent(t *testing.T) {
 		t.Errorf("delivery lines %v, want info lines naming %s, the retry's naming event %s", lines, want, first.EventIDs[0])
 	}
 }
+
+// The bench's library side (jetstream's PublishMsg, no pools: what the
+// paired A/B weighs the fast paths against) stores an event once, names a
+// duplicate, and refuses another stream's ack, as the fast path does.
+func TestLibraryPublishPath(t *testing.T) {
+	fastPaths.replySlots, fastPaths.pools = false, false
+	t.Cleanup(func() { fastPaths.replySlots, fastPaths.pools = true, true })
+	ts := newTestServer(t, Config{Receivers: []Receiver{{Name: "ci", Kind: KindGeneric, Secret: testSecret, SecretSet: true}}})
+	h := hdr("Content-Type", "application/json", "Authorization", "Bearer "+testSecret)
+	body := []byte(`{"image":"127.0.0.1:5000/team/app:1.0.0"}`)
+	for i := range 2 {
+		if status, r := ts.post(t, "/hooks/ci", body, h); status != 202 || r.Duplicates != i {
+			t.Fatalf("delivery %d: %d %+v, want 202 with %d duplicates", i, status, r, i)
+		}
+	}
+	if evs, _ := storedEvents(t, ts.js); len(evs) != 1 {
+		t.Errorf("stored %d events, want 1", len(evs))
+	}
+
+	foreign := serverWithoutPushStream(t)
+	if _, err := foreign.js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "SOMEONE_ELSES", Subjects: []string{bus.PushSubjects}}); err != nil {
+		t.Fatal(err)
+	}
+	h = hdr("Content-Type", "application/vnd.docker.distribution.events.v2+json", "Authorization", "Bearer "+testSecret)
+	status, r := foreign.post(t, "/hooks/reg", readFixture(t, "webhooks/distribution-captured-tag-push.json"), h)
+	if status != 503 || !strings.Contains(r.Error, "SOMEONE_ELSES") {
+		t.Fatalf("stored by another stream: %d %+v, want 503 naming the stream", status, r)
+	}
+}

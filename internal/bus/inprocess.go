@@ -41,8 +41,20 @@ const (
 // connection) returns from Write only once the server's read loop has taken
 // every byte, so every publisher waited for the server. Queued, the lock is
 // held for a copy, and the writer carries all that queued up meanwhile in one
-// write (ingest over one queued connection: 0.50 of a bare handler's rate,
-// against 0.48 over two plain ones).
+// write.
+//
+// Kept as part of a set with ingest's reply slots and pools; alone within
+// the noise. Set (reply slots, queuedConn, pools)
+// against the library path (jetstream's PublishMsg, nats.go's in-process pipe, no pools) in the paired
+// A/B of BENCHMARKS.md's ingest section: 1.292x less CPU per webhook, 30 of
+// 30 rounds, in the run that weighed the set alone; 0.963 (15 of 30) and
+// 1.040 (15 of 30) in two runs of 6 Dec 2026 that weighed six rows and
+// whose A/A control varied 46% and 29% (inconclusive). With the set,
+// in-process ingest made 0.54 and 0.56 of the bare handler's rate; without
+// it, 0.43.
+// Left out of the set (the set against the set on nats.go's pipe, two
+// connections): 0.910 (12 of 30) and 1.307 (17 of 30), within the noise.
+// See BENCHMARKS.md, ingest.
 type queuedConn struct {
 	net.Conn
 
