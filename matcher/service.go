@@ -224,7 +224,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	if handedBack > 0 {
-		s.log.Info().Int("pushes", handedBack).Msg("pushes not started handed back for another matcher")
+		s.log.Info().Int("handed_back", handedBack).Msg("pushes not started handed back for another matcher")
 	}
 	s.consuming.Store(false)
 	close(work)
