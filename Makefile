@@ -81,11 +81,7 @@ chaos: tools
 FUZZTIME ?= 30s
 FUZZ_PKGS ?= ./...
 fuzz:
-	@for pkg in $$($(GO) list $(FUZZ_PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	  done; \
-	done
+	@GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) $(FUZZ_PKGS)
 
 ## fuzz-ci: CI's bounded fuzzing, run by .ci/run after make test: every fuzz target of the YAML
 ## reader (internal/manifest) and the webhook parsers (ingest) for 10 s each (22 targets: 4 to 7 minutes with their builds).
