@@ -17,9 +17,9 @@ const minBodyBuffer = 4096
 // bodyPool recycles request body buffers. A body is dead once its delivery
 // is answered: auth only reads it, and parsers copy what they keep into
 // strings (both JSON decoders copy string values).
-// Kept as part of a set with the reply slots and queuedConn; alone within
-// the noise (the pools left out of the set: 1.060, 17 of 30; 1.044, 16 of
-// 30). Set: see fastPaths and BENCHMARKS.md, ingest.
+// Kept: the pools pay on their own (left out of the set: 1.057 times the
+// CPU per webhook without them, 27 of 30 rounds; 1.053 (27 of 30)). See fastPaths
+// and BENCHMARKS.md, ingest.
 var bodyPool = sync.Pool{New: func() any { return &body{b: make([]byte, 0, minBodyBuffer)} }}
 
 // body is a pooled request body buffer.

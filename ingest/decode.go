@@ -16,16 +16,13 @@ import (
 
 // fastJSON makes ingest decode webhooks and encode events and answers with
 // goccy/go-json rather than encoding/json. It pays: in the paired A/B of
-// BENCHMARKS.md's ingest section ("What each hand-written fast path buys"),
-// in-process ingest's CPU per webhook was 1.07 to 1.25 times as high
-// without it (the median of each of the 11 runs made when it was weighed
-// for issue 15), and it met that section's criterion in 7 of the 10 runs
-// it applies to (e.g. 31 of 40 rounds won at 1.15, where the A/A control's
-// median was 0.94; then 26 of 40 at 1.07), and not in the two noisier
-// runs that also weighed the other pieces' set (1.020 and 1.075, 17 of 30
-// rounds each; A/A control varying 46% and 29%). `make bench`
-// weighs it again each time; only that bench and the differential fuzz test
-// (FuzzFastJSONAgrees) turn it off.
+// BENCHMARKS.md's ingest section ("What the hand-written fast paths buy"),
+// in-process ingest's CPU per webhook was 1.208 times as high without it
+// (median, 30 of 30 rounds) and 1.207 (30 of 30), in two runs of 6 Dec 2026
+// whose A/A control's middle 80% lay within 0.958–1.024 and 0.951–1.059.
+// Before the bench emptied the stream before each load, it met the criterion
+// in 7 of 10 runs (1.02 to 1.25). `make bench` weighs it again each time; only
+// that bench and the differential fuzz test (FuzzFastJSONAgrees) turn it off.
 var fastJSON = true
 
 // marshalJSON encodes v with goccy/go-json (see fastJSON), whose output is

@@ -27,9 +27,9 @@ const (
 // a message into the connection's buffer, so it is dead once the request
 // returns, and a fresh one per event costs a header map and three more
 // allocations.
-// Kept as part of a set with the reply slots and queuedConn; alone within
-// the noise (the pools left out of the set: 1.060, 17 of 30; 1.044, 16 of
-// 30). Set: see fastPaths and BENCHMARKS.md, ingest.
+// Kept: the pools pay on their own (left out of the set: 1.057 times the
+// CPU per webhook without them, 27 of 30 rounds; 1.053 (27 of 30)). See fastPaths
+// and BENCHMARKS.md, ingest.
 type outMsg struct {
 	nats.Msg
 	id []string // the Nats-Msg-Id header's value

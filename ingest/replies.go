@@ -20,17 +20,13 @@ import (
 // carries, and its reply goes from the connection's read loop straight into
 // the slot's channel.
 //
-// Kept as part of a set; alone within the noise. Set (reply slots, queuedConn, pools)
-// against the library path (jetstream's PublishMsg, nats.go's in-process pipe, no pools) in the paired
-// A/B of BENCHMARKS.md's ingest section: 1.292x less CPU per webhook, 30 of
-// 30 rounds, in the run that weighed the set alone; 0.963 (15 of 30) and
-// 1.040 (15 of 30) in two runs of 6 Dec 2026 that weighed six rows and
-// whose A/A control varied 46% and 29% (inconclusive). With the set,
-// in-process ingest made 0.54 and 0.56 of the bare handler's rate; without
-// it, 0.43.
-// Left out of the set (the set against the set with PublishMsg): 1.080
-// (17 of 30) and 1.068 (17 of 30), within the noise. See BENCHMARKS.md,
-// ingest.
+// Kept: it pays on its own. Left out of the set (the set against the set with
+// jetstream's PublishMsg) in the paired A/B of BENCHMARKS.md's ingest section
+// ("What the hand-written fast paths buy"), CPU per webhook was 1.070 times as
+// high without it (median, 28 of 30 rounds) and 1.069 (29 of 30), in two runs
+// of 6 Dec 2026 whose A/A control's middle 80% lay within 0.958–1.024 and
+// 0.951–1.059. The set (reply slots, queuedConn, pools) against the library
+// path: 1.225 (30 of 30) and 1.227 (30 of 30).
 type replies struct {
 	nc     *nats.Conn
 	prefix string // of the slots' subjects: an inbox of the connection's own
@@ -138,10 +134,10 @@ func (r *replies) put(s *replySlot) {
 	r.mu.Unlock()
 }
 
-// timers are stopped timers for request deadlines, pooled.
-// Kept as part of a set with the reply slots and queuedConn; alone within
-// the noise (the pools left out of the set: 1.060, 17 of 30; 1.044, 16 of
-// 30). Set: see fastPaths and BENCHMARKS.md, ingest.
+// timers are stopped timers for request deadlines, pooled. Kept: the pools pay
+// on their own (left out of the set: 1.057 times the CPU per webhook without
+// them, 27 of 30 rounds; 1.053 (27 of 30)). See fastPaths and BENCHMARKS.md,
+// ingest.
 var timers = sync.Pool{New: func() any {
 	t := time.NewTimer(time.Hour)
 	t.Stop()

@@ -43,18 +43,14 @@ const (
 // held for a copy, and the writer carries all that queued up meanwhile in one
 // write.
 //
-// Kept as part of a set with ingest's reply slots and pools; alone within
-// the noise. Set (reply slots, queuedConn, pools)
-// against the library path (jetstream's PublishMsg, nats.go's in-process pipe, no pools) in the paired
-// A/B of BENCHMARKS.md's ingest section: 1.292x less CPU per webhook, 30 of
-// 30 rounds, in the run that weighed the set alone; 0.963 (15 of 30) and
-// 1.040 (15 of 30) in two runs of 6 Dec 2026 that weighed six rows and
-// whose A/A control varied 46% and 29% (inconclusive). With the set,
-// in-process ingest made 0.54 and 0.56 of the bare handler's rate; without
-// it, 0.43.
-// Left out of the set (the set against the set on nats.go's pipe, two
-// connections): 0.910 (12 of 30) and 1.307 (17 of 30), within the noise.
-// See BENCHMARKS.md, ingest.
+// Kept: it pays on its own. Left out of ingest's set of fast paths (the set
+// against the set on nats.go's own in-process pipe, two connections) in the
+// paired A/B of BENCHMARKS.md's ingest section ("What the hand-written fast
+// paths buy"), CPU per webhook was 1.033 times as high without it (median, 25
+// of 30 rounds) and 1.044 (25 of 30), in two runs of 6 Dec 2026 whose A/A
+// control's middle 80% lay within 0.958–1.024 and 0.951–1.059. The set
+// (ingest's reply slots, queuedConn, pools) against the library path: 1.225
+// (30 of 30) and 1.227 (30 of 30).
 type queuedConn struct {
 	net.Conn
 
