@@ -20,16 +20,8 @@ import (
 // writing that tag (or an older one) again.
 const HoldsBucket = "hoist_holds"
 
-// HoldsConfig is the KV bucket of sites' last written tags and holds.
-func HoldsConfig() jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      HoldsBucket,
-		Description: "per site: the tag hoist last wrote, and the hold a person's rollback put on it",
-		Storage:     jetstream.FileStorage,
-		History:     1,
-		Replicas:    1,
-	}
-}
+// holdsDescription describes HoldsBucket in NATS.
+const holdsDescription = "per site: the tag hoist last wrote, and the hold a person's rollback put on it"
 
 // Site names one image site of a repository branch; its Key is its key in HoldsBucket.
 type Site = wire.Site

@@ -17,16 +17,8 @@ import (
 // a webhook for it was last seen, and which tags a scan event was decided for.
 const ScanBucket = "hoist_scan"
 
-// scanBucketConfig is the KV bucket of scan schedules and claims.
-func scanBucketConfig() jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      ScanBucket,
-		Description: "tag scans of image repositories: schedules, claims, last webhooks, decided tags",
-		Storage:     jetstream.FileStorage,
-		History:     1,
-		Replicas:    1,
-	}
-}
+// scanDescription describes ScanBucket in NATS.
+const scanDescription = "tag scans of image repositories: schedules, claims, last webhooks, decided tags"
 
 // ErrClaimLost is a scan record that another replica changed first.
 var ErrClaimLost = errors.New("scan record changed by another replica")

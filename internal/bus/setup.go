@@ -41,14 +41,24 @@ func workQueueStream(name, subjects string) jetstream.StreamConfig {
 	}
 }
 
-// tagTimesConfig is the KV bucket of tag first-seen times.
-func tagTimesConfig() jetstream.KeyValueConfig {
+// fileBucket is a KV bucket kept on disk with the latest value of each key
+// only (what every hoist bucket keeps).
+func fileBucket(name, description string) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
-		Bucket:      TagTimesBucket,
-		Description: "first-seen time of each pushed tag, by canonical repository",
+		Bucket:      name,
+		Description: description,
 		Storage:     jetstream.FileStorage,
 		History:     1,
 		Replicas:    1,
+	}
+}
+
+// buckets are the KV buckets hoist uses.
+func buckets() []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{
+		fileBucket(TagTimesBucket, "first-seen time of each pushed tag, by canonical repository"),
+		fileBucket(HoldsBucket, holdsDescription),
+		fileBucket(ScanBucket, scanDescription),
 	}
 }
 
@@ -67,7 +77,7 @@ func ensureStreamsReplicated(ctx context.Context, js streamsAndBuckets, replicas
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
-	for _, kv := range []jetstream.KeyValueConfig{tagTimesConfig(), HoldsConfig(), scanBucketConfig()} {
+	for _, kv := range buckets() {
 		kv.Replicas = replicas
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
 			return fmt.Errorf("kv %s: %w", kv.Bucket, err)
